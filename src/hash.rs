@@ -1,0 +1,219 @@
+//! Hash newtypes and the RFC 9162 (Certificate Transparency v2) Merkle hashing rules: the
+//! `0x00` leaf and `0x01` node prefixes, and the [`Rfc9162`] hasher that plugs them into rs_merkle.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sha2::{Digest, Sha256};
+
+/// Prefix of every leaf hash input: `MTH({d0}) = SHA-256(0x00 || d0)` (RFC 9162 section 2.1.1).
+pub const LEAF_PREFIX: u8 = 0x00;
+
+/// Prefix of every interior node hash input: `SHA-256(0x01 || left || right)`
+/// (RFC 9162 section 2.1.1).
+pub const NODE_PREFIX: u8 = 0x01;
+
+/// Length in bytes of every hash in this crate (SHA-256).
+pub const HASH_SIZE: usize = 32;
+
+/// Why a hex string is not a hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HexError {
+    /// Not exactly 64 lowercase or uppercase hex digits.
+    BadLength(usize),
+    /// A character that is not a hex digit.
+    BadDigit,
+}
+
+impl fmt::Display for HexError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HexError::BadLength(n) => write!(f, "expected 64 hex digits, found {n} characters"),
+            HexError::BadDigit => f.write_str("not a hex digit"),
+        }
+    }
+}
+
+impl std::error::Error for HexError {}
+
+macro_rules! hash_newtype {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+        pub struct $name([u8; HASH_SIZE]);
+
+        impl $name {
+            /// Wraps raw digest bytes.
+            pub const fn from_bytes(bytes: [u8; HASH_SIZE]) -> Self {
+                Self(bytes)
+            }
+
+            /// The raw digest bytes.
+            pub const fn as_bytes(&self) -> &[u8; HASH_SIZE] {
+                &self.0
+            }
+
+            /// Lowercase hex, 64 characters.
+            pub fn to_hex(&self) -> String {
+                hex::encode(self.0)
+            }
+
+            /// Parses 64 hex digits.
+            ///
+            /// # Errors
+            /// [`HexError`] when the text is not exactly 32 bytes of hex.
+            pub fn from_hex(text: &str) -> Result<Self, HexError> {
+                if text.len() != 2 * HASH_SIZE {
+                    return Err(HexError::BadLength(text.len()));
+                }
+                let mut out = [0u8; HASH_SIZE];
+                hex::decode_to_slice(text, &mut out).map_err(|_| HexError::BadDigit)?;
+                Ok(Self(out))
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.to_hex())
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", stringify!($name), self.to_hex())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.to_hex())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                Self::from_hex(&text).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+hash_newtype!(
+    /// `SHA-256(0x00 || data)`: the hash of one leaf's data (a record, a dataset entry or a
+    /// submission entry) before it takes its place in a tree.
+    LeafHash
+);
+hash_newtype!(
+    /// A node of a Merkle tree: a leaf hash in its tree, an interior node or a root.
+    NodeHash
+);
+hash_newtype!(
+    /// `SHA-256(SHA-256(header))` of a block header.
+    BlockHash
+);
+
+impl LeafHash {
+    /// The leaf as a node of its tree.
+    pub const fn into_node(self) -> NodeHash {
+        NodeHash(self.0)
+    }
+}
+
+/// `SHA-256(0x00 || data)` (RFC 9162 section 2.1.1).
+pub fn leaf_hash(data: &[u8]) -> LeafHash {
+    let mut h = Sha256::new();
+    h.update([LEAF_PREFIX]);
+    h.update(data);
+    LeafHash(h.finalize().into())
+}
+
+/// `SHA-256(0x01 || left || right)` (RFC 9162 section 2.1.1).
+pub fn node_hash(left: &NodeHash, right: &NodeHash) -> NodeHash {
+    let mut buf = [0u8; 1 + 2 * HASH_SIZE];
+    buf[0] = NODE_PREFIX;
+    buf[1..1 + HASH_SIZE].copy_from_slice(&left.0);
+    buf[1 + HASH_SIZE..].copy_from_slice(&right.0);
+    NodeHash(Sha256::digest(buf).into())
+}
+
+/// The root of the empty tree, `MTH({}) = SHA-256()` (RFC 9162 section 2.1.1).
+pub fn empty_root() -> NodeHash {
+    NodeHash(Sha256::digest([]).into())
+}
+
+/// `SHA-256(SHA-256(bytes))`, the block hash of a serialized header.
+pub fn double_sha256(bytes: &[u8]) -> BlockHash {
+    let first = Sha256::digest(bytes);
+    BlockHash(Sha256::digest(first).into())
+}
+
+/// Plugs RFC 9162 hashing into rs_merkle: `hash` is the leaf hash and `concat_and_hash` the node
+/// hash. rs_merkle promotes a lone last node unchanged, which is exactly RFC 9162's shape.
+#[derive(Clone, Copy, Debug)]
+pub struct Rfc9162;
+
+impl From<NodeHash> for Vec<u8> {
+    fn from(h: NodeHash) -> Vec<u8> {
+        h.0.to_vec()
+    }
+}
+
+impl TryFrom<Vec<u8>> for NodeHash {
+    type Error = HexError;
+    fn try_from(v: Vec<u8>) -> Result<Self, HexError> {
+        <[u8; HASH_SIZE]>::try_from(v.as_slice())
+            .map(NodeHash)
+            .map_err(|_| HexError::BadLength(v.len()))
+    }
+}
+
+impl rs_merkle::Hasher for Rfc9162 {
+    type Hash = NodeHash;
+
+    fn hash(data: &[u8]) -> NodeHash {
+        leaf_hash(data).into_node()
+    }
+
+    fn concat_and_hash(left: &NodeHash, right: Option<&NodeHash>) -> NodeHash {
+        match right {
+            Some(right) => node_hash(left, right),
+            None => *left,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_root_is_sha256_of_nothing() {
+        // RFC 6962 test vector: the empty tree hash.
+        assert_eq!(
+            empty_root().to_hex(),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+
+    #[test]
+    fn leaf_of_empty_string() {
+        // RFC 6962 reference vectors (certificate-transparency-go merkle tests): MTH({""}).
+        assert_eq!(
+            leaf_hash(b"").to_hex(),
+            "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
+        );
+    }
+
+    #[test]
+    fn hex_round_trip_and_errors() {
+        let h = leaf_hash(b"x").into_node();
+        assert_eq!(NodeHash::from_hex(&h.to_hex()), Ok(h));
+        assert_eq!(NodeHash::from_hex("ab"), Err(HexError::BadLength(2)));
+        let bad = "zz".repeat(32);
+        assert_eq!(NodeHash::from_hex(&bad), Err(HexError::BadDigit));
+        // Multi-byte characters must not panic the length check or the decoder.
+        let wide = "é".repeat(32);
+        assert!(NodeHash::from_hex(&wide).is_err());
+    }
+}

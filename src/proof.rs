@@ -1,0 +1,225 @@
+//! The versioned JSON proof file: what it holds, how it is parsed from untrusted bytes and how it
+//! is written. Checking a proof is [`crate::verify`]'s job, not this module's.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::chain::header::BlockHeader;
+use crate::hash::{BlockHash, NodeHash};
+use crate::record::{DatasetEntry, Salt, SubmissionEntry};
+
+/// The `format` field of every proof file.
+pub const PROOF_FORMAT: &str = "trialnotary-proof";
+
+/// The proof format version this code writes and reads.
+pub const PROOF_VERSION: u32 = 1;
+
+/// Largest proof file [`Proof::from_json`] accepts, so hostile input cannot exhaust memory.
+pub const MAX_PROOF_BYTES: usize = 1 << 30;
+
+/// What a proof proves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProofKind {
+    /// One record (row) of one dataset.
+    Record,
+    /// One whole dataset file, as an entry of its submission.
+    Dataset,
+}
+
+/// Which tree a step walks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TreeKind {
+    /// Record leaves of one dataset file, in file order.
+    Dataset,
+    /// Dataset entries of one submission, in name order.
+    Submission,
+    /// Submission entries of one block, in id order.
+    Block,
+}
+
+impl TreeKind {
+    /// A phrase for messages: "record in dataset", ….
+    pub fn describe(self) -> &'static str {
+        match self {
+            TreeKind::Dataset => "record in dataset",
+            TreeKind::Submission => "dataset in submission",
+            TreeKind::Block => "submission in block",
+        }
+    }
+}
+
+/// The record a record proof is about, in the clear, with its salt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordClaim {
+    /// Dataset name; equals the proof's `dataset.name`.
+    pub dataset: String,
+    /// Row number, from 0, in file order; equals the first step's `leaf_index`.
+    pub row: u64,
+    /// Column names; equal the proof's `dataset.columns`.
+    pub columns: Vec<String>,
+    /// One value per column, `null` for missing.
+    pub values: Vec<Option<String>>,
+    /// The record's salt.
+    pub salt: Salt,
+}
+
+/// One inclusion proof in RFC 9162 terms (section 2.1.3).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// The tree this step walks.
+    pub tree: TreeKind,
+    /// The leaf hash, `SHA-256(0x00 || object)`.
+    pub leaf_hash: NodeHash,
+    /// Index of the leaf, from 0.
+    pub leaf_index: u64,
+    /// Number of leaves in the tree.
+    pub tree_size: u64,
+    /// Sibling hashes, bottom-up.
+    pub audit_path: Vec<NodeHash>,
+    /// The tree's root.
+    pub root: NodeHash,
+}
+
+/// The block that anchors the proof.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockInfo {
+    /// Block height.
+    pub height: u64,
+    /// `SHA-256(SHA-256(header))`.
+    pub hash: BlockHash,
+    /// The 96 header bytes in hex: what is hashed.
+    pub header: String,
+    /// The header decoded, for readers; checked against `header`.
+    pub fields: BlockHeader,
+}
+
+/// A self-contained inclusion proof.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Proof {
+    /// Always [`PROOF_FORMAT`].
+    pub format: String,
+    /// Always [`PROOF_VERSION`].
+    pub version: u32,
+    /// What is proved.
+    pub kind: ProofKind,
+    /// The record, for record proofs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<RecordClaim>,
+    /// The dataset entry (the leaf of the submission tree).
+    pub dataset: DatasetEntry,
+    /// For dataset proofs: every row's salt, so the holder of the data can re-hash each row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salts: Option<Vec<Salt>>,
+    /// The submission entry (the leaf of the block's anchor tree).
+    pub submission: SubmissionEntry,
+    /// Inclusion steps, bottom-up.
+    pub steps: Vec<Step>,
+    /// The anchoring block.
+    pub block: BlockInfo,
+}
+
+/// Why bytes are not a usable proof (as opposed to a well-formed proof that fails checks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProofError {
+    /// Larger than [`MAX_PROOF_BYTES`].
+    TooLarge(usize),
+    /// Not JSON, or JSON followed by trailing bytes.
+    NotJson(String),
+    /// JSON, but not a trialnotary proof (`format` missing or different).
+    NotAProof,
+    /// A proof of a version this code does not read.
+    UnsupportedVersion(u64),
+    /// A trialnotary proof with missing, extra or mistyped fields.
+    Malformed(String),
+}
+
+impl fmt::Display for ProofError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProofError::TooLarge(n) => write!(f, "proof is {n} bytes, above the 1 GiB limit"),
+            ProofError::NotJson(e) => write!(f, "not valid JSON: {e}"),
+            ProofError::NotAProof => {
+                write!(f, "not a trialnotary proof (\"format\" is not \"{PROOF_FORMAT}\")")
+            }
+            ProofError::UnsupportedVersion(v) => {
+                write!(f, "proof version {v} is not supported (this build reads {PROOF_VERSION})")
+            }
+            ProofError::Malformed(e) => write!(f, "malformed proof: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ProofError {}
+
+impl Proof {
+    /// Parses a proof from untrusted bytes. Trailing bytes other than whitespace are refused.
+    ///
+    /// # Errors
+    /// [`ProofError`] saying whether the bytes are not JSON, not a proof, of an unknown version
+    /// or malformed.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, ProofError> {
+        if bytes.len() > MAX_PROOF_BYTES {
+            return Err(ProofError::TooLarge(bytes.len()));
+        }
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| ProofError::NotJson(e.to_string()))?;
+        if value.get("format").and_then(|f| f.as_str()) != Some(PROOF_FORMAT) {
+            return Err(ProofError::NotAProof);
+        }
+        match value.get("version").and_then(|v| v.as_u64()) {
+            Some(v) if v == u64::from(PROOF_VERSION) => {}
+            Some(v) => return Err(ProofError::UnsupportedVersion(v)),
+            None => return Err(ProofError::Malformed("\"version\" is missing".into())),
+        }
+        serde_json::from_value(value).map_err(|e| ProofError::Malformed(e.to_string()))
+    }
+
+    /// Pretty JSON with a trailing newline, for a proof file.
+    pub fn to_json_pretty(&self) -> Vec<u8> {
+        // Serializing plain structs of strings and integers into memory cannot fail.
+        let mut out = serde_json::to_vec_pretty(self).expect("proof serializes");
+        out.push(b'\n');
+        out
+    }
+
+    /// One line of JSON without a newline, for NDJSON streams.
+    pub fn to_json_line(&self) -> Vec<u8> {
+        // As above: in-memory serialization of plain data cannot fail.
+        serde_json::to_vec(self).expect("proof serializes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_non_proofs_with_a_reason() {
+        assert!(matches!(Proof::from_json(b"{"), Err(ProofError::NotJson(_))));
+        assert_eq!(Proof::from_json(b"{}"), Err(ProofError::NotAProof));
+        assert_eq!(
+            Proof::from_json(br#"{"format":"trialnotary-proof","version":9}"#),
+            Err(ProofError::UnsupportedVersion(9))
+        );
+        assert!(matches!(
+            Proof::from_json(br#"{"format":"trialnotary-proof","version":1}"#),
+            Err(ProofError::Malformed(_))
+        ));
+        assert!(matches!(Proof::from_json(b"{} x"), Err(ProofError::NotJson(_))));
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic() {
+        use proptest::prelude::*;
+        proptest!(|(bytes in proptest::collection::vec(any::<u8>(), 0..512))| {
+            let _ = Proof::from_json(&bytes);
+        });
+    }
+}

@@ -1,0 +1,278 @@
+//! Merkle trees over leaf hashes with RFC 9162 section 2.1 shape: a streaming root builder that
+//! holds O(log n) nodes, and a level-by-level tree that yields inclusion paths. No file I/O.
+//!
+//! Pairing nodes level by level and promoting a lone last node unchanged gives exactly the
+//! recursive `MTH(D[n]) = HASH(0x01 || MTH(D[0:k]) || MTH(D[k:n]))` with `k` the largest power of
+//! two below `n`; the tests check this against rs_merkle and the RFC 6962 known answers.
+
+use crate::hash::{NodeHash, empty_root, node_hash};
+
+/// Computes a root from leaves pushed one at a time, keeping one node per set bit of the count.
+#[derive(Clone, Debug, Default)]
+pub struct RootBuilder {
+    /// Roots of perfect subtrees, largest first, with their heights (log2 of their size).
+    stack: Vec<(NodeHash, u32)>,
+    len: u64,
+}
+
+impl RootBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends the next leaf (as a node of this tree).
+    pub fn push(&mut self, leaf: NodeHash) {
+        let mut node = leaf;
+        let mut height = 0;
+        while let Some(&(left, h)) = self.stack.last() {
+            if h != height {
+                break;
+            }
+            self.stack.pop();
+            node = node_hash(&left, &node);
+            height += 1;
+        }
+        self.stack.push((node, height));
+        self.len += 1;
+    }
+
+    /// Number of leaves pushed.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether no leaf was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The root: the perfect subtrees folded right to left; the empty tree's root is `SHA-256()`.
+    pub fn root(&self) -> NodeHash {
+        let mut iter = self.stack.iter().rev();
+        let Some(&(mut acc, _)) = iter.next() else {
+            return empty_root();
+        };
+        for (left, _) in iter {
+            acc = node_hash(left, &acc);
+        }
+        acc
+    }
+}
+
+/// Root of a list of leaves; see [`RootBuilder`].
+pub fn root_of(leaves: &[NodeHash]) -> NodeHash {
+    let mut b = RootBuilder::new();
+    for l in leaves {
+        b.push(*l);
+    }
+    b.root()
+}
+
+/// A whole tree, every level kept (about 64 bytes per leaf), for producing inclusion paths.
+#[derive(Clone, Debug)]
+pub struct Tree {
+    /// `levels[0]` are the leaves, the last level holds the root alone.
+    levels: Vec<Vec<NodeHash>>,
+}
+
+impl Tree {
+    /// Builds the tree. With the `pipeline` feature, large levels are hashed on all cores; the
+    /// result does not depend on the number of threads.
+    pub fn new(leaves: Vec<NodeHash>) -> Self {
+        let mut levels = vec![leaves];
+        while let Some(last) = levels.last() {
+            if last.len() <= 1 {
+                break;
+            }
+            let next = next_level(last);
+            levels.push(next);
+        }
+        Self { levels }
+    }
+
+    /// Number of leaves.
+    pub fn len(&self) -> u64 {
+        self.levels[0].len() as u64
+    }
+
+    /// Whether the tree has no leaves.
+    pub fn is_empty(&self) -> bool {
+        self.levels[0].is_empty()
+    }
+
+    /// The leaves.
+    pub fn leaves(&self) -> &[NodeHash] {
+        &self.levels[0]
+    }
+
+    /// The root (`SHA-256()` for the empty tree).
+    pub fn root(&self) -> NodeHash {
+        match self.levels.last().and_then(|l| l.first()) {
+            Some(root) => *root,
+            None => empty_root(),
+        }
+    }
+
+    /// The RFC 9162 inclusion path (section 2.1.3.1) of leaf `index`, bottom-up; `None` when the
+    /// index is out of range.
+    pub fn audit_path(&self, index: u64) -> Option<Vec<NodeHash>> {
+        let mut idx = usize::try_from(index).ok()?;
+        if idx >= self.levels[0].len() {
+            return None;
+        }
+        let mut path = Vec::with_capacity(self.levels.len());
+        for level in &self.levels[..self.levels.len() - 1] {
+            let sibling = idx ^ 1;
+            if sibling < level.len() {
+                path.push(level[sibling]);
+            }
+            idx >>= 1;
+        }
+        Some(path)
+    }
+}
+
+#[cfg(feature = "pipeline")]
+fn next_level(level: &[NodeHash]) -> Vec<NodeHash> {
+    use rayon::prelude::*;
+    // Below this size the work is too small to be worth handing to other threads.
+    const PARALLEL_MIN: usize = 1 << 14;
+    if level.len() < PARALLEL_MIN {
+        return level.chunks(2).map(pair).collect();
+    }
+    level.par_chunks(2).map(pair).collect()
+}
+
+#[cfg(not(feature = "pipeline"))]
+fn next_level(level: &[NodeHash]) -> Vec<NodeHash> {
+    level.chunks(2).map(pair).collect()
+}
+
+fn pair(chunk: &[NodeHash]) -> NodeHash {
+    match chunk {
+        [l, r] => node_hash(l, r),
+        [lone] => *lone,
+        // chunks(2) yields slices of one or two elements only.
+        _ => unreachable!("chunks(2) yields one or two nodes"),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::hash::{Rfc9162, leaf_hash};
+
+    /// The eight leaf inputs of the RFC 6962 reference tests (certificate-transparency
+    /// `merkle_tree_test.cc`, reused by transparency-dev/merkle `testonly/constants.go`).
+    pub(crate) const RFC6962_LEAVES: [&str; 8] = [
+        "",
+        "00",
+        "10",
+        "2021",
+        "3031",
+        "40414243",
+        "5051525354555657",
+        "606162636465666768696a6b6c6d6e6f",
+    ];
+
+    /// Roots of the trees over the first 1..=8 of those leaves (same source).
+    pub(crate) const RFC6962_ROOTS: [&str; 8] = [
+        "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+        "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
+        "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
+        "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+        "4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
+        "76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
+        "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
+        "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
+    ];
+
+    pub(crate) fn rfc_leaves(n: usize) -> Vec<NodeHash> {
+        RFC6962_LEAVES[..n]
+            .iter()
+            .map(|h| leaf_hash(&hex::decode(h).unwrap()).into_node())
+            .collect()
+    }
+
+    pub(crate) fn leaves(n: usize) -> Vec<NodeHash> {
+        (0..n as u64).map(|i| leaf_hash(&i.to_be_bytes()).into_node()).collect()
+    }
+
+    #[test]
+    fn rfc6962_roots_of_sizes_1_to_8() {
+        for n in 1..=8 {
+            let leaves = rfc_leaves(n);
+            assert_eq!(root_of(&leaves).to_hex(), RFC6962_ROOTS[n - 1], "size {n}");
+            assert_eq!(Tree::new(leaves).root().to_hex(), RFC6962_ROOTS[n - 1], "size {n}");
+        }
+    }
+
+    #[test]
+    fn rfc6962_inclusion_paths() {
+        // (leaf index, tree size, path) from the RFC 6962 reference tests (same source as above).
+        let cases: [(u64, usize, &[&str]); 5] = [
+            (0, 1, &[]),
+            (
+                0,
+                8,
+                &[
+                    "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+                    "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+                    "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+                ],
+            ),
+            (
+                5,
+                8,
+                &[
+                    "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+                    "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+                    "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+                ],
+            ),
+            (
+                2,
+                3,
+                &["fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"],
+            ),
+            (
+                1,
+                5,
+                &[
+                    "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+                    "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+                    "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+                ],
+            ),
+        ];
+        for (index, size, want) in cases {
+            let tree = Tree::new(rfc_leaves(size));
+            let got: Vec<String> =
+                tree.audit_path(index).unwrap().iter().map(|h| h.to_hex()).collect();
+            assert_eq!(got, want, "leaf {index} of {size}");
+        }
+    }
+
+    #[test]
+    fn matches_rs_merkle_for_every_size_to_300() {
+        for n in 1..=300 {
+            let leaves = leaves(n);
+            let reference = rs_merkle::MerkleTree::<Rfc9162>::from_leaves(&leaves);
+            let tree = Tree::new(leaves.clone());
+            assert_eq!(Some(tree.root()), reference.root(), "root of size {n}");
+            assert_eq!(root_of(&leaves), tree.root(), "streaming root of size {n}");
+            for i in 0..n {
+                let path = tree.audit_path(i as u64).unwrap();
+                assert_eq!(path, reference.proof(&[i]).proof_hashes(), "path {i} of {n}");
+            }
+            assert_eq!(tree.audit_path(n as u64), None);
+        }
+    }
+
+    #[test]
+    fn empty_tree_root() {
+        assert_eq!(Tree::new(Vec::new()).root(), empty_root());
+        assert_eq!(RootBuilder::new().root(), empty_root());
+    }
+}
