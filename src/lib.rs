@@ -28,4 +28,6 @@ pub mod ingest;
 #[cfg(feature = "pipeline")]
 pub mod pipeline;
 #[cfg(feature = "pipeline")]
+pub mod prove;
+#[cfg(feature = "pipeline")]
 pub mod salt;

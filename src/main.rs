@@ -1,1 +1,62 @@
-fn main() {}
+//! The `trialnotary` binary: parses arguments, dispatches to a subcommand and maps the outcome to
+//! an exit code (0 ok, 1 proof or chain rejected, 2 error; a closed output pipe is 0).
+
+mod cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Notarize clinical-trial datasets and verify their proofs offline.
+#[derive(Parser)]
+#[command(name = "trialnotary", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Read submissions, build their salted Merkle trees and anchor them in one mined block.
+    Notarize(cmd::notarize::Args),
+    /// Write an inclusion proof for a record, every record, or a whole dataset.
+    Prove(cmd::prove::Args),
+    /// Check a proof offline; exit 0 valid, 1 invalid, 2 unusable input.
+    Verify(cmd::verify::Args),
+    /// Inspect or verify the chain file of a store.
+    #[command(subcommand)]
+    Chain(cmd::chain::Command),
+}
+
+/// What a command concluded.
+pub enum Outcome {
+    /// Success, or a valid proof or chain.
+    Ok,
+    /// A proof or chain was checked and rejected.
+    Rejected,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Notarize(args) => cmd::notarize::run(args),
+        Command::Prove(args) => cmd::prove::run(args),
+        Command::Verify(args) => cmd::verify::run(args),
+        Command::Chain(c) => cmd::chain::run(c),
+    };
+    match result {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::Rejected) => ExitCode::from(1),
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,0 +1,271 @@
+//! The store directory around the chain: its lock, the salt secret, and per anchored submission
+//! the manifest, leaf hashes and canonical values that later proofs need, so `prove` never
+//! re-reads the datasets. Files other than the chain are written atomically.
+//!
+//! ```text
+//! <store>/LOCK                         advisory lock: one writer, or many readers
+//! <store>/chain.tnc                    the chain (see chain::store)
+//! <store>/secret.key                   salt secret, hex, mode 0600
+//! <store>/blocks/<height>-<hash16>/<submission id>/
+//!     manifest.json                    submission entry and dataset entries
+//!     d<k>.leaves                      32-byte leaf hashes, one per row
+//!     d<k>.values                      canonical values arrays, one per line
+//!     d<k>.index                       u64 little-endian start offset of each line
+//! ```
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::chain::store::sync_dir;
+use crate::hash::{BlockHash, NodeHash};
+use crate::ingest::Format;
+use crate::record::{DatasetEntry, SubmissionEntry};
+use crate::salt::Secret;
+
+/// The `format` field of a manifest.
+pub const MANIFEST_FORMAT: &str = "trialnotary-manifest";
+
+/// Errors reading or writing the store, naming the file.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// An I/O error on a store file.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// Another run holds the store's lock and `--no-wait` was given.
+    #[error("{}: another trialnotary run is using this store (lock held); try again later", path.display())]
+    Busy {
+        /// The lock file.
+        path: PathBuf,
+    },
+    /// A store file is damaged or missing.
+    #[error("{}: {detail}", path.display())]
+    Damaged {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
+}
+
+/// Maps an I/O error to [`StoreError::Io`] for `path`.
+pub fn io_err(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io { path: path.to_owned(), source }
+}
+
+/// The manifest of one anchored submission.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Always [`MANIFEST_FORMAT`].
+    pub format: String,
+    /// Manifest layout version (1).
+    pub version: u32,
+    /// The submission entry anchored in the block.
+    pub submission: SubmissionEntry,
+    /// The path the submission was read from, for the record.
+    pub source: String,
+    /// Datasets in name order (submission-tree order).
+    pub datasets: Vec<ManifestDataset>,
+}
+
+/// One dataset of a manifest.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestDataset {
+    /// The dataset entry (leaf of the submission tree).
+    pub entry: DatasetEntry,
+    /// Source file, relative to the submission.
+    pub file: String,
+    /// Source format.
+    pub format: Format,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Stem of its store files (`d0` → `d0.leaves`, …).
+    pub stem: String,
+}
+
+/// A store directory.
+#[derive(Clone, Debug)]
+pub struct Store {
+    root: PathBuf,
+}
+
+impl Store {
+    /// The store at `root` (which may not exist yet).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// The store directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The chain file.
+    pub fn chain_path(&self) -> PathBuf {
+        self.root.join("chain.tnc")
+    }
+
+    /// The secret file.
+    pub fn secret_path(&self) -> PathBuf {
+        self.root.join("secret.key")
+    }
+
+    /// Directory of one block's submissions.
+    pub fn block_dir(&self, height: u64, hash: &BlockHash) -> PathBuf {
+        self.root.join("blocks").join(format!("{height}-{}", &hash.to_hex()[..16]))
+    }
+
+    /// Takes the store lock: exclusive for writers, shared for readers. With `wait` false, fails
+    /// at once with [`StoreError::Busy`] when it is held.
+    ///
+    /// # Errors
+    /// [`StoreError::Busy`] or an I/O error.
+    pub fn lock(&self, exclusive: bool, wait: bool) -> Result<File, StoreError> {
+        let path = self.root.join("LOCK");
+        let f = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        let result = match (exclusive, wait) {
+            (true, true) => f.lock().map_err(std::fs::TryLockError::Error),
+            (true, false) => f.try_lock(),
+            (false, true) => f.lock_shared().map_err(std::fs::TryLockError::Error),
+            (false, false) => f.try_lock_shared(),
+        };
+        match result {
+            Ok(()) => Ok(f),
+            Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Busy { path }),
+            Err(std::fs::TryLockError::Error(e)) => Err(io_err(&path)(e)),
+        }
+    }
+
+    /// The salt secret, if one was created.
+    ///
+    /// # Errors
+    /// An unreadable or malformed secret file.
+    pub fn load_secret(&self) -> Result<Option<Secret>, StoreError> {
+        let path = self.secret_path();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Secret::from_hex(&text).map(Some).ok_or_else(|| StoreError::Damaged {
+                path,
+                detail: "not a 64-hex-digit secret".into(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_err(&path)(e)),
+        }
+    }
+
+    /// Writes the secret atomically with mode 0600.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn save_secret(&self, secret: &Secret) -> Result<(), StoreError> {
+        write_atomic(&self.secret_path(), format!("{}\n", secret.to_hex()).as_bytes(), 0o600)
+    }
+
+    /// Reads a submission's manifest from a block directory.
+    ///
+    /// # Errors
+    /// A missing or malformed manifest.
+    pub fn manifest(&self, block_dir: &Path, id: &str) -> Result<Manifest, StoreError> {
+        let path = block_dir.join(id).join("manifest.json");
+        let bytes = std::fs::read(&path).map_err(io_err(&path))?;
+        let m: Manifest = serde_json::from_slice(&bytes)
+            .map_err(|e| StoreError::Damaged { path: path.clone(), detail: e.to_string() })?;
+        if m.format != MANIFEST_FORMAT || m.version != 1 {
+            return Err(StoreError::Damaged { path, detail: "unknown manifest format".into() });
+        }
+        Ok(m)
+    }
+}
+
+/// Writes `bytes` to `path` atomically: temp file in the same directory, fsync, rename, fsync of
+/// the directory.
+///
+/// # Errors
+/// I/O errors, naming `path`.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), StoreError> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let err = io_err(path);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .permissions(std::fs::Permissions::from_mode(mode))
+        .tempfile_in(dir)
+        .map_err(&err)?;
+    tmp.write_all(bytes).map_err(&err)?;
+    tmp.as_file().sync_all().map_err(&err)?;
+    tmp.persist(path).map_err(|e| err(e.error))?;
+    sync_dir(dir).map_err(&err)
+}
+
+/// Reads a dataset's leaf hashes.
+///
+/// # Errors
+/// An unreadable file or one whose length is not `rows * 32`.
+pub fn read_leaves(dir: &Path, d: &ManifestDataset) -> Result<Vec<NodeHash>, StoreError> {
+    let path = dir.join(format!("{}.leaves", d.stem));
+    let bytes = std::fs::read(&path).map_err(io_err(&path))?;
+    if bytes.len() as u64 != d.entry.rows * 32 {
+        return Err(StoreError::Damaged {
+            path,
+            detail: format!("{} bytes, expected {} leaves", bytes.len(), d.entry.rows),
+        });
+    }
+    Ok(bytes
+        .chunks_exact(32)
+        .map(|c| {
+            let mut h = [0u8; 32];
+            h.copy_from_slice(c);
+            NodeHash::from_bytes(h)
+        })
+        .collect())
+}
+
+/// Reads the canonical values array of one row.
+///
+/// # Errors
+/// Unreadable or inconsistent index or values files.
+pub fn read_values(dir: &Path, d: &ManifestDataset, row: u64) -> Result<Vec<u8>, StoreError> {
+    let index_path = dir.join(format!("{}.index", d.stem));
+    let values_path = dir.join(format!("{}.values", d.stem));
+    let mut index = File::open(&index_path).map_err(io_err(&index_path))?;
+    let mut start = [0u8; 8];
+    index.seek(SeekFrom::Start(row * 8)).map_err(io_err(&index_path))?;
+    index.read_exact(&mut start).map_err(io_err(&index_path))?;
+    let start = u64::from_le_bytes(start);
+    let mut values = File::open(&values_path).map_err(io_err(&values_path))?;
+    values.seek(SeekFrom::Start(start)).map_err(io_err(&values_path))?;
+    let mut reader = std::io::BufReader::new(values);
+    let mut line = Vec::new();
+    std::io::BufRead::read_until(&mut reader, b'\n', &mut line).map_err(io_err(&values_path))?;
+    if line.pop() != Some(b'\n') {
+        return Err(StoreError::Damaged { path: values_path, detail: format!("row {row} is truncated") });
+    }
+    Ok(line)
+}
+
+/// Streams every row's canonical values array, in order.
+///
+/// # Errors
+/// An unreadable values file.
+pub fn values_lines(
+    dir: &Path,
+    d: &ManifestDataset,
+) -> Result<impl Iterator<Item = Result<Vec<u8>, StoreError>> + use<>, StoreError> {
+    let path = dir.join(format!("{}.values", d.stem));
+    let f = File::open(&path).map_err(io_err(&path))?;
+    let reader = std::io::BufReader::with_capacity(1 << 20, f);
+    Ok(std::io::BufRead::split(reader, b'\n').map(move |r| r.map_err(io_err(&path))))
+}

@@ -1,0 +1,136 @@
+//! `trialnotary notarize`: read submissions, commit them, anchor them in one block.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use serde_json::json;
+
+use super::{StoreArg, print_json};
+use crate::Outcome;
+use trialnotary::pipeline::{self, Input, NotarizeOptions};
+
+/// Default difficulty: a few seconds of mining on two cores.
+pub const DEFAULT_DIFFICULTY: u32 = 26;
+
+/// Arguments of `notarize`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Submission directories (every .csv, .parquet, .arrow, .feather below) or single files.
+    #[arg(required = true, value_name = "SUBMISSION")]
+    submissions: Vec<PathBuf>,
+    /// Submission id, one per submission in order (default: the directory or file name).
+    #[arg(long = "id", value_name = "NAME")]
+    ids: Vec<String>,
+    #[command(flatten)]
+    store: StoreArg,
+    /// Leading zero bits the block hash must have.
+    #[arg(long, value_name = "BITS", default_value_t = DEFAULT_DIFFICULTY,
+          value_parser = clap::value_parser!(u32).range(0..=64))]
+    difficulty: u32,
+    /// Fail at once if another run holds the store, instead of waiting.
+    #[arg(long)]
+    no_wait: bool,
+    /// Print one JSON object instead of a summary.
+    #[arg(long)]
+    json: bool,
+    /// Never draw progress bars (they are drawn only on a terminal anyway).
+    #[arg(long)]
+    no_progress: bool,
+}
+
+/// Runs `notarize`.
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    if args.ids.len() > args.submissions.len() {
+        anyhow::bail!(
+            "{} --id values for {} submissions; give at most one --id per submission",
+            args.ids.len(),
+            args.submissions.len()
+        );
+    }
+    let inputs: Vec<Input> = args
+        .submissions
+        .iter()
+        .enumerate()
+        .map(|(i, path)| Input {
+            path: path.clone(),
+            id: args.ids.get(i).cloned().unwrap_or_else(|| pipeline::default_id(path)),
+        })
+        .collect();
+    let opts = NotarizeOptions {
+        store: args.store.store.clone(),
+        difficulty: args.difficulty,
+        wait: !args.no_wait,
+        progress: !args.no_progress,
+    };
+    let report = pipeline::notarize(&inputs, &opts).context("notarize failed; the store is unchanged")?;
+    let secs = report.elapsed.as_secs_f64().max(1e-9);
+    let mb_per_s = report.bytes as f64 / 1e6 / secs;
+    let records_per_s = report.records as f64 / secs;
+    if args.json {
+        let block = report.block.map(|(h, hash)| {
+            json!({
+                "height": h.height, "hash": hash, "prev": h.prev, "anchor_root": h.anchor_root,
+                "time": h.time, "difficulty": h.difficulty, "nonce": h.nonce,
+            })
+        });
+        let subs: Vec<_> = report
+            .submissions
+            .iter()
+            .map(|s| {
+                json!({
+                    "id": s.entry.id, "root": s.entry.root, "records": s.entry.records,
+                    "datasets": s.entry.datasets, "bytes": s.bytes, "height": s.height,
+                    "status": if s.anchored_now { "anchored" } else { "unchanged" },
+                })
+            })
+            .collect();
+        print_json(&json!({
+            "block": block,
+            "submissions": subs,
+            "records": report.records,
+            "bytes": report.bytes,
+            "elapsed_seconds": report.elapsed.as_secs_f64(),
+            "mining_seconds": report.mining.as_secs_f64(),
+            "megabytes_per_second": mb_per_s,
+            "records_per_second": records_per_s,
+        }))?;
+        return Ok(Outcome::Ok);
+    }
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match report.block {
+        Some((h, hash)) => {
+            writeln!(out, "anchored {} submission(s) in block {} of {}", report.submissions.len(), h.height, opts.store.display())?;
+            writeln!(out, "  block hash  {hash}")?;
+            let rate = report.hashes as f64 / report.mining.as_secs_f64().max(1e-9) / 1e6;
+            writeln!(
+                out,
+                "  difficulty  {} bits, nonce {}, mined in {:.2} s ({rate:.1} MH/s)",
+                h.difficulty,
+                h.nonce,
+                report.mining.as_secs_f64()
+            )?;
+        }
+        None => writeln!(out, "nothing new: every submission is already anchored with these contents")?,
+    }
+    for s in &report.submissions {
+        writeln!(
+            out,
+            "  {}  root {}  {} records in {} datasets  {} at height {}",
+            s.entry.id,
+            s.entry.root,
+            s.entry.records,
+            s.entry.datasets,
+            if s.anchored_now { "anchored" } else { "unchanged, anchored" },
+            s.height
+        )?;
+    }
+    writeln!(
+        out,
+        "read {} records ({:.1} MB) in {:.2} s: {mb_per_s:.1} MB/s, {records_per_s:.0} records/s",
+        report.records,
+        report.bytes as f64 / 1e6,
+        secs
+    )?;
+    Ok(Outcome::Ok)
+}

@@ -1,0 +1,76 @@
+//! `trialnotary prove`: write a record, all-rows (NDJSON) or dataset proof from the store.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use super::StoreArg;
+use crate::Outcome;
+use trialnotary::archive::Store;
+use trialnotary::pipeline::PipelineError;
+use trialnotary::prove::DatasetProver;
+
+/// Arguments of `prove`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Submission id.
+    #[arg(long, value_name = "ID")]
+    submission: String,
+    /// Dataset name (its path in the submission without extension, e.g. `lb`). Alone, proves
+    /// the whole dataset and carries every row's salt.
+    #[arg(long, value_name = "NAME")]
+    dataset: String,
+    /// Row to prove, from 0, in file order.
+    #[arg(long, value_name = "N", conflicts_with = "all_rows")]
+    row: Option<u64>,
+    /// One proof per row, as NDJSON (one JSON proof per line).
+    #[arg(long)]
+    all_rows: bool,
+    #[command(flatten)]
+    store: StoreArg,
+    /// Output file (default: standard output). Written atomically.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+/// Runs `prove`.
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    let store = Store::new(&args.store.store);
+    let mut prover = DatasetProver::open(&store, &args.submission, &args.dataset)?;
+    match &args.output {
+        Some(path) => {
+            // Written to a temporary file beside the target and renamed, so a failed run never
+            // leaves a partial proof under the requested name.
+            let dir = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+                _ => PathBuf::from("."),
+            };
+            let tmp = tempfile::NamedTempFile::new_in(&dir)
+                .with_context(|| format!("cannot write in {}", dir.display()))?;
+            let mut out = std::io::BufWriter::new(tmp);
+            write_proofs(&args, &mut prover, &mut out)?;
+            let tmp = out.into_inner().map_err(|e| e.into_error())?;
+            tmp.as_file().sync_all()?;
+            tmp.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        None => write_proofs(&args, &mut prover, &mut std::io::stdout().lock())?,
+    }
+    Ok(Outcome::Ok)
+}
+
+fn write_proofs(args: &Args, prover: &mut DatasetProver, out: &mut impl Write) -> anyhow::Result<()> {
+    if args.all_rows {
+        prover.each_record_proof(|p| {
+            let mut line = p.to_json_line();
+            line.push(b'\n');
+            out.write_all(&line).map_err(PipelineError::from)
+        })?;
+    } else if let Some(row) = args.row {
+        out.write_all(&prover.record_proof(row)?.to_json_pretty())?;
+    } else {
+        out.write_all(&prover.dataset_proof()?.to_json_pretty())?;
+    }
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,343 @@
+//! Canonical text of Arrow values, shared by the Parquet and Arrow IPC readers: strings as they
+//! are, integers in decimal, floats as ECMAScript `Number::toString`, booleans `true`/`false`,
+//! dates `YYYY-MM-DD`, timestamps RFC 3339 in UTC, decimals without trailing zeros.
+
+use std::path::Path;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::*;
+use arrow_array::{Array, ArrowPrimitiveType, RecordBatch};
+use arrow_schema::{DataType, TimeUnit};
+use chrono::{DateTime, NaiveDate, NaiveTime};
+
+use super::{Batch, IngestError};
+use crate::record::write_value;
+
+/// Writes one cell (null check included) as a record value.
+type CellWriter<'a> = Box<dyn Fn(usize, &mut Vec<u8>, &mut String) -> Result<(), String> + 'a>;
+
+/// Appends every row of `rb` to `batch` as canonical `values` arrays. `first_row` is the row
+/// number of the batch's first row in the file, for error messages.
+///
+/// # Errors
+/// An unsupported column type or an out-of-range date, naming the file, row and column.
+pub fn append_batch(
+    path: &Path,
+    rb: &RecordBatch,
+    first_row: u64,
+    batch: &mut Batch,
+) -> Result<(), IngestError> {
+    let schema = rb.schema();
+    let writers = rb
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(col, field)| {
+            writer(col.as_ref()).map_err(|e| {
+                IngestError::at(path, format!("column {}", field.name()), e)
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut text = String::new();
+    for row in 0..rb.num_rows() {
+        batch.buf.push(b'[');
+        for (c, w) in writers.iter().enumerate() {
+            if c > 0 {
+                batch.buf.push(b',');
+            }
+            w(row, &mut batch.buf, &mut text).map_err(|e| {
+                IngestError::at(
+                    path,
+                    format!("row {}, column {}", first_row + row as u64, schema.field(c).name()),
+                    e,
+                )
+            })?;
+        }
+        batch.buf.push(b']');
+        batch.end_row();
+    }
+    Ok(())
+}
+
+/// Column names of a schema.
+pub fn column_names(schema: &arrow_schema::Schema) -> Vec<String> {
+    schema.fields().iter().map(|f| f.name().clone()).collect()
+}
+
+fn with_nulls<'a>(
+    array: &'a dyn Array,
+    f: impl Fn(usize, &mut String) -> Result<(), String> + 'a,
+) -> CellWriter<'a> {
+    Box::new(move |row, out, text| {
+        if array.is_null(row) {
+            write_value(out, None);
+            return Ok(());
+        }
+        text.clear();
+        f(row, text)?;
+        write_value(out, Some(text));
+        Ok(())
+    })
+}
+
+fn int<'a, T>(array: &'a dyn Array) -> CellWriter<'a>
+where
+    T: ArrowPrimitiveType,
+    T::Native: itoa::Integer,
+{
+    let a = array.as_primitive::<T>();
+    with_nulls(array, move |row, text| {
+        text.push_str(itoa::Buffer::new().format(a.value(row)));
+        Ok(())
+    })
+}
+
+fn float<'a, T>(array: &'a dyn Array) -> CellWriter<'a>
+where
+    T: ArrowPrimitiveType,
+    T::Native: ryu_js::Float,
+{
+    let a = array.as_primitive::<T>();
+    with_nulls(array, move |row, text| {
+        text.push_str(ryu_js::Buffer::new().format(a.value(row)));
+        Ok(())
+    })
+}
+
+/// `HH:MM:SS` plus a fraction without trailing zeros, for nanoseconds `nanos` of the second.
+fn push_fraction(text: &mut String, nanos: u32) {
+    if nanos > 0 {
+        let digits = format!("{nanos:09}");
+        text.push('.');
+        text.push_str(digits.trim_end_matches('0'));
+    }
+}
+
+fn timestamp(text: &mut String, value: i64, unit: TimeUnit) -> Result<(), String> {
+    let per_sec: i64 = match unit {
+        TimeUnit::Second => 1,
+        TimeUnit::Millisecond => 1_000,
+        TimeUnit::Microsecond => 1_000_000,
+        TimeUnit::Nanosecond => 1_000_000_000,
+    };
+    let secs = value.div_euclid(per_sec);
+    let nanos = (value.rem_euclid(per_sec) * (1_000_000_000 / per_sec)) as u32;
+    let dt = DateTime::from_timestamp(secs, nanos)
+        .ok_or_else(|| format!("timestamp {value} is out of range"))?;
+    text.push_str(&dt.format("%Y-%m-%dT%H:%M:%S").to_string());
+    push_fraction(text, nanos);
+    text.push('Z');
+    Ok(())
+}
+
+fn time_of_day(text: &mut String, value: i64, unit: TimeUnit) -> Result<(), String> {
+    let per_sec: i64 = match unit {
+        TimeUnit::Second => 1,
+        TimeUnit::Millisecond => 1_000,
+        TimeUnit::Microsecond => 1_000_000,
+        TimeUnit::Nanosecond => 1_000_000_000,
+    };
+    let secs = u32::try_from(value.div_euclid(per_sec)).map_err(|_| "time out of range")?;
+    let nanos = (value.rem_euclid(per_sec) * (1_000_000_000 / per_sec)) as u32;
+    let t = NaiveTime::from_num_seconds_from_midnight_opt(secs, 0)
+        .ok_or_else(|| format!("time {value} is out of range"))?;
+    text.push_str(&t.format("%H:%M:%S").to_string());
+    push_fraction(text, nanos);
+    Ok(())
+}
+
+fn date(text: &mut String, days: i64) -> Result<(), String> {
+    // 719_163 days separate 0001-01-01 (day 1 of the common era) from 1970-01-01.
+    let d = i32::try_from(days + 719_163)
+        .ok()
+        .and_then(NaiveDate::from_num_days_from_ce_opt)
+        .ok_or_else(|| format!("date {days} days from 1970-01-01 is out of range"))?;
+    text.push_str(&d.format("%Y-%m-%d").to_string());
+    Ok(())
+}
+
+/// Decimal text without trailing fractional zeros (and without a bare trailing point).
+fn trim_decimal(mut s: String) -> String {
+    if s.contains('.') {
+        let keep = s.trim_end_matches('0').trim_end_matches('.').len();
+        s.truncate(keep);
+    }
+    if s == "-0" { "0".to_owned() } else { s }
+}
+
+fn writer(array: &dyn Array) -> Result<CellWriter<'_>, String> {
+    Ok(match array.data_type() {
+        DataType::Null => Box::new(|_, out, _| {
+            write_value(out, None);
+            Ok(())
+        }),
+        DataType::Utf8 => {
+            let a = array.as_string::<i32>();
+            Box::new(move |row, out, _| {
+                write_value(out, (!a.is_null(row)).then(|| a.value(row)));
+                Ok(())
+            })
+        }
+        DataType::LargeUtf8 => {
+            let a = array.as_string::<i64>();
+            Box::new(move |row, out, _| {
+                write_value(out, (!a.is_null(row)).then(|| a.value(row)));
+                Ok(())
+            })
+        }
+        DataType::Utf8View => {
+            let a = array.as_string_view();
+            Box::new(move |row, out, _| {
+                write_value(out, (!a.is_null(row)).then(|| a.value(row)));
+                Ok(())
+            })
+        }
+        DataType::Dictionary(_, _) => {
+            let dict = array.as_any_dictionary();
+            let keys = dict.normalized_keys();
+            let values = writer(dict.values().as_ref())?;
+            Box::new(move |row, out, text| {
+                if array.is_null(row) {
+                    write_value(out, None);
+                    return Ok(());
+                }
+                values(keys[row], out, text)
+            })
+        }
+        DataType::Boolean => {
+            let a = array.as_boolean();
+            with_nulls(array, move |row, text| {
+                text.push_str(if a.value(row) { "true" } else { "false" });
+                Ok(())
+            })
+        }
+        DataType::Int8 => int::<Int8Type>(array),
+        DataType::Int16 => int::<Int16Type>(array),
+        DataType::Int32 => int::<Int32Type>(array),
+        DataType::Int64 => int::<Int64Type>(array),
+        DataType::UInt8 => int::<UInt8Type>(array),
+        DataType::UInt16 => int::<UInt16Type>(array),
+        DataType::UInt32 => int::<UInt32Type>(array),
+        DataType::UInt64 => int::<UInt64Type>(array),
+        DataType::Float32 => float::<Float32Type>(array),
+        DataType::Float64 => float::<Float64Type>(array),
+        DataType::Date32 => {
+            let a = array.as_primitive::<Date32Type>();
+            with_nulls(array, move |row, text| date(text, i64::from(a.value(row))))
+        }
+        DataType::Date64 => {
+            let a = array.as_primitive::<Date64Type>();
+            with_nulls(array, move |row, text| {
+                date(text, a.value(row).div_euclid(86_400_000))
+            })
+        }
+        DataType::Timestamp(unit, _) => {
+            // Arrow stores timestamps with a time zone as UTC instants; naive ones are read
+            // as UTC too (docs/FORMAT.md).
+            let unit = *unit;
+            let values: Box<dyn Fn(usize) -> i64> = match unit {
+                TimeUnit::Second => {
+                    let a = array.as_primitive::<TimestampSecondType>();
+                    Box::new(move |r| a.value(r))
+                }
+                TimeUnit::Millisecond => {
+                    let a = array.as_primitive::<TimestampMillisecondType>();
+                    Box::new(move |r| a.value(r))
+                }
+                TimeUnit::Microsecond => {
+                    let a = array.as_primitive::<TimestampMicrosecondType>();
+                    Box::new(move |r| a.value(r))
+                }
+                TimeUnit::Nanosecond => {
+                    let a = array.as_primitive::<TimestampNanosecondType>();
+                    Box::new(move |r| a.value(r))
+                }
+            };
+            with_nulls(array, move |row, text| timestamp(text, values(row), unit))
+        }
+        DataType::Time32(unit) => {
+            let unit = *unit;
+            let values: Box<dyn Fn(usize) -> i64> = match unit {
+                TimeUnit::Second => {
+                    let a = array.as_primitive::<Time32SecondType>();
+                    Box::new(move |r| i64::from(a.value(r)))
+                }
+                _ => {
+                    let a = array.as_primitive::<Time32MillisecondType>();
+                    Box::new(move |r| i64::from(a.value(r)))
+                }
+            };
+            with_nulls(array, move |row, text| time_of_day(text, values(row), unit))
+        }
+        DataType::Time64(unit) => {
+            let unit = *unit;
+            let values: Box<dyn Fn(usize) -> i64> = match unit {
+                TimeUnit::Microsecond => {
+                    let a = array.as_primitive::<Time64MicrosecondType>();
+                    Box::new(move |r| a.value(r))
+                }
+                _ => {
+                    let a = array.as_primitive::<Time64NanosecondType>();
+                    Box::new(move |r| a.value(r))
+                }
+            };
+            with_nulls(array, move |row, text| time_of_day(text, values(row), unit))
+        }
+        DataType::Decimal128(_, _) => {
+            let a = array.as_primitive::<Decimal128Type>();
+            with_nulls(array, move |row, text| {
+                text.push_str(&trim_decimal(a.value_as_string(row)));
+                Ok(())
+            })
+        }
+        DataType::Decimal256(_, _) => {
+            let a = array.as_primitive::<Decimal256Type>();
+            with_nulls(array, move |row, text| {
+                text.push_str(&trim_decimal(a.value_as_string(row)));
+                Ok(())
+            })
+        }
+        other => {
+            return Err(format!(
+                "column type {other} is not supported (trialnotary reads text, integer, float, \
+                 boolean, decimal, date, time and timestamp columns)"
+            ));
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn float_text_is_ecmascript() {
+        let mut b = ryu_js::Buffer::new();
+        assert_eq!(b.format(1.0f64), "1");
+        assert_eq!(b.format(4.5f64), "4.5");
+        assert_eq!(b.format(0.000025f64), "0.000025");
+        assert_eq!(b.format(1e21f64), "1e+21");
+        assert_eq!(b.format(-0.0f64), "0");
+        assert_eq!(b.format(0.1f32), "0.1");
+    }
+
+    #[test]
+    fn temporal_text() {
+        let mut t = String::new();
+        timestamp(&mut t, 1_700_000_000_123_000, TimeUnit::Microsecond).unwrap();
+        assert_eq!(t, "2023-11-14T22:13:20.123Z");
+        t.clear();
+        timestamp(&mut t, -1, TimeUnit::Second).unwrap();
+        assert_eq!(t, "1969-12-31T23:59:59Z");
+        t.clear();
+        date(&mut t, 19_000).unwrap();
+        assert_eq!(t, "2022-01-08");
+        t.clear();
+        time_of_day(&mut t, 3_723_500, TimeUnit::Millisecond).unwrap();
+        assert_eq!(t, "01:02:03.5");
+        assert_eq!(trim_decimal("1.50".into()), "1.5");
+        assert_eq!(trim_decimal("2.00".into()), "2");
+        assert_eq!(trim_decimal("-0.00".into()), "0");
+        assert_eq!(trim_decimal("100".into()), "100");
+    }
+}

@@ -1,0 +1,233 @@
+//! Finding the dataset files of a submission and reading each, streamed in batches, into canonical
+//! `values` arrays (see [`crate::record::write_values`]), whatever format carried them.
+
+mod arrow;
+mod csv;
+mod ipc;
+mod parquet;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Rows per batch: enough to amortize dispatch, small enough to keep memory flat.
+pub const BATCH_ROWS: usize = 8192;
+
+/// A dataset file format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Comma-separated text with a header row, read as text.
+    Csv,
+    /// Apache Parquet.
+    Parquet,
+    /// Arrow IPC file (Feather v2) or stream.
+    Arrow,
+}
+
+impl Format {
+    /// The format of a file, from its extension (case-insensitive).
+    pub fn from_path(path: &Path) -> Option<(Format, usize)> {
+        let name = path.file_name()?.to_str()?;
+        let lower = name.to_ascii_lowercase();
+        for (ext, format) in [
+            (".csv", Format::Csv),
+            (".parquet", Format::Parquet),
+            (".arrow", Format::Arrow),
+            (".feather", Format::Arrow),
+            (".ipc", Format::Arrow),
+        ] {
+            if lower.ends_with(ext) && lower.len() > ext.len() {
+                return Some((format, ext.len()));
+            }
+        }
+        None
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::Csv => "csv",
+            Format::Parquet => "parquet",
+            Format::Arrow => "arrow",
+        })
+    }
+}
+
+/// A bad input, naming the file and, where known, the line or row and column.
+#[derive(Debug, thiserror::Error)]
+#[error("{}{}: {message}", path.display(), at.as_deref().map(|a| format!(": {a}")).unwrap_or_default())]
+pub struct IngestError {
+    /// The file (or submission path) at fault.
+    pub path: PathBuf,
+    /// Where in the file: "line 12, column AESEV", "row 40".
+    pub at: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl IngestError {
+    /// An error about a whole file.
+    pub fn file(path: &Path, message: impl Into<String>) -> Self {
+        Self { path: path.to_owned(), at: None, message: message.into() }
+    }
+
+    /// An error at a place in a file.
+    pub fn at(path: &Path, at: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { path: path.to_owned(), at: Some(at.into()), message: message.into() }
+    }
+}
+
+/// One dataset file of a submission.
+#[derive(Clone, Debug)]
+pub struct SourceFile {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Path relative to the submission, with `/` separators.
+    pub relative: String,
+    /// Relative path without the format extension: the dataset name.
+    pub dataset: String,
+    /// Its format.
+    pub format: Format,
+    /// Size in bytes.
+    pub bytes: u64,
+}
+
+/// Lists the dataset files of a submission (a directory, searched recursively, or one file),
+/// sorted by dataset name. Hidden files (names starting with `.`) are skipped.
+///
+/// # Errors
+/// A missing path, an unreadable directory, a file that is not CSV, Parquet or Arrow, two files
+/// with one dataset name, or no dataset file at all.
+pub fn discover(root: &Path) -> Result<Vec<SourceFile>, IngestError> {
+    let meta = std::fs::metadata(root)
+        .map_err(|e| IngestError::file(root, format!("cannot open submission: {e}")))?;
+    let mut files = Vec::new();
+    if meta.is_file() {
+        let name = root.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+        files.push(source_file(root, &name, meta.len())?);
+    } else {
+        let walker = walkdir::WalkDir::new(root).follow_links(true).sort_by_file_name();
+        for entry in walker.into_iter().filter_entry(|e| e.depth() == 0 || !is_hidden(e.file_name())) {
+            let entry = entry.map_err(|e| {
+                let at = e.path().unwrap_or(root).to_owned();
+                IngestError::file(&at, format!("cannot read: {e}"))
+            })?;
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let rel = entry.path().strip_prefix(root).unwrap_or(entry.path());
+            let relative = rel
+                .to_str()
+                .ok_or_else(|| IngestError::file(entry.path(), "file name is not valid UTF-8"))?
+                .replace(std::path::MAIN_SEPARATOR, "/");
+            let len = entry
+                .metadata()
+                .map_err(|e| IngestError::file(entry.path(), format!("cannot stat: {e}")))?
+                .len();
+            files.push(source_file(entry.path(), &relative, len)?);
+        }
+    }
+    files.sort_by(|a, b| a.dataset.cmp(&b.dataset).then(a.relative.cmp(&b.relative)));
+    for pair in files.windows(2) {
+        if pair[0].dataset == pair[1].dataset {
+            return Err(IngestError::file(
+                root,
+                format!(
+                    "{} and {} are both dataset {:?}; keep one format per dataset",
+                    pair[0].relative, pair[1].relative, pair[0].dataset
+                ),
+            ));
+        }
+    }
+    if files.is_empty() {
+        return Err(IngestError::file(
+            root,
+            "empty submission: no .csv, .parquet, .arrow or .feather file found",
+        ));
+    }
+    Ok(files)
+}
+
+fn is_hidden(name: &std::ffi::OsStr) -> bool {
+    name.to_str().is_some_and(|n| n.starts_with('.'))
+}
+
+fn source_file(path: &Path, relative: &str, bytes: u64) -> Result<SourceFile, IngestError> {
+    let (format, ext_len) = Format::from_path(path).ok_or_else(|| {
+        IngestError::file(
+            path,
+            "unsupported file in submission: expected .csv, .parquet, .arrow or .feather \
+             (move other files out of the submission folder)",
+        )
+    })?;
+    Ok(SourceFile {
+        path: path.to_owned(),
+        relative: relative.to_owned(),
+        dataset: relative[..relative.len() - ext_len].to_owned(),
+        format,
+        bytes,
+    })
+}
+
+/// A batch of rows as canonical `values` arrays laid end to end.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// The arrays, concatenated.
+    pub buf: Vec<u8>,
+    /// End offset in `buf` of each row's array.
+    pub ends: Vec<usize>,
+}
+
+impl Batch {
+    /// Empties the batch, keeping its allocations.
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.ends.clear();
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether the batch has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The `values` array of row `i` of the batch.
+    pub fn row(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.buf[start..self.ends[i]]
+    }
+
+    /// Marks the end of the row just written into `buf`.
+    pub fn end_row(&mut self) {
+        self.ends.push(self.buf.len());
+    }
+}
+
+/// A streaming reader of one dataset file.
+pub trait RowSource: Send {
+    /// Column names, in file order.
+    fn columns(&self) -> &[String];
+
+    /// Fills `batch` (cleared first) with up to [`BATCH_ROWS`] rows; `Ok(false)` at the end.
+    ///
+    /// # Errors
+    /// An [`IngestError`] naming the file and the line or row.
+    fn next_batch(&mut self, batch: &mut Batch) -> Result<bool, IngestError>;
+}
+
+/// Opens a dataset file for streaming.
+///
+/// # Errors
+/// When the file cannot be opened or its header or schema cannot be read.
+pub fn open(path: &Path, format: Format) -> Result<Box<dyn RowSource>, IngestError> {
+    match format {
+        Format::Csv => Ok(Box::new(csv::CsvSource::open(path)?)),
+        Format::Parquet => Ok(Box::new(parquet::open(path)?)),
+        Format::Arrow => ipc::open(path),
+    }
+}

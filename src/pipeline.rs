@@ -1,0 +1,444 @@
+//! The notarize run: ingest every submission in parallel into a staging area, build the trees,
+//! mine one block, then commit (secret, archive, chain append) under the store lock. Any failure
+//! before the commit leaves the store exactly as it was.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rayon::prelude::*;
+
+use crate::archive::{MANIFEST_FORMAT, Manifest, ManifestDataset, Store, StoreError, io_err, write_atomic};
+use crate::chain::header::{BlockHeader, HEADER_VERSION};
+use crate::chain::mine::{MiningProgress, mine};
+use crate::chain::store::{self as chain_store, ChainError, StoredBlock, sync_dir};
+use crate::hash::{BlockHash, NodeHash, leaf_hash};
+use crate::ingest::{self, Batch, IngestError, SourceFile};
+use crate::record::{DatasetEntry, SubmissionEntry, write_record};
+use crate::salt::{Salter, Secret};
+use crate::tree::{RootBuilder, root_of};
+
+/// Any failure of a pipeline command.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// Bad input data.
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    /// The chain cannot be read or appended.
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// The store cannot be read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The request itself is wrong (ids, names, rows).
+    #[error("{0}")]
+    Usage(String),
+    /// Writing output failed.
+    #[error("writing output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+/// One submission to notarize.
+#[derive(Clone, Debug)]
+pub struct Input {
+    /// Directory or file.
+    pub path: PathBuf,
+    /// Submission id.
+    pub id: String,
+}
+
+/// How to run.
+#[derive(Clone, Debug)]
+pub struct NotarizeOptions {
+    /// Store directory.
+    pub store: PathBuf,
+    /// Leading zero bits for the block.
+    pub difficulty: u32,
+    /// Wait for the store lock (else fail at once).
+    pub wait: bool,
+    /// Show progress bars (only drawn on a terminal).
+    pub progress: bool,
+}
+
+/// What happened to one submission.
+#[derive(Clone, Debug)]
+pub struct SubmissionReport {
+    /// Its entry.
+    pub entry: SubmissionEntry,
+    /// Bytes read from its files.
+    pub bytes: u64,
+    /// Height of the block that now anchors it.
+    pub height: u64,
+    /// False when an earlier block already anchored this exact root under this id.
+    pub anchored_now: bool,
+}
+
+/// What a run did.
+#[derive(Clone, Debug)]
+pub struct NotarizeReport {
+    /// The new block, or `None` when every submission was already anchored unchanged.
+    pub block: Option<(BlockHeader, BlockHash)>,
+    /// Per submission, in id order.
+    pub submissions: Vec<SubmissionReport>,
+    /// Records read.
+    pub records: u64,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Wall time of the whole run.
+    pub elapsed: Duration,
+    /// Wall time of the nonce search.
+    pub mining: Duration,
+    /// Hashes tried while mining.
+    pub hashes: u64,
+}
+
+/// Whether `id` is usable as a submission id (it names a directory in the store).
+pub fn check_id(id: &str) -> Result<(), PipelineError> {
+    let ok = !id.is_empty()
+        && id.len() <= 200
+        && !id.starts_with('.')
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(PipelineError::Usage(format!(
+            "submission id {id:?} is not usable: use letters, digits, '.', '_' and '-' \
+             (not starting with '.'); give one with --id"
+        )))
+    }
+}
+
+/// The default id of a submission path: its directory or file name (for a file, without the
+/// format extension).
+pub fn default_id(path: &Path) -> String {
+    let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    let name = canonical.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+    match ingest::Format::from_path(&canonical) {
+        Some((_, ext)) if canonical.is_file() => name[..name.len() - ext].to_owned(),
+        _ => name,
+    }
+}
+
+/// One dataset read into the staging area.
+struct Ingested {
+    entry: DatasetEntry,
+    file: SourceFile,
+}
+
+/// Reads one file, writing its leaves, values and index into `dir` with stem `stem`.
+fn ingest_file(
+    file: &SourceFile,
+    secret: &Secret,
+    dir: &Path,
+    stem: &str,
+) -> Result<DatasetEntry, PipelineError> {
+    let mut source = ingest::open(&file.path, file.format)?;
+    let columns = source.columns().to_vec();
+    let salter = Salter::new(secret, &file.dataset);
+    let create = |ext: &str| -> Result<(PathBuf, BufWriter<File>), PipelineError> {
+        let path = dir.join(format!("{stem}.{ext}"));
+        let f = File::create(&path).map_err(io_err(&path))?;
+        Ok((path, BufWriter::with_capacity(1 << 20, f)))
+    };
+    let (leaves_path, mut leaves_out) = create("leaves")?;
+    let (values_path, mut values_out) = create("values")?;
+    let (index_path, mut index_out) = create("index")?;
+    let mut batch = Batch::default();
+    let mut leaves: Vec<NodeHash> = Vec::new();
+    let mut root = RootBuilder::new();
+    let mut offset = 0u64;
+    while source.next_batch(&mut batch)? {
+        let first = root.len();
+        // Each row is salted and hashed independently; collect keeps file order.
+        (0..batch.len())
+            .into_par_iter()
+            .with_min_len(512)
+            .map_init(Vec::new, |buf, i| {
+                let values = batch.row(i);
+                let salt = salter.salt(first + i as u64, values);
+                buf.clear();
+                write_record(buf, &salt, values);
+                leaf_hash(buf).into_node()
+            })
+            .collect_into_vec(&mut leaves);
+        for (i, leaf) in leaves.iter().enumerate() {
+            let values = batch.row(i);
+            root.push(*leaf);
+            leaves_out.write_all(leaf.as_bytes()).map_err(io_err(&leaves_path))?;
+            index_out.write_all(&offset.to_le_bytes()).map_err(io_err(&index_path))?;
+            values_out.write_all(values).map_err(io_err(&values_path))?;
+            values_out.write_all(b"\n").map_err(io_err(&values_path))?;
+            offset += values.len() as u64 + 1;
+        }
+    }
+    for (path, out) in [(leaves_path, leaves_out), (values_path, values_out), (index_path, index_out)] {
+        let f = out.into_inner().map_err(|e| io_err(&path)(e.into_error()))?;
+        f.sync_all().map_err(io_err(&path))?;
+    }
+    Ok(DatasetEntry { name: file.dataset.clone(), columns, rows: root.len(), root: root.root() })
+}
+
+fn progress_bar(show: bool, len: u64, template: &str) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    // ProgressBar::new draws to stderr and hides itself when stderr is not a terminal.
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Notarizes `inputs` into the store: see the module docs.
+///
+/// # Errors
+/// Bad input, a damaged chain, a busy store (without waiting) or I/O errors. On error the store
+/// is left exactly as it was.
+pub fn notarize(inputs: &[Input], opts: &NotarizeOptions) -> Result<NotarizeReport, PipelineError> {
+    let start = Instant::now();
+    let mut ids: Vec<&str> = inputs.iter().map(|i| i.id.as_str()).collect();
+    for id in &ids {
+        check_id(id)?;
+    }
+    ids.sort_unstable();
+    if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
+        return Err(PipelineError::Usage(format!(
+            "submission id {:?} is given twice; use --id to name each submission",
+            w[0]
+        )));
+    }
+    if inputs.is_empty() {
+        return Err(PipelineError::Usage("no submission given".into()));
+    }
+    // Every submission is listed before the store is touched, so a missing path or a stray
+    // file fails without side effects.
+    let mut files = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        files.push(ingest::discover(&input.path)?);
+    }
+    let created = !opts.store.exists();
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        // The store holds personal data (canonical values) and the salt secret: owner only.
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&opts.store)
+            .map_err(io_err(&opts.store))?;
+    }
+    let result = notarize_locked(inputs, &files, opts, start);
+    if result.is_err() && created {
+        // Only this run created the directory, so only this run's files are in it.
+        let _ = std::fs::remove_dir_all(&opts.store);
+    }
+    result
+}
+
+fn notarize_locked(
+    inputs: &[Input],
+    files: &[Vec<SourceFile>],
+    opts: &NotarizeOptions,
+    start: Instant,
+) -> Result<NotarizeReport, PipelineError> {
+    let store = Store::new(&opts.store);
+    let _lock = store.lock(true, opts.wait)?;
+    let chain_path = store.chain_path();
+    let chain_len = chain_store::file_len(&chain_path)?;
+    let chain = chain_store::read_chain(&chain_path)?;
+    chain_store::validate(&chain_path, &chain)?;
+    let (secret, new_secret) = match store.load_secret()? {
+        Some(s) => (s, false),
+        None => (Secret::generate().map_err(io_err(&store.secret_path()))?, true),
+    };
+    let staging = tempfile::Builder::new()
+        .prefix(".staging-")
+        .tempdir_in(store.root())
+        .map_err(io_err(store.root()))?;
+
+    // Flatten (submission, file) pairs so every file of every submission is read in parallel.
+    let mut jobs = Vec::new();
+    for (s, list) in files.iter().enumerate() {
+        let dir = staging.path().join(s.to_string());
+        std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        for (d, file) in list.iter().enumerate() {
+            jobs.push((s, d, file, dir.clone()));
+        }
+    }
+    let total_bytes: u64 = jobs.iter().map(|j| j.2.bytes).sum();
+    let bar = progress_bar(
+        opts.progress,
+        total_bytes,
+        "ingest {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+    );
+    let results: Vec<Result<Ingested, PipelineError>> = jobs
+        .par_iter()
+        .map(|(_, d, file, dir)| {
+            let entry = ingest_file(file, &secret, dir, &format!("d{d}"))?;
+            bar.inc(file.bytes);
+            Ok(Ingested { entry, file: (*file).clone() })
+        })
+        .collect();
+    bar.finish_and_clear();
+    // The first error in submission and dataset order, whatever thread hit it first.
+    let mut per_submission: Vec<Vec<Ingested>> = files.iter().map(|_| Vec::new()).collect();
+    for ((s, ..), r) in jobs.iter().zip(results) {
+        per_submission[*s].push(r?);
+    }
+
+    let mut records = 0;
+    let mut manifests = Vec::new();
+    for (input, datasets) in inputs.iter().zip(per_submission) {
+        let leaves: Result<Vec<NodeHash>, _> =
+            datasets.iter().map(|d| d.entry.leaf_hash().map(|l| l.into_node())).collect();
+        let leaves = leaves.map_err(|e| PipelineError::Usage(e.to_string()))?;
+        let rows: u64 = datasets.iter().map(|d| d.entry.rows).sum();
+        records += rows;
+        let entry = SubmissionEntry {
+            id: input.id.clone(),
+            root: root_of(&leaves),
+            records: rows,
+            datasets: datasets.len() as u64,
+        };
+        let manifest = Manifest {
+            format: MANIFEST_FORMAT.into(),
+            version: 1,
+            submission: entry,
+            source: input.path.display().to_string(),
+            datasets: datasets
+                .into_iter()
+                .enumerate()
+                .map(|(k, d)| ManifestDataset {
+                    entry: d.entry,
+                    file: d.file.relative,
+                    format: d.file.format,
+                    bytes: d.file.bytes,
+                    stem: format!("d{k}"),
+                })
+                .collect(),
+        };
+        manifests.push(manifest);
+    }
+
+    // The latest anchoring of each id, to recognize a rerun of unchanged data.
+    let mut latest: BTreeMap<&str, (&SubmissionEntry, u64)> = BTreeMap::new();
+    for b in &chain {
+        for s in &b.submissions {
+            latest.insert(s.id.as_str(), (s, b.header.height));
+        }
+    }
+    let unchanged = |m: &Manifest| {
+        latest.get(m.submission.id.as_str()).filter(|(e, _)| **e == m.submission).map(|(_, h)| *h)
+    };
+    let bytes = total_bytes;
+    if manifests.iter().all(|m| unchanged(m).is_some()) {
+        let mut submissions: Vec<SubmissionReport> = manifests
+            .iter()
+            .map(|m| SubmissionReport {
+                entry: m.submission.clone(),
+                bytes: m.datasets.iter().map(|d| d.bytes).sum(),
+                height: unchanged(m).unwrap_or_default(),
+                anchored_now: false,
+            })
+            .collect();
+        submissions.sort_by(|a, b| a.entry.id.cmp(&b.entry.id));
+        return Ok(NotarizeReport {
+            block: None,
+            submissions,
+            records,
+            bytes,
+            elapsed: start.elapsed(),
+            mining: Duration::ZERO,
+            hashes: 0,
+        });
+    }
+
+    // Anchor tree: submission entries sorted by id.
+    let mut order: Vec<usize> = (0..manifests.len()).collect();
+    order.sort_by(|&a, &b| manifests[a].submission.id.cmp(&manifests[b].submission.id));
+    let entries: Vec<SubmissionEntry> = order.iter().map(|&i| manifests[i].submission.clone()).collect();
+    let anchor_leaves: Result<Vec<NodeHash>, _> =
+        entries.iter().map(|e| e.leaf_hash().map(|l| l.into_node())).collect();
+    let anchor_leaves = anchor_leaves.map_err(|e| PipelineError::Usage(e.to_string()))?;
+    let prev: Option<&StoredBlock> = chain.last();
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let template = BlockHeader {
+        version: HEADER_VERSION,
+        height: chain.len() as u64,
+        prev: prev.map(|b| b.hash).unwrap_or_default(),
+        anchor_root: root_of(&anchor_leaves),
+        // Block times never go backwards, even if the clock does.
+        time: now.max(prev.map_or(0, |b| b.header.time)),
+        difficulty: opts.difficulty,
+        nonce: 0,
+    };
+    let mining_start = Instant::now();
+    let progress = MiningProgress::default();
+    let (header, hash) = std::thread::scope(|scope| {
+        let show = opts.progress;
+        let progress = &progress;
+        scope.spawn(move || {
+            let bar = progress_bar(show, 0, "mine  {spinner} {msg}");
+            let t = Instant::now();
+            while !progress.done.load(std::sync::atomic::Ordering::Relaxed) {
+                let n = progress.hashes.load(std::sync::atomic::Ordering::Relaxed);
+                let rate = n as f64 / t.elapsed().as_secs_f64().max(1e-9) / 1e6;
+                bar.set_message(format!("{n} hashes, {rate:.2} MH/s"));
+                bar.tick();
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            bar.finish_and_clear();
+        });
+        let found = mine(&template, progress);
+        progress.done.store(true, std::sync::atomic::Ordering::Relaxed);
+        found
+    })
+    .ok_or_else(|| PipelineError::Usage("no nonce meets this difficulty; lower --difficulty".into()))?;
+    let mining = mining_start.elapsed();
+
+    // Commit: secret, archive, then the chain entry, each durable before the next. A crash
+    // before the chain append leaves an unreferenced archive directory and no block.
+    let entry_bytes = chain_store::encode_entry(&header, &entries)
+        .map_err(|e| PipelineError::Usage(e.to_string()))?;
+    if new_secret {
+        store.save_secret(&secret)?;
+    }
+    let block_dir = store.block_dir(header.height, &hash);
+    std::fs::create_dir_all(&block_dir).map_err(io_err(&block_dir))?;
+    for (s, m) in manifests.iter().enumerate() {
+        let staged = staging.path().join(s.to_string());
+        let manifest_path = staged.join("manifest.json");
+        // Plain data serializes without error.
+        let json = serde_json::to_vec_pretty(m).expect("manifest serializes");
+        write_atomic(&manifest_path, &json, 0o600)?;
+        let target = block_dir.join(&m.submission.id);
+        std::fs::rename(&staged, &target).map_err(io_err(&target))?;
+    }
+    sync_dir(&block_dir).map_err(io_err(&block_dir))?;
+    if let Some(parent) = block_dir.parent() {
+        sync_dir(parent).map_err(io_err(parent))?;
+    }
+    chain_store::append(&chain_path, &entry_bytes, chain_len)?;
+
+    let mut submissions: Vec<SubmissionReport> = manifests
+        .iter()
+        .map(|m| SubmissionReport {
+            entry: m.submission.clone(),
+            bytes: m.datasets.iter().map(|d| d.bytes).sum(),
+            height: header.height,
+            anchored_now: true,
+        })
+        .collect();
+    submissions.sort_by(|a, b| a.entry.id.cmp(&b.entry.id));
+    Ok(NotarizeReport {
+        block: Some((header, hash)),
+        submissions,
+        records,
+        bytes,
+        elapsed: start.elapsed(),
+        mining,
+        hashes: progress.hashes.load(std::sync::atomic::Ordering::Relaxed),
+    })
+}

@@ -1,0 +1,236 @@
+//! Building proofs from the store: finds the block that last anchored a submission, rebuilds the
+//! trees from stored leaf hashes and derives the disclosed salts. Never re-reads the datasets.
+
+use std::path::PathBuf;
+
+use crate::archive::{self, Manifest, ManifestDataset, Store, StoreError};
+use crate::chain::store::{self as chain_store, StoredBlock};
+use crate::hash::{NodeHash, leaf_hash};
+use crate::pipeline::PipelineError;
+use crate::proof::{BlockInfo, PROOF_FORMAT, PROOF_VERSION, Proof, ProofKind, RecordClaim, Step, TreeKind};
+use crate::record::{Salt, write_record};
+use crate::salt::Salter;
+use crate::tree::Tree;
+
+/// Everything needed to prove rows of one dataset: loaded once, then any number of proofs.
+pub struct DatasetProver {
+    dir: PathBuf,
+    manifest: Manifest,
+    dataset: usize,
+    block: StoredBlock,
+    salter: Salter,
+    submission_step: Step,
+    block_step: Step,
+    tree: Option<Tree>,
+}
+
+fn step(tree: TreeKind, t: &Tree, index: u64) -> Step {
+    Step {
+        tree,
+        leaf_hash: t.leaves()[index as usize],
+        leaf_index: index,
+        tree_size: t.len(),
+        // The index comes from the tree's own leaves, so it is in range.
+        audit_path: t.audit_path(index).expect("index within tree"),
+        root: t.root(),
+    }
+}
+
+fn damaged(path: PathBuf, detail: impl Into<String>) -> PipelineError {
+    PipelineError::Store(StoreError::Damaged { path, detail: detail.into() })
+}
+
+impl DatasetProver {
+    /// Opens the latest anchoring of `submission` in `store` and selects `dataset`.
+    ///
+    /// # Errors
+    /// Unknown submission or dataset (listing what exists), a damaged chain or store.
+    pub fn open(store: &Store, submission: &str, dataset: &str) -> Result<Self, PipelineError> {
+        let _lock = store.lock(false, true)?;
+        let chain_path = store.chain_path();
+        let chain = chain_store::read_chain(&chain_path)?;
+        chain_store::validate(&chain_path, &chain)?;
+        let block = chain
+            .iter()
+            .rev()
+            .find(|b| b.submissions.iter().any(|s| s.id == submission))
+            .cloned()
+            .ok_or_else(|| {
+                let mut ids: Vec<&str> =
+                    chain.iter().flat_map(|b| b.submissions.iter().map(|s| s.id.as_str())).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                PipelineError::Usage(format!(
+                    "submission {submission:?} is not in the chain of {} (known: {})",
+                    store.root().display(),
+                    if ids.is_empty() { "none".to_owned() } else { ids.join(", ") }
+                ))
+            })?;
+        let block_dir = store.block_dir(block.header.height, &block.hash);
+        let manifest = store.manifest(&block_dir, submission)?;
+        let position = block.submissions.iter().position(|s| s.id == submission).unwrap_or(0);
+        if block.submissions[position] != manifest.submission {
+            return Err(damaged(block_dir.join(submission), "manifest disagrees with the chain"));
+        }
+        let dataset_index = manifest.datasets.iter().position(|d| d.entry.name == dataset).ok_or_else(|| {
+            let names: Vec<&str> = manifest.datasets.iter().map(|d| d.entry.name.as_str()).collect();
+            PipelineError::Usage(format!(
+                "dataset {dataset:?} is not in submission {submission:?} (datasets: {})",
+                names.join(", ")
+            ))
+        })?;
+        let secret = store
+            .load_secret()?
+            .ok_or_else(|| damaged(store.secret_path(), "the salt secret is missing"))?;
+
+        let dataset_leaves: Result<Vec<NodeHash>, _> =
+            manifest.datasets.iter().map(|d| d.entry.leaf_hash().map(|l| l.into_node())).collect();
+        let dataset_leaves = dataset_leaves.map_err(|e| PipelineError::Usage(e.to_string()))?;
+        let sub_tree = Tree::new(dataset_leaves);
+        if sub_tree.root() != manifest.submission.root {
+            return Err(damaged(block_dir.join(submission), "dataset entries do not give the submission root"));
+        }
+        let anchor_leaves: Result<Vec<NodeHash>, _> =
+            block.submissions.iter().map(|s| s.leaf_hash().map(|l| l.into_node())).collect();
+        let anchor_leaves = anchor_leaves.map_err(|e| PipelineError::Usage(e.to_string()))?;
+        let anchor_tree = Tree::new(anchor_leaves);
+        let salter = Salter::new(&secret, dataset);
+        Ok(Self {
+            dir: block_dir.join(submission),
+            submission_step: step(TreeKind::Submission, &sub_tree, dataset_index as u64),
+            block_step: step(TreeKind::Block, &anchor_tree, position as u64),
+            manifest,
+            dataset: dataset_index,
+            block,
+            salter,
+            tree: None,
+        })
+    }
+
+    fn dataset(&self) -> &ManifestDataset {
+        &self.manifest.datasets[self.dataset]
+    }
+
+    /// Number of rows in the dataset.
+    pub fn rows(&self) -> u64 {
+        self.dataset().entry.rows
+    }
+
+    fn block_info(&self) -> BlockInfo {
+        BlockInfo {
+            height: self.block.header.height,
+            hash: self.block.hash,
+            header: hex::encode(self.block.header.to_bytes()),
+            fields: self.block.header,
+        }
+    }
+
+    fn record_tree(&mut self) -> Result<&Tree, PipelineError> {
+        if self.tree.is_none() {
+            let leaves = archive::read_leaves(&self.dir, self.dataset())?;
+            let tree = Tree::new(leaves);
+            if tree.root() != self.dataset().entry.root {
+                return Err(damaged(self.dir.clone(), "stored leaves do not give the dataset root"));
+            }
+            self.tree = Some(tree);
+        }
+        // Filled just above.
+        Ok(self.tree.as_ref().expect("tree built"))
+    }
+
+    /// A record proof for `row` whose canonical values array is `values` (as stored).
+    fn record_proof_from(&mut self, row: u64, values: &[u8]) -> Result<Proof, PipelineError> {
+        let salt = self.salter.salt(row, values);
+        let mut buf = Vec::with_capacity(values.len() + 64);
+        write_record(&mut buf, &salt, values);
+        let leaf = leaf_hash(&buf).into_node();
+        let dir = self.dir.clone();
+        let tree = self.record_tree()?;
+        let row_step = step(TreeKind::Dataset, tree, row);
+        if row_step.leaf_hash != leaf {
+            return Err(damaged(dir, format!("stored values of row {row} do not match its leaf")));
+        }
+        let parsed: Vec<Option<String>> = serde_json::from_slice(values)
+            .map_err(|e| damaged(self.dir.clone(), format!("row {row}: {e}")))?;
+        let d = self.dataset();
+        Ok(Proof {
+            format: PROOF_FORMAT.into(),
+            version: PROOF_VERSION,
+            kind: ProofKind::Record,
+            record: Some(RecordClaim {
+                dataset: d.entry.name.clone(),
+                row,
+                columns: d.entry.columns.clone(),
+                values: parsed,
+                salt,
+            }),
+            dataset: d.entry.clone(),
+            salts: None,
+            submission: self.manifest.submission.clone(),
+            steps: vec![row_step, self.submission_step.clone(), self.block_step.clone()],
+            block: self.block_info(),
+        })
+    }
+
+    /// The proof of one row.
+    ///
+    /// # Errors
+    /// A row out of range or a damaged store.
+    pub fn record_proof(&mut self, row: u64) -> Result<Proof, PipelineError> {
+        if row >= self.rows() {
+            return Err(PipelineError::Usage(format!(
+                "row {row} is out of range: dataset {:?} has {} rows (numbered from 0)",
+                self.dataset().entry.name,
+                self.rows()
+            )));
+        }
+        let values = archive::read_values(&self.dir, self.dataset(), row)?;
+        self.record_proof_from(row, &values)
+    }
+
+    /// Calls `sink` with the proof of every row, in order, streaming the stored values.
+    ///
+    /// # Errors
+    /// A damaged store, or the first error `sink` returns.
+    pub fn each_record_proof(
+        &mut self,
+        mut sink: impl FnMut(Proof) -> Result<(), PipelineError>,
+    ) -> Result<(), PipelineError> {
+        let lines = archive::values_lines(&self.dir, self.dataset())?;
+        let mut row = 0u64;
+        for line in lines {
+            let proof = self.record_proof_from(row, &line?)?;
+            sink(proof)?;
+            row += 1;
+        }
+        if row != self.rows() {
+            return Err(damaged(self.dir.clone(), format!("{row} stored rows, {} expected", self.rows())));
+        }
+        Ok(())
+    }
+
+    /// The proof of the whole dataset, carrying every row's salt for `verify --data`.
+    ///
+    /// # Errors
+    /// A damaged store.
+    pub fn dataset_proof(&mut self) -> Result<Proof, PipelineError> {
+        let mut salts: Vec<Salt> = Vec::with_capacity(self.rows() as usize);
+        for (row, line) in archive::values_lines(&self.dir, self.dataset())?.enumerate() {
+            salts.push(self.salter.salt(row as u64, &line?));
+        }
+        if salts.len() as u64 != self.rows() {
+            return Err(damaged(self.dir.clone(), "stored rows do not match the dataset entry"));
+        }
+        Ok(Proof {
+            format: PROOF_FORMAT.into(),
+            version: PROOF_VERSION,
+            kind: ProofKind::Dataset,
+            record: None,
+            dataset: self.dataset().entry.clone(),
+            salts: Some(salts),
+            submission: self.manifest.submission.clone(),
+            steps: vec![self.submission_step.clone(), self.block_step.clone()],
+            block: self.block_info(),
+        })
+    }
+}
