@@ -57,7 +57,10 @@ pub enum StoreError {
 
 /// Maps an I/O error to [`StoreError::Io`] for `path`.
 pub fn io_err(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
-    move |source| StoreError::Io { path: path.to_owned(), source }
+    move |source| StoreError::Io {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// The manifest of one anchored submission.
@@ -121,7 +124,9 @@ impl Store {
 
     /// Directory of one block's submissions.
     pub fn block_dir(&self, height: u64, hash: &BlockHash) -> PathBuf {
-        self.root.join("blocks").join(format!("{height}-{}", &hash.to_hex()[..16]))
+        self.root
+            .join("blocks")
+            .join(format!("{height}-{}", &hash.to_hex()[..16]))
     }
 
     /// Takes the store lock: exclusive for writers, shared for readers. With `wait` false, fails
@@ -157,10 +162,12 @@ impl Store {
     pub fn load_secret(&self) -> Result<Option<Secret>, StoreError> {
         let path = self.secret_path();
         match std::fs::read_to_string(&path) {
-            Ok(text) => Secret::from_hex(&text).map(Some).ok_or_else(|| StoreError::Damaged {
-                path,
-                detail: "not a 64-hex-digit secret".into(),
-            }),
+            Ok(text) => Secret::from_hex(&text)
+                .map(Some)
+                .ok_or_else(|| StoreError::Damaged {
+                    path,
+                    detail: "not a 64-hex-digit secret".into(),
+                }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io_err(&path)(e)),
         }
@@ -171,7 +178,11 @@ impl Store {
     /// # Errors
     /// I/O errors.
     pub fn save_secret(&self, secret: &Secret) -> Result<(), StoreError> {
-        write_atomic(&self.secret_path(), format!("{}\n", secret.to_hex()).as_bytes(), 0o600)
+        write_atomic(
+            &self.secret_path(),
+            format!("{}\n", secret.to_hex()).as_bytes(),
+            0o600,
+        )
     }
 
     /// Reads a submission's manifest from a block directory.
@@ -181,10 +192,15 @@ impl Store {
     pub fn manifest(&self, block_dir: &Path, id: &str) -> Result<Manifest, StoreError> {
         let path = block_dir.join(id).join("manifest.json");
         let bytes = std::fs::read(&path).map_err(io_err(&path))?;
-        let m: Manifest = serde_json::from_slice(&bytes)
-            .map_err(|e| StoreError::Damaged { path: path.clone(), detail: e.to_string() })?;
+        let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| StoreError::Damaged {
+            path: path.clone(),
+            detail: e.to_string(),
+        })?;
         if m.format != MANIFEST_FORMAT || m.version != 1 {
-            return Err(StoreError::Damaged { path, detail: "unknown manifest format".into() });
+            return Err(StoreError::Damaged {
+                path,
+                detail: "unknown manifest format".into(),
+            });
         }
         Ok(m)
     }
@@ -242,16 +258,23 @@ pub fn read_values(dir: &Path, d: &ManifestDataset, row: u64) -> Result<Vec<u8>,
     let values_path = dir.join(format!("{}.values", d.stem));
     let mut index = File::open(&index_path).map_err(io_err(&index_path))?;
     let mut start = [0u8; 8];
-    index.seek(SeekFrom::Start(row * 8)).map_err(io_err(&index_path))?;
+    index
+        .seek(SeekFrom::Start(row * 8))
+        .map_err(io_err(&index_path))?;
     index.read_exact(&mut start).map_err(io_err(&index_path))?;
     let start = u64::from_le_bytes(start);
     let mut values = File::open(&values_path).map_err(io_err(&values_path))?;
-    values.seek(SeekFrom::Start(start)).map_err(io_err(&values_path))?;
+    values
+        .seek(SeekFrom::Start(start))
+        .map_err(io_err(&values_path))?;
     let mut reader = std::io::BufReader::new(values);
     let mut line = Vec::new();
     std::io::BufRead::read_until(&mut reader, b'\n', &mut line).map_err(io_err(&values_path))?;
     if line.pop() != Some(b'\n') {
-        return Err(StoreError::Damaged { path: values_path, detail: format!("row {row} is truncated") });
+        return Err(StoreError::Damaged {
+            path: values_path,
+            detail: format!("row {row} is truncated"),
+        });
     }
     Ok(line)
 }

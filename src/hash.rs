@@ -121,6 +121,12 @@ impl LeafHash {
 }
 
 /// `SHA-256(0x00 || data)` (RFC 9162 section 2.1.1).
+///
+/// ```
+/// // RFC 6962 reference vector: the leaf hash of the empty string.
+/// let h = trialnotary::hash::leaf_hash(b"");
+/// assert_eq!(h.to_hex(), "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d");
+/// ```
 pub fn leaf_hash(data: &[u8]) -> LeafHash {
     let mut h = Sha256::new();
     h.update([LEAF_PREFIX]);

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rayon::prelude::*;
 
-use crate::archive::{MANIFEST_FORMAT, Manifest, ManifestDataset, Store, StoreError, io_err, write_atomic};
+use crate::archive::{
+    MANIFEST_FORMAT, Manifest, ManifestDataset, Store, StoreError, io_err, write_atomic,
+};
 use crate::chain::header::{BlockHeader, HEADER_VERSION};
 use crate::chain::mine::{MiningProgress, mine};
 use crate::chain::store::{self as chain_store, ChainError, StoredBlock, sync_dir};
@@ -99,7 +101,9 @@ pub fn check_id(id: &str) -> Result<(), PipelineError> {
     let ok = !id.is_empty()
         && id.len() <= 200
         && !id.starts_with('.')
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
     if ok {
         Ok(())
     } else {
@@ -114,7 +118,11 @@ pub fn check_id(id: &str) -> Result<(), PipelineError> {
 /// format extension).
 pub fn default_id(path: &Path) -> String {
     let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
-    let name = canonical.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+    let name = canonical
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_owned();
     match ingest::Format::from_path(&canonical) {
         Some((_, ext)) if canonical.is_file() => name[..name.len() - ext].to_owned(),
         _ => name,
@@ -166,18 +174,33 @@ fn ingest_file(
         for (i, leaf) in leaves.iter().enumerate() {
             let values = batch.row(i);
             root.push(*leaf);
-            leaves_out.write_all(leaf.as_bytes()).map_err(io_err(&leaves_path))?;
-            index_out.write_all(&offset.to_le_bytes()).map_err(io_err(&index_path))?;
+            leaves_out
+                .write_all(leaf.as_bytes())
+                .map_err(io_err(&leaves_path))?;
+            index_out
+                .write_all(&offset.to_le_bytes())
+                .map_err(io_err(&index_path))?;
             values_out.write_all(values).map_err(io_err(&values_path))?;
             values_out.write_all(b"\n").map_err(io_err(&values_path))?;
             offset += values.len() as u64 + 1;
         }
     }
-    for (path, out) in [(leaves_path, leaves_out), (values_path, values_out), (index_path, index_out)] {
-        let f = out.into_inner().map_err(|e| io_err(&path)(e.into_error()))?;
+    for (path, out) in [
+        (leaves_path, leaves_out),
+        (values_path, values_out),
+        (index_path, index_out),
+    ] {
+        let f = out
+            .into_inner()
+            .map_err(|e| io_err(&path)(e.into_error()))?;
         f.sync_all().map_err(io_err(&path))?;
     }
-    Ok(DatasetEntry { name: file.dataset.clone(), columns, rows: root.len(), root: root.root() })
+    Ok(DatasetEntry {
+        name: file.dataset.clone(),
+        columns,
+        rows: root.len(),
+        root: root.root(),
+    })
 }
 
 fn progress_bar(show: bool, len: u64, template: &str) -> indicatif::ProgressBar {
@@ -251,7 +274,10 @@ fn notarize_locked(
     chain_store::validate(&chain_path, &chain)?;
     let (secret, new_secret) = match store.load_secret()? {
         Some(s) => (s, false),
-        None => (Secret::generate().map_err(io_err(&store.secret_path()))?, true),
+        None => (
+            Secret::generate().map_err(io_err(&store.secret_path()))?,
+            true,
+        ),
     };
     let staging = tempfile::Builder::new()
         .prefix(".staging-")
@@ -278,7 +304,10 @@ fn notarize_locked(
         .map(|(_, d, file, dir)| {
             let entry = ingest_file(file, &secret, dir, &format!("d{d}"))?;
             bar.inc(file.bytes);
-            Ok(Ingested { entry, file: (*file).clone() })
+            Ok(Ingested {
+                entry,
+                file: (*file).clone(),
+            })
         })
         .collect();
     bar.finish_and_clear();
@@ -291,8 +320,10 @@ fn notarize_locked(
     let mut records = 0;
     let mut manifests = Vec::new();
     for (input, datasets) in inputs.iter().zip(per_submission) {
-        let leaves: Result<Vec<NodeHash>, _> =
-            datasets.iter().map(|d| d.entry.leaf_hash().map(|l| l.into_node())).collect();
+        let leaves: Result<Vec<NodeHash>, _> = datasets
+            .iter()
+            .map(|d| d.entry.leaf_hash().map(|l| l.into_node()))
+            .collect();
         let leaves = leaves.map_err(|e| PipelineError::Usage(e.to_string()))?;
         let rows: u64 = datasets.iter().map(|d| d.entry.rows).sum();
         records += rows;
@@ -330,7 +361,10 @@ fn notarize_locked(
         }
     }
     let unchanged = |m: &Manifest| {
-        latest.get(m.submission.id.as_str()).filter(|(e, _)| **e == m.submission).map(|(_, h)| *h)
+        latest
+            .get(m.submission.id.as_str())
+            .filter(|(e, _)| **e == m.submission)
+            .map(|(_, h)| *h)
     };
     let bytes = total_bytes;
     if manifests.iter().all(|m| unchanged(m).is_some()) {
@@ -358,12 +392,19 @@ fn notarize_locked(
     // Anchor tree: submission entries sorted by id.
     let mut order: Vec<usize> = (0..manifests.len()).collect();
     order.sort_by(|&a, &b| manifests[a].submission.id.cmp(&manifests[b].submission.id));
-    let entries: Vec<SubmissionEntry> = order.iter().map(|&i| manifests[i].submission.clone()).collect();
-    let anchor_leaves: Result<Vec<NodeHash>, _> =
-        entries.iter().map(|e| e.leaf_hash().map(|l| l.into_node())).collect();
+    let entries: Vec<SubmissionEntry> = order
+        .iter()
+        .map(|&i| manifests[i].submission.clone())
+        .collect();
+    let anchor_leaves: Result<Vec<NodeHash>, _> = entries
+        .iter()
+        .map(|e| e.leaf_hash().map(|l| l.into_node()))
+        .collect();
     let anchor_leaves = anchor_leaves.map_err(|e| PipelineError::Usage(e.to_string()))?;
     let prev: Option<&StoredBlock> = chain.last();
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     let template = BlockHeader {
         version: HEADER_VERSION,
         height: chain.len() as u64,
@@ -392,10 +433,14 @@ fn notarize_locked(
             bar.finish_and_clear();
         });
         let found = mine(&template, progress);
-        progress.done.store(true, std::sync::atomic::Ordering::Relaxed);
+        progress
+            .done
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         found
     })
-    .ok_or_else(|| PipelineError::Usage("no nonce meets this difficulty; lower --difficulty".into()))?;
+    .ok_or_else(|| {
+        PipelineError::Usage("no nonce meets this difficulty; lower --difficulty".into())
+    })?;
     let mining = mining_start.elapsed();
 
     // Commit: secret, archive, then the chain entry, each durable before the next. A crash

@@ -146,10 +146,16 @@ impl fmt::Display for ProofError {
             ProofError::TooLarge(n) => write!(f, "proof is {n} bytes, above the 1 GiB limit"),
             ProofError::NotJson(e) => write!(f, "not valid JSON: {e}"),
             ProofError::NotAProof => {
-                write!(f, "not a trialnotary proof (\"format\" is not \"{PROOF_FORMAT}\")")
+                write!(
+                    f,
+                    "not a trialnotary proof (\"format\" is not \"{PROOF_FORMAT}\")"
+                )
             }
             ProofError::UnsupportedVersion(v) => {
-                write!(f, "proof version {v} is not supported (this build reads {PROOF_VERSION})")
+                write!(
+                    f,
+                    "proof version {v} is not supported (this build reads {PROOF_VERSION})"
+                )
             }
             ProofError::Malformed(e) => write!(f, "malformed proof: {e}"),
         }
@@ -202,7 +208,10 @@ mod tests {
 
     #[test]
     fn rejects_non_proofs_with_a_reason() {
-        assert!(matches!(Proof::from_json(b"{"), Err(ProofError::NotJson(_))));
+        assert!(matches!(
+            Proof::from_json(b"{"),
+            Err(ProofError::NotJson(_))
+        ));
         assert_eq!(Proof::from_json(b"{}"), Err(ProofError::NotAProof));
         assert_eq!(
             Proof::from_json(br#"{"format":"trialnotary-proof","version":9}"#),
@@ -212,7 +221,10 @@ mod tests {
             Proof::from_json(br#"{"format":"trialnotary-proof","version":1}"#),
             Err(ProofError::Malformed(_))
         ));
-        assert!(matches!(Proof::from_json(b"{} x"), Err(ProofError::NotJson(_))));
+        assert!(matches!(
+            Proof::from_json(b"{} x"),
+            Err(ProofError::NotJson(_))
+        ));
     }
 
     #[test]

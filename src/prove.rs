@@ -7,7 +7,9 @@ use crate::archive::{self, Manifest, ManifestDataset, Store, StoreError};
 use crate::chain::store::{self as chain_store, StoredBlock};
 use crate::hash::{NodeHash, leaf_hash};
 use crate::pipeline::PipelineError;
-use crate::proof::{BlockInfo, PROOF_FORMAT, PROOF_VERSION, Proof, ProofKind, RecordClaim, Step, TreeKind};
+use crate::proof::{
+    BlockInfo, PROOF_FORMAT, PROOF_VERSION, Proof, ProofKind, RecordClaim, Step, TreeKind,
+};
 use crate::record::{Salt, write_record};
 use crate::salt::Salter;
 use crate::tree::Tree;
@@ -37,7 +39,10 @@ fn step(tree: TreeKind, t: &Tree, index: u64) -> Step {
 }
 
 fn damaged(path: PathBuf, detail: impl Into<String>) -> PipelineError {
-    PipelineError::Store(StoreError::Damaged { path, detail: detail.into() })
+    PipelineError::Store(StoreError::Damaged {
+        path,
+        detail: detail.into(),
+    })
 }
 
 impl DatasetProver {
@@ -56,42 +61,72 @@ impl DatasetProver {
             .find(|b| b.submissions.iter().any(|s| s.id == submission))
             .cloned()
             .ok_or_else(|| {
-                let mut ids: Vec<&str> =
-                    chain.iter().flat_map(|b| b.submissions.iter().map(|s| s.id.as_str())).collect();
+                let mut ids: Vec<&str> = chain
+                    .iter()
+                    .flat_map(|b| b.submissions.iter().map(|s| s.id.as_str()))
+                    .collect();
                 ids.sort_unstable();
                 ids.dedup();
                 PipelineError::Usage(format!(
                     "submission {submission:?} is not in the chain of {} (known: {})",
                     store.root().display(),
-                    if ids.is_empty() { "none".to_owned() } else { ids.join(", ") }
+                    if ids.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        ids.join(", ")
+                    }
                 ))
             })?;
         let block_dir = store.block_dir(block.header.height, &block.hash);
         let manifest = store.manifest(&block_dir, submission)?;
-        let position = block.submissions.iter().position(|s| s.id == submission).unwrap_or(0);
+        let position = block
+            .submissions
+            .iter()
+            .position(|s| s.id == submission)
+            .unwrap_or(0);
         if block.submissions[position] != manifest.submission {
-            return Err(damaged(block_dir.join(submission), "manifest disagrees with the chain"));
+            return Err(damaged(
+                block_dir.join(submission),
+                "manifest disagrees with the chain",
+            ));
         }
-        let dataset_index = manifest.datasets.iter().position(|d| d.entry.name == dataset).ok_or_else(|| {
-            let names: Vec<&str> = manifest.datasets.iter().map(|d| d.entry.name.as_str()).collect();
-            PipelineError::Usage(format!(
-                "dataset {dataset:?} is not in submission {submission:?} (datasets: {})",
-                names.join(", ")
-            ))
-        })?;
+        let dataset_index = manifest
+            .datasets
+            .iter()
+            .position(|d| d.entry.name == dataset)
+            .ok_or_else(|| {
+                let names: Vec<&str> = manifest
+                    .datasets
+                    .iter()
+                    .map(|d| d.entry.name.as_str())
+                    .collect();
+                PipelineError::Usage(format!(
+                    "dataset {dataset:?} is not in submission {submission:?} (datasets: {})",
+                    names.join(", ")
+                ))
+            })?;
         let secret = store
             .load_secret()?
             .ok_or_else(|| damaged(store.secret_path(), "the salt secret is missing"))?;
 
-        let dataset_leaves: Result<Vec<NodeHash>, _> =
-            manifest.datasets.iter().map(|d| d.entry.leaf_hash().map(|l| l.into_node())).collect();
+        let dataset_leaves: Result<Vec<NodeHash>, _> = manifest
+            .datasets
+            .iter()
+            .map(|d| d.entry.leaf_hash().map(|l| l.into_node()))
+            .collect();
         let dataset_leaves = dataset_leaves.map_err(|e| PipelineError::Usage(e.to_string()))?;
         let sub_tree = Tree::new(dataset_leaves);
         if sub_tree.root() != manifest.submission.root {
-            return Err(damaged(block_dir.join(submission), "dataset entries do not give the submission root"));
+            return Err(damaged(
+                block_dir.join(submission),
+                "dataset entries do not give the submission root",
+            ));
         }
-        let anchor_leaves: Result<Vec<NodeHash>, _> =
-            block.submissions.iter().map(|s| s.leaf_hash().map(|l| l.into_node())).collect();
+        let anchor_leaves: Result<Vec<NodeHash>, _> = block
+            .submissions
+            .iter()
+            .map(|s| s.leaf_hash().map(|l| l.into_node()))
+            .collect();
         let anchor_leaves = anchor_leaves.map_err(|e| PipelineError::Usage(e.to_string()))?;
         let anchor_tree = Tree::new(anchor_leaves);
         let salter = Salter::new(&secret, dataset);
@@ -130,7 +165,10 @@ impl DatasetProver {
             let leaves = archive::read_leaves(&self.dir, self.dataset())?;
             let tree = Tree::new(leaves);
             if tree.root() != self.dataset().entry.root {
-                return Err(damaged(self.dir.clone(), "stored leaves do not give the dataset root"));
+                return Err(damaged(
+                    self.dir.clone(),
+                    "stored leaves do not give the dataset root",
+                ));
             }
             self.tree = Some(tree);
         }
@@ -148,7 +186,10 @@ impl DatasetProver {
         let tree = self.record_tree()?;
         let row_step = step(TreeKind::Dataset, tree, row);
         if row_step.leaf_hash != leaf {
-            return Err(damaged(dir, format!("stored values of row {row} do not match its leaf")));
+            return Err(damaged(
+                dir,
+                format!("stored values of row {row} do not match its leaf"),
+            ));
         }
         let parsed: Vec<Option<String>> = serde_json::from_slice(values)
             .map_err(|e| damaged(self.dir.clone(), format!("row {row}: {e}")))?;
@@ -167,7 +208,11 @@ impl DatasetProver {
             dataset: d.entry.clone(),
             salts: None,
             submission: self.manifest.submission.clone(),
-            steps: vec![row_step, self.submission_step.clone(), self.block_step.clone()],
+            steps: vec![
+                row_step,
+                self.submission_step.clone(),
+                self.block_step.clone(),
+            ],
             block: self.block_info(),
         })
     }
@@ -204,7 +249,10 @@ impl DatasetProver {
             row += 1;
         }
         if row != self.rows() {
-            return Err(damaged(self.dir.clone(), format!("{row} stored rows, {} expected", self.rows())));
+            return Err(damaged(
+                self.dir.clone(),
+                format!("{row} stored rows, {} expected", self.rows()),
+            ));
         }
         Ok(())
     }
@@ -219,7 +267,10 @@ impl DatasetProver {
             salts.push(self.salter.salt(row as u64, &line?));
         }
         if salts.len() as u64 != self.rows() {
-            return Err(damaged(self.dir.clone(), "stored rows do not match the dataset entry"));
+            return Err(damaged(
+                self.dir.clone(),
+                "stored rows do not match the dataset entry",
+            ));
         }
         Ok(Proof {
             format: PROOF_FORMAT.into(),

@@ -180,7 +180,10 @@ impl fmt::Display for EncodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EncodeError::CountTooLarge(n) => {
-                write!(f, "count {n} is above 2^53 - 1 and cannot be written in RFC 8785 JSON")
+                write!(
+                    f,
+                    "count {n} is above 2^53 - 1 and cannot be written in RFC 8785 JSON"
+                )
             }
         }
     }
@@ -338,7 +341,12 @@ mod tests {
         };
         let want = jcs(&json!({"name": d.name, "columns": d.columns, "rows": 3, "root": d.root}));
         assert_eq!(d.to_bytes().unwrap(), want);
-        let s = SubmissionEntry { id: "CDISCPILOT01".into(), root: d.root, records: 9, datasets: 2 };
+        let s = SubmissionEntry {
+            id: "CDISCPILOT01".into(),
+            root: d.root,
+            records: 9,
+            datasets: 2,
+        };
         let want = jcs(&json!({"id": s.id, "root": s.root, "records": 9, "datasets": 2}));
         assert_eq!(s.to_bytes().unwrap(), want);
     }
@@ -351,7 +359,10 @@ mod tests {
             records: MAX_SAFE_INTEGER + 1,
             datasets: 1,
         };
-        assert_eq!(s.to_bytes(), Err(EncodeError::CountTooLarge(MAX_SAFE_INTEGER + 1)));
+        assert_eq!(
+            s.to_bytes(),
+            Err(EncodeError::CountTooLarge(MAX_SAFE_INTEGER + 1))
+        );
     }
 
     #[test]

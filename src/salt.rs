@@ -5,7 +5,7 @@
 //! u64be(row) || values_json)[..16]`. The values are part of the input so that one disclosed
 //! salt never helps guess the record at the same position of another submission.
 
-use hmac::{Hmac, KeyInit, Mac};
+use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::record::{SALT_SIZE, Salt};

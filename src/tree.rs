@@ -196,7 +196,9 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn leaves(n: usize) -> Vec<NodeHash> {
-        (0..n as u64).map(|i| leaf_hash(&i.to_be_bytes()).into_node()).collect()
+        (0..n as u64)
+            .map(|i| leaf_hash(&i.to_be_bytes()).into_node())
+            .collect()
     }
 
     #[test]
@@ -204,7 +206,11 @@ pub(crate) mod tests {
         for n in 1..=8 {
             let leaves = rfc_leaves(n);
             assert_eq!(root_of(&leaves).to_hex(), RFC6962_ROOTS[n - 1], "size {n}");
-            assert_eq!(Tree::new(leaves).root().to_hex(), RFC6962_ROOTS[n - 1], "size {n}");
+            assert_eq!(
+                Tree::new(leaves).root().to_hex(),
+                RFC6962_ROOTS[n - 1],
+                "size {n}"
+            );
         }
     }
 
@@ -248,8 +254,12 @@ pub(crate) mod tests {
         ];
         for (index, size, want) in cases {
             let tree = Tree::new(rfc_leaves(size));
-            let got: Vec<String> =
-                tree.audit_path(index).unwrap().iter().map(|h| h.to_hex()).collect();
+            let got: Vec<String> = tree
+                .audit_path(index)
+                .unwrap()
+                .iter()
+                .map(|h| h.to_hex())
+                .collect();
             assert_eq!(got, want, "leaf {index} of {size}");
         }
     }
@@ -264,7 +274,11 @@ pub(crate) mod tests {
             assert_eq!(root_of(&leaves), tree.root(), "streaming root of size {n}");
             for i in 0..n {
                 let path = tree.audit_path(i as u64).unwrap();
-                assert_eq!(path, reference.proof(&[i]).proof_hashes(), "path {i} of {n}");
+                assert_eq!(
+                    path,
+                    reference.proof(&[i]).proof_hashes(),
+                    "path {i} of {n}"
+                );
             }
             assert_eq!(tree.audit_path(n as u64), None);
         }

@@ -38,6 +38,21 @@ impl fmt::Display for InclusionError {
 /// whose root is `root`. Unlike rs_merkle's `MerkleProof::verify`, the path length must match
 /// the index and size exactly, so trailing hashes are refused.
 ///
+/// ```
+/// use trialnotary::tree::Tree;
+/// use trialnotary::hash::leaf_hash;
+/// use trialnotary::verify::{verify_inclusion, InclusionError};
+///
+/// let leaves: Vec<_> = (0u8..5).map(|i| leaf_hash(&[i]).into_node()).collect();
+/// let tree = Tree::new(leaves.clone());
+/// let path = tree.audit_path(3).unwrap();
+/// assert_eq!(verify_inclusion(&leaves[3], 3, 5, &path, &tree.root()), Ok(()));
+/// assert_eq!(
+///     verify_inclusion(&leaves[3], 2, 5, &path, &tree.root()),
+///     Err(InclusionError::RootMismatch)
+/// );
+/// ```
+///
 /// # Errors
 /// [`InclusionError`] saying which condition failed.
 pub fn verify_inclusion(
@@ -156,7 +171,12 @@ impl fmt::Display for VerifyError {
         match self {
             VerifyError::Shape(s) => write!(f, "proof shape: {s}"),
             VerifyError::RecordMismatch(s) => write!(f, "record: {s}"),
-            VerifyError::LeafMismatch { step, tree, computed, stated } => write!(
+            VerifyError::LeafMismatch {
+                step,
+                tree,
+                computed,
+                stated,
+            } => write!(
                 f,
                 "step {step} ({}): leaf hash mismatch: the disclosed object hashes to {computed}, \
                  the proof states {stated}",
@@ -184,7 +204,10 @@ impl fmt::Display for VerifyError {
                 f,
                 "proof of work: block hash has {found} leading zero bits, header claims {claimed}"
             ),
-            VerifyError::BelowMinimumDifficulty { difficulty, minimum } => write!(
+            VerifyError::BelowMinimumDifficulty {
+                difficulty,
+                minimum,
+            } => write!(
                 f,
                 "proof of work: difficulty {difficulty} is below the required minimum {minimum}"
             ),
@@ -237,15 +260,15 @@ fn expect_trees(proof: &Proof) -> Result<(), VerifyError> {
         )));
     }
     match (proof.kind, &proof.record, &proof.salts) {
-        (ProofKind::Record, None, _) => {
-            Err(VerifyError::Shape("a record proof must carry its record".into()))
-        }
-        (ProofKind::Record, Some(_), Some(_)) => {
-            Err(VerifyError::Shape("a record proof must not carry dataset salts".into()))
-        }
-        (ProofKind::Dataset, Some(_), _) => {
-            Err(VerifyError::Shape("a dataset proof must not carry a record".into()))
-        }
+        (ProofKind::Record, None, _) => Err(VerifyError::Shape(
+            "a record proof must carry its record".into(),
+        )),
+        (ProofKind::Record, Some(_), Some(_)) => Err(VerifyError::Shape(
+            "a record proof must not carry dataset salts".into(),
+        )),
+        (ProofKind::Dataset, Some(_), _) => Err(VerifyError::Shape(
+            "a dataset proof must not carry a record".into(),
+        )),
         _ => Ok(()),
     }
 }
@@ -271,18 +294,34 @@ fn check_step(
         return Err(VerifyError::PositionMismatch {
             step: number,
             tree,
-            detail: format!("tree size {} but the next level commits to {size}", step.tree_size),
+            detail: format!(
+                "tree size {} but the next level commits to {size}",
+                step.tree_size
+            ),
         });
     }
     if step.leaf_index != index {
         return Err(VerifyError::PositionMismatch {
             step: number,
             tree,
-            detail: format!("leaf index {} but the record is row {index}", step.leaf_index),
+            detail: format!(
+                "leaf index {} but the record is row {index}",
+                step.leaf_index
+            ),
         });
     }
-    verify_inclusion(&step.leaf_hash, step.leaf_index, step.tree_size, &step.audit_path, &step.root)
-        .map_err(|error| VerifyError::Inclusion { step: number, tree, error })
+    verify_inclusion(
+        &step.leaf_hash,
+        step.leaf_index,
+        step.tree_size,
+        &step.audit_path,
+        &step.root,
+    )
+    .map_err(|error| VerifyError::Inclusion {
+        step: number,
+        tree,
+        error,
+    })
 }
 
 fn encode_err(e: crate::record::EncodeError) -> VerifyError {
@@ -319,33 +358,49 @@ pub fn verify_proof(proof: &Proof, policy: &Policy) -> Result<Verdict, VerifyErr
                 record.columns.len()
             )));
         }
-        let leaf = Record { salt: record.salt, values: record.values.clone() }.leaf_hash();
+        let leaf = Record {
+            salt: record.salt,
+            values: record.values.clone(),
+        }
+        .leaf_hash();
         // expect_trees guarantees three steps for a record proof.
-        let (n, step) = steps.next().ok_or_else(|| VerifyError::Shape("no steps".into()))?;
+        let (n, step) = steps
+            .next()
+            .ok_or_else(|| VerifyError::Shape("no steps".into()))?;
         check_step(n, step, leaf, record.row, dataset.rows)?;
         if step.root != dataset.root {
-            return Err(VerifyError::StepsDoNotChain { step: n, tree: step.tree });
+            return Err(VerifyError::StepsDoNotChain {
+                step: n,
+                tree: step.tree,
+            });
         }
     }
-    if let Some(salts) = &proof.salts {
-        if salts.len() as u64 != dataset.rows {
-            return Err(VerifyError::Shape(format!(
-                "{} salts for {} rows",
-                salts.len(),
-                dataset.rows
-            )));
-        }
+    if let Some(salts) = &proof.salts
+        && salts.len() as u64 != dataset.rows
+    {
+        return Err(VerifyError::Shape(format!(
+            "{} salts for {} rows",
+            salts.len(),
+            dataset.rows
+        )));
     }
 
     let submission = &proof.submission;
-    let (n, step) = steps.next().ok_or_else(|| VerifyError::Shape("no steps".into()))?;
+    let (n, step) = steps
+        .next()
+        .ok_or_else(|| VerifyError::Shape("no steps".into()))?;
     let leaf = dataset.leaf_hash().map_err(encode_err)?;
     check_step(n, step, leaf, step.leaf_index, submission.datasets)?;
     if step.root != submission.root {
-        return Err(VerifyError::StepsDoNotChain { step: n, tree: step.tree });
+        return Err(VerifyError::StepsDoNotChain {
+            step: n,
+            tree: step.tree,
+        });
     }
 
-    let (n, step) = steps.next().ok_or_else(|| VerifyError::Shape("no steps".into()))?;
+    let (n, step) = steps
+        .next()
+        .ok_or_else(|| VerifyError::Shape("no steps".into()))?;
     let leaf = submission.leaf_hash().map_err(encode_err)?;
     // The anchor tree's size is not committed elsewhere in the proof; the header commits to its
     // root, and the RFC 9162 check binds index and size to the path.
@@ -353,7 +408,10 @@ pub fn verify_proof(proof: &Proof, policy: &Policy) -> Result<Verdict, VerifyErr
 
     let header = check_header(proof, policy)?;
     if step.root != header.anchor_root {
-        return Err(VerifyError::StepsDoNotChain { step: n, tree: step.tree });
+        return Err(VerifyError::StepsDoNotChain {
+            step: n,
+            tree: step.tree,
+        });
     }
     Ok(Verdict {
         kind: proof.kind,
@@ -370,7 +428,8 @@ pub fn verify_proof(proof: &Proof, policy: &Policy) -> Result<Verdict, VerifyErr
 fn check_header(proof: &Proof, policy: &Policy) -> Result<BlockHeader, VerifyError> {
     let block = &proof.block;
     let bytes = hex::decode(&block.header).map_err(|e| VerifyError::BadHeader(e.to_string()))?;
-    let header = BlockHeader::from_bytes(&bytes).map_err(|e| VerifyError::BadHeader(e.to_string()))?;
+    let header =
+        BlockHeader::from_bytes(&bytes).map_err(|e| VerifyError::BadHeader(e.to_string()))?;
     if header != block.fields || header.height != block.height {
         return Err(VerifyError::HeaderFieldsMismatch);
     }
@@ -380,7 +439,10 @@ fn check_header(proof: &Proof, policy: &Policy) -> Result<BlockHeader, VerifyErr
     }
     let found = leading_zero_bits(&computed);
     if found < header.difficulty {
-        return Err(VerifyError::InsufficientWork { found, claimed: header.difficulty });
+        return Err(VerifyError::InsufficientWork {
+            found,
+            claimed: header.difficulty,
+        });
     }
     if header.difficulty < policy.min_difficulty {
         return Err(VerifyError::BelowMinimumDifficulty {
@@ -399,12 +461,15 @@ fn check_header(proof: &Proof, policy: &Policy) -> Result<BlockHeader, VerifyErr
 /// [`VerifyError::NotInChain`] when the chain is too short or holds another block there.
 pub fn check_in_chain(verdict: &Verdict, chain: &[BlockHeader]) -> Result<u64, VerifyError> {
     let height = verdict.header.height;
-    let at = usize::try_from(height).ok().and_then(|h| chain.get(h)).ok_or_else(|| {
-        VerifyError::NotInChain(format!(
-            "the chain has {} blocks, none at height {height}",
-            chain.len()
-        ))
-    })?;
+    let at = usize::try_from(height)
+        .ok()
+        .and_then(|h| chain.get(h))
+        .ok_or_else(|| {
+            VerifyError::NotInChain(format!(
+                "the chain has {} blocks, none at height {height}",
+                chain.len()
+            ))
+        })?;
     if at.hash() != verdict.block_hash {
         return Err(VerifyError::NotInChain(format!(
             "the chain's block at height {height} is {}, not {}",
@@ -435,7 +500,9 @@ impl<'a> DataCheck<'a> {
     /// [`VerifyError::DataMismatch`] when the proof carries no salts or the columns differ.
     pub fn new(proof: &'a Proof, columns: &'a [String]) -> Result<Self, VerifyError> {
         let salts = proof.salts.as_deref().ok_or_else(|| {
-            VerifyError::DataMismatch("the proof carries no salts; prove the dataset with --dataset alone".into())
+            VerifyError::DataMismatch(
+                "the proof carries no salts; prove the dataset with --dataset alone".into(),
+            )
         })?;
         if columns != proof.dataset.columns.as_slice() {
             return Err(VerifyError::DataMismatch(format!(
@@ -459,15 +526,19 @@ impl<'a> DataCheck<'a> {
     /// [`VerifyError::DataMismatch`] when the data has more rows than were notarized.
     pub fn push(&mut self, values_json: &[u8]) -> Result<(), VerifyError> {
         let row = self.builder.len();
-        let salt = usize::try_from(row).ok().and_then(|r| self.salts.get(r)).ok_or_else(|| {
-            VerifyError::DataMismatch(format!(
-                "the data has more than the {} notarized rows",
-                self.expected_rows
-            ))
-        })?;
+        let salt = usize::try_from(row)
+            .ok()
+            .and_then(|r| self.salts.get(r))
+            .ok_or_else(|| {
+                VerifyError::DataMismatch(format!(
+                    "the data has more than the {} notarized rows",
+                    self.expected_rows
+                ))
+            })?;
         self.buf.clear();
         write_record(&mut self.buf, salt, values_json);
-        self.builder.push(crate::hash::leaf_hash(&self.buf).into_node());
+        self.builder
+            .push(crate::hash::leaf_hash(&self.buf).into_node());
         Ok(())
     }
 
@@ -512,7 +583,11 @@ mod tests {
             for i in 0..n {
                 let path = tree.audit_path(i).unwrap();
                 let leaf = tree.leaves()[i as usize];
-                assert_eq!(verify_inclusion(&leaf, i, n, &path, &root), Ok(()), "{i} of {n}");
+                assert_eq!(
+                    verify_inclusion(&leaf, i, n, &path, &root),
+                    Ok(()),
+                    "{i} of {n}"
+                );
             }
         }
     }
@@ -527,16 +602,28 @@ mod tests {
         // Trailing junk hash, which rs_merkle's verify accepts.
         let mut long = path.clone();
         long.push(root);
-        assert_eq!(verify_inclusion(&leaf, 5, 8, &long, &root), Err(InclusionError::PathTooLong));
+        assert_eq!(
+            verify_inclusion(&leaf, 5, 8, &long, &root),
+            Err(InclusionError::PathTooLong)
+        );
         assert_eq!(
             verify_inclusion(&leaf, 5, 8, &path[..2], &root),
             Err(InclusionError::PathTooShort)
         );
-        assert_eq!(verify_inclusion(&leaf, 8, 8, &path, &root), Err(InclusionError::IndexOutOfRange));
-        assert_eq!(verify_inclusion(&leaf, 4, 8, &path, &root), Err(InclusionError::RootMismatch));
+        assert_eq!(
+            verify_inclusion(&leaf, 8, 8, &path, &root),
+            Err(InclusionError::IndexOutOfRange)
+        );
+        assert_eq!(
+            verify_inclusion(&leaf, 4, 8, &path, &root),
+            Err(InclusionError::RootMismatch)
+        );
         // A smaller size needs a shorter path. (Size 7 would pass: the path alone does not bind
         // the size, which is why verify_proof checks each size against the next level's count.)
-        assert_eq!(verify_inclusion(&leaf, 5, 6, &path, &root), Err(InclusionError::PathTooLong));
+        assert_eq!(
+            verify_inclusion(&leaf, 5, 6, &path, &root),
+            Err(InclusionError::PathTooLong)
+        );
         let mut flipped = path.clone();
         let mut b = *flipped[1].as_bytes();
         b[0] ^= 1;

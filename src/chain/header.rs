@@ -66,10 +66,16 @@ impl fmt::Display for HeaderError {
                 write!(f, "header is {n} bytes, expected {}", BlockHeader::SIZE)
             }
             HeaderError::UnknownVersion(v) => {
-                write!(f, "header version {v} is not supported (expected {HEADER_VERSION})")
+                write!(
+                    f,
+                    "header version {v} is not supported (expected {HEADER_VERSION})"
+                )
             }
             HeaderError::BadDifficulty(d) => {
-                write!(f, "difficulty {d} is above the maximum of {MAX_DIFFICULTY} bits")
+                write!(
+                    f,
+                    "difficulty {d} is above the maximum of {MAX_DIFFICULTY} bits"
+                )
             }
         }
     }
@@ -184,13 +190,22 @@ mod tests {
 
     #[test]
     fn rejects_bad_bytes() {
-        assert_eq!(BlockHeader::from_bytes(&[0; 95]), Err(HeaderError::BadLength(95)));
+        assert_eq!(
+            BlockHeader::from_bytes(&[0; 95]),
+            Err(HeaderError::BadLength(95))
+        );
         let mut b = sample().to_bytes();
         b[3] = 2;
-        assert_eq!(BlockHeader::from_bytes(&b), Err(HeaderError::UnknownVersion(2)));
+        assert_eq!(
+            BlockHeader::from_bytes(&b),
+            Err(HeaderError::UnknownVersion(2))
+        );
         let mut b = sample().to_bytes();
         b[84..88].copy_from_slice(&257u32.to_be_bytes());
-        assert_eq!(BlockHeader::from_bytes(&b), Err(HeaderError::BadDifficulty(257)));
+        assert_eq!(
+            BlockHeader::from_bytes(&b),
+            Err(HeaderError::BadDifficulty(257))
+        );
     }
 
     #[test]

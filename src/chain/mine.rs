@@ -103,7 +103,10 @@ mod tests {
         assert_eq!(hash, header.hash());
         // No smaller nonce qualifies: the result does not depend on which thread won.
         for n in 0..header.nonce {
-            assert!(leading_zero_bits(&BlockHeader { nonce: n, ..t }.hash()) < 12, "nonce {n}");
+            assert!(
+                leading_zero_bits(&BlockHeader { nonce: n, ..t }.hash()) < 12,
+                "nonce {n}"
+            );
         }
     }
 
@@ -111,8 +114,13 @@ mod tests {
     fn same_result_on_one_thread() {
         let t = template(10);
         let many = mine(&t, &MiningProgress::default()).unwrap();
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
-        let one = pool.install(|| mine(&t, &MiningProgress::default())).unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let one = pool
+            .install(|| mine(&t, &MiningProgress::default()))
+            .unwrap();
         assert_eq!(many, one);
     }
 

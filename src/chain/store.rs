@@ -99,7 +99,10 @@ pub enum ChainError {
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> ChainError + '_ {
-    move |source| ChainError::Io { path: path.to_owned(), source }
+    move |source| ChainError::Io {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// Encodes a block as a chain entry.
@@ -129,7 +132,9 @@ pub fn encode_entry(
 
 /// Decodes a payload; `Err` says what is wrong.
 fn decode_payload(payload: &[u8]) -> Result<(BlockHeader, Vec<SubmissionEntry>), String> {
-    let header_bytes = payload.get(..BlockHeader::SIZE).ok_or("payload shorter than a header")?;
+    let header_bytes = payload
+        .get(..BlockHeader::SIZE)
+        .ok_or("payload shorter than a header")?;
     let header = BlockHeader::from_bytes(header_bytes).map_err(|e| e.to_string())?;
     let mut rest = &payload[BlockHeader::SIZE..];
     let take_u32 = |rest: &mut &[u8]| -> Result<usize, String> {
@@ -198,7 +203,10 @@ pub fn parse_chain(path: &Path, bytes: &[u8]) -> Result<Vec<StoredBlock>, ChainE
             detail,
         };
         if rest.len() < 8 {
-            return Err(torn(format!("{} bytes, too short for an entry header", rest.len())));
+            return Err(torn(format!(
+                "{} bytes, too short for an entry header",
+                rest.len()
+            )));
         }
         if &rest[..4] != ENTRY_MAGIC {
             return Err(corrupt("bad entry magic".into()));
@@ -217,10 +225,19 @@ pub fn parse_chain(path: &Path, bytes: &[u8]) -> Result<Vec<StoredBlock>, ChainE
         let (body, sum) = rest[..total].split_at(total - 32);
         if Sha256::digest(body).as_slice() != sum {
             let msg = "checksum mismatch".to_owned();
-            return Err(if rest.len() == total { torn(msg) } else { corrupt(msg) });
+            return Err(if rest.len() == total {
+                torn(msg)
+            } else {
+                corrupt(msg)
+            });
         }
         let (header, submissions) = decode_payload(&body[8..]).map_err(corrupt)?;
-        blocks.push(StoredBlock { hash: header.hash(), header, submissions, offset: offset as u64 });
+        blocks.push(StoredBlock {
+            hash: header.hash(),
+            header,
+            submissions,
+            offset: offset as u64,
+        });
         offset += total;
     }
     Ok(blocks)
@@ -250,14 +267,21 @@ pub fn validate(path: &Path, blocks: &[StoredBlock]) -> Result<(), ChainError> {
         if h.prev != prev {
             return Err(invalid(format!("previous hash {} is not {prev}", h.prev)));
         }
-        let leaves: Result<Vec<_>, _> =
-            b.submissions.iter().map(|s| s.leaf_hash().map(LeafHash::into_node)).collect();
+        let leaves: Result<Vec<_>, _> = b
+            .submissions
+            .iter()
+            .map(|s| s.leaf_hash().map(LeafHash::into_node))
+            .collect();
         let leaves = leaves.map_err(|e| invalid(e.to_string()))?;
         if root_of(&leaves) != h.anchor_root {
-            return Err(invalid("anchor root does not match the block's submission entries".into()));
+            return Err(invalid(
+                "anchor root does not match the block's submission entries".into(),
+            ));
         }
         if !b.submissions.windows(2).all(|w| w[0].id < w[1].id) {
-            return Err(invalid("submission entries are not sorted by unique id".into()));
+            return Err(invalid(
+                "submission entries are not sorted by unique id".into(),
+            ));
         }
         let bits = leading_zero_bits(&b.hash);
         if bits < h.difficulty {
@@ -279,10 +303,16 @@ pub fn validate(path: &Path, blocks: &[StoredBlock]) -> Result<(), ChainError> {
 /// [`ChainError::Changed`] or [`ChainError::Io`].
 pub fn append(path: &Path, entry: &[u8], expected_len: u64) -> Result<(), ChainError> {
     let existed = path.exists();
-    let mut f = OpenOptions::new().create(true).append(true).open(path).map_err(io(path))?;
+    let mut f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(io(path))?;
     let len = f.metadata().map_err(io(path))?.len();
     if len != expected_len {
-        return Err(ChainError::Changed { path: path.to_owned() });
+        return Err(ChainError::Changed {
+            path: path.to_owned(),
+        });
     }
     f.write_all(entry).map_err(io(path))?;
     f.sync_all().map_err(io(path))?;
@@ -309,7 +339,11 @@ pub fn file_len(path: &Path) -> Result<u64, ChainError> {
 /// # Errors
 /// I/O errors from opening or syncing the directory.
 pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
     File::open(dir)?.sync_all()
 }
 
@@ -319,7 +353,12 @@ mod tests {
     use crate::hash::empty_root;
 
     fn block(height: u64, prev: BlockHash) -> (BlockHeader, Vec<SubmissionEntry>) {
-        let subs = vec![SubmissionEntry { id: "S1".into(), root: empty_root(), records: 0, datasets: 1 }];
+        let subs = vec![SubmissionEntry {
+            id: "S1".into(),
+            root: empty_root(),
+            records: 0,
+            datasets: 1,
+        }];
         let leaf = subs[0].leaf_hash().unwrap().into_node();
         let header = BlockHeader {
             version: HEADER_VERSION,
@@ -352,9 +391,12 @@ mod tests {
     #[test]
     fn every_truncation_is_a_torn_tail_at_the_second_entry() {
         let bytes = two_blocks();
-        let first = encode_entry(&block(0, BlockHash::default()).0, &block(0, BlockHash::default()).1)
-            .unwrap()
-            .len();
+        let first = encode_entry(
+            &block(0, BlockHash::default()).0,
+            &block(0, BlockHash::default()).1,
+        )
+        .unwrap()
+        .len();
         for cut in first + 1..bytes.len() {
             match parse_chain(Path::new("c"), &bytes[..cut]) {
                 Err(ChainError::TornTail { offset, blocks, .. }) => {

@@ -38,13 +38,19 @@ fn verify(args: &Args) -> anyhow::Result<Outcome> {
     let store = Store::new(&args.store.store);
     let path = store.chain_path();
     if !path.exists() {
-        anyhow::bail!("{}: no chain file (nothing notarized in this store yet)", path.display());
+        anyhow::bail!(
+            "{}: no chain file (nothing notarized in this store yet)",
+            path.display()
+        );
     }
     let _lock = store.lock(false, true)?;
-    let result = chain_store::read_chain(&path).and_then(|b| chain_store::validate(&path, &b).map(|_| b));
+    let result =
+        chain_store::read_chain(&path).and_then(|b| chain_store::validate(&path, &b).map(|_| b));
     let bad = |height: Option<u64>, offset: u64, e: &ChainError| -> anyhow::Result<Outcome> {
         if args.json {
-            print_json(&json!({"valid": false, "height": height, "offset": offset, "reason": e.to_string()}))?;
+            print_json(
+                &json!({"valid": false, "height": height, "offset": offset, "reason": e.to_string()}),
+            )?;
         } else {
             println!("INVALID: {e}");
         }
@@ -104,7 +110,10 @@ fn show(args: &Args) -> anyhow::Result<Outcome> {
             b.header.height, b.hash, b.header.time, b.header.difficulty, b.header.nonce
         );
         for s in &b.submissions {
-            println!("  {}  root {}  {} records in {} datasets", s.id, s.root, s.records, s.datasets);
+            println!(
+                "  {}  root {}  {} records in {} datasets",
+                s.id, s.root, s.records, s.datasets
+            );
         }
     }
     if blocks.is_empty() {

@@ -53,7 +53,11 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         .enumerate()
         .map(|(i, path)| Input {
             path: path.clone(),
-            id: args.ids.get(i).cloned().unwrap_or_else(|| pipeline::default_id(path)),
+            id: args
+                .ids
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| pipeline::default_id(path)),
         })
         .collect();
     let opts = NotarizeOptions {
@@ -62,7 +66,8 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         wait: !args.no_wait,
         progress: !args.no_progress,
     };
-    let report = pipeline::notarize(&inputs, &opts).context("notarize failed; the store is unchanged")?;
+    let report =
+        pipeline::notarize(&inputs, &opts).context("notarize failed; the store is unchanged")?;
     let secs = report.elapsed.as_secs_f64().max(1e-9);
     let mb_per_s = report.bytes as f64 / 1e6 / secs;
     let records_per_s = report.records as f64 / secs;
@@ -100,7 +105,13 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let mut out = std::io::stdout().lock();
     match report.block {
         Some((h, hash)) => {
-            writeln!(out, "anchored {} submission(s) in block {} of {}", report.submissions.len(), h.height, opts.store.display())?;
+            writeln!(
+                out,
+                "anchored {} submission(s) in block {} of {}",
+                report.submissions.len(),
+                h.height,
+                opts.store.display()
+            )?;
             writeln!(out, "  block hash  {hash}")?;
             let rate = report.hashes as f64 / report.mining.as_secs_f64().max(1e-9) / 1e6;
             writeln!(
@@ -111,7 +122,10 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 report.mining.as_secs_f64()
             )?;
         }
-        None => writeln!(out, "nothing new: every submission is already anchored with these contents")?,
+        None => writeln!(
+            out,
+            "nothing new: every submission is already anchored with these contents"
+        )?,
     }
     for s in &report.submissions {
         writeln!(
@@ -121,7 +135,11 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             s.entry.root,
             s.entry.records,
             s.entry.datasets,
-            if s.anchored_now { "anchored" } else { "unchanged, anchored" },
+            if s.anchored_now {
+                "anchored"
+            } else {
+                "unchanged, anchored"
+            },
             s.height
         )?;
     }

@@ -52,14 +52,19 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             write_proofs(&args, &mut prover, &mut out)?;
             let tmp = out.into_inner().map_err(|e| e.into_error())?;
             tmp.as_file().sync_all()?;
-            tmp.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
+            tmp.persist(path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
         }
         None => write_proofs(&args, &mut prover, &mut std::io::stdout().lock())?,
     }
     Ok(Outcome::Ok)
 }
 
-fn write_proofs(args: &Args, prover: &mut DatasetProver, out: &mut impl Write) -> anyhow::Result<()> {
+fn write_proofs(
+    args: &Args,
+    prover: &mut DatasetProver,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     if args.all_rows {
         prover.each_record_proof(|p| {
             let mut line = p.to_json_line();

@@ -44,7 +44,8 @@ struct Checked {
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let bytes = std::fs::read(&args.proof)
         .with_context(|| format!("cannot read proof {}", args.proof.display()))?;
-    let proofs = parse_proofs(&bytes).with_context(|| format!("{}: unusable proof", args.proof.display()))?;
+    let proofs = parse_proofs(&bytes)
+        .with_context(|| format!("{}: unusable proof", args.proof.display()))?;
     let chain = match &args.chain {
         Some(path) => {
             let blocks = chain_store::read_chain(path).context("cannot use the chain copy")?;
@@ -59,10 +60,16 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     if args.data.is_some() && (proofs.len() != 1 || proofs[0].kind != ProofKind::Dataset) {
         anyhow::bail!("--data needs a dataset proof (`prove --dataset NAME` without --row)");
     }
-    let policy = Policy { min_difficulty: args.min_difficulty };
+    let policy = Policy {
+        min_difficulty: args.min_difficulty,
+    };
     let mut all_valid = true;
     for (i, proof) in proofs.iter().enumerate() {
-        let mut checked = Checked { verdict: verify_proof(proof, &policy), confirmations: None, data_checked: false };
+        let mut checked = Checked {
+            verdict: verify_proof(proof, &policy),
+            confirmations: None,
+            data_checked: false,
+        };
         if let (Ok(v), Some(chain)) = (&checked.verdict, &chain) {
             match check_in_chain(v, chain) {
                 Ok(c) => checked.confirmations = Some(c),
@@ -79,14 +86,23 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         all_valid &= checked.verdict.is_ok();
         report(&args, i, proofs.len(), &checked)?;
     }
-    Ok(if all_valid { Outcome::Ok } else { Outcome::Rejected })
+    Ok(if all_valid {
+        Outcome::Ok
+    } else {
+        Outcome::Rejected
+    })
 }
 
 /// One proof, or NDJSON lines of proofs.
 fn parse_proofs(bytes: &[u8]) -> anyhow::Result<Vec<Proof>> {
-    let lines: Vec<&[u8]> =
-        bytes.split(|&b| b == b'\n').filter(|l| !l.iter().all(u8::is_ascii_whitespace)).collect();
-    let ndjson = lines.len() > 1 && lines.iter().all(|l| l.first() == Some(&b'{') && l.last() == Some(&b'}'));
+    let lines: Vec<&[u8]> = bytes
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+        .collect();
+    let ndjson = lines.len() > 1
+        && lines
+            .iter()
+            .all(|l| l.first() == Some(&b'{') && l.last() == Some(&b'}'));
     if ndjson && Proof::from_json(lines[0]).is_ok() {
         return lines
             .iter()
@@ -100,8 +116,12 @@ fn parse_proofs(bytes: &[u8]) -> anyhow::Result<Vec<Proof>> {
 /// Re-hashes the data file against a dataset proof. The outer error is unusable input (exit 2),
 /// the inner one a mismatch (exit 1).
 fn check_data(proof: &Proof, path: &Path) -> anyhow::Result<Result<(), VerifyError>> {
-    let (format, _) = ingest::Format::from_path(path)
-        .with_context(|| format!("{}: expected a .csv, .parquet, .arrow or .feather file", path.display()))?;
+    let (format, _) = ingest::Format::from_path(path).with_context(|| {
+        format!(
+            "{}: expected a .csv, .parquet, .arrow or .feather file",
+            path.display()
+        )
+    })?;
     let mut source = ingest::open(path, format)?;
     let columns = source.columns().to_vec();
     let mut check = match DataCheck::new(proof, &columns) {
@@ -132,8 +152,16 @@ fn report_chain_invalid(args: &Args, reason: &str) -> anyhow::Result<()> {
 }
 
 fn report(args: &Args, index: usize, count: usize, c: &Checked) -> anyhow::Result<()> {
-    let prefix = if count > 1 { format!("proof {}: ", index + 1) } else { String::new() };
-    let warnings: Vec<&str> = if args.chain.is_none() { vec![POW_WARNING] } else { vec![] };
+    let prefix = if count > 1 {
+        format!("proof {}: ", index + 1)
+    } else {
+        String::new()
+    };
+    let warnings: Vec<&str> = if args.chain.is_none() {
+        vec![POW_WARNING]
+    } else {
+        vec![]
+    };
     match &c.verdict {
         Ok(v) => {
             if args.json {

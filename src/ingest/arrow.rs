@@ -33,9 +33,8 @@ pub fn append_batch(
         .iter()
         .zip(schema.fields())
         .map(|(col, field)| {
-            writer(col.as_ref()).map_err(|e| {
-                IngestError::at(path, format!("column {}", field.name()), e)
-            })
+            writer(col.as_ref())
+                .map_err(|e| IngestError::at(path, format!("column {}", field.name()), e))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mut text = String::new();
@@ -48,7 +47,11 @@ pub fn append_batch(
             w(row, &mut batch.buf, &mut text).map_err(|e| {
                 IngestError::at(
                     path,
-                    format!("row {}, column {}", first_row + row as u64, schema.field(c).name()),
+                    format!(
+                        "row {}, column {}",
+                        first_row + row as u64,
+                        schema.field(c).name()
+                    ),
                     e,
                 )
             })?;

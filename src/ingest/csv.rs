@@ -28,9 +28,16 @@ impl CsvSource {
             .has_headers(true)
             .flexible(false)
             .from_reader(BufReader::with_capacity(1 << 20, file));
-        let header = reader.byte_headers().map_err(|e| csv_error(path, &e))?.clone();
+        let header = reader
+            .byte_headers()
+            .map_err(|e| csv_error(path, &e))?
+            .clone();
         if header.is_empty() {
-            return Err(IngestError::at(path, "line 1", "no header row (the file is empty)"));
+            return Err(IngestError::at(
+                path,
+                "line 1",
+                "no header row (the file is empty)",
+            ));
         }
         let mut columns = Vec::with_capacity(header.len());
         for (i, field) in header.iter().enumerate() {
@@ -43,15 +50,25 @@ impl CsvSource {
             })?;
             columns.push(name.to_owned());
         }
-        Ok(Self { path: path.to_owned(), reader, columns, record: csv::ByteRecord::new() })
+        Ok(Self {
+            path: path.to_owned(),
+            reader,
+            columns,
+            record: csv::ByteRecord::new(),
+        })
     }
 }
 
 fn csv_error(path: &Path, e: &csv::Error) -> IngestError {
     match e.kind() {
-        csv::ErrorKind::UnequalLengths { pos, expected_len, len } => IngestError::at(
+        csv::ErrorKind::UnequalLengths {
+            pos,
+            expected_len,
+            len,
+        } => IngestError::at(
             path,
-            pos.as_ref().map_or_else(|| "a row".to_owned(), |p| format!("line {}", p.line())),
+            pos.as_ref()
+                .map_or_else(|| "a row".to_owned(), |p| format!("line {}", p.line())),
             format!("row has {len} fields but the header has {expected_len} (ragged row)"),
         ),
         csv::ErrorKind::Io(io) => IngestError::file(path, format!("read error: {io}")),
@@ -67,8 +84,10 @@ impl RowSource for CsvSource {
     fn next_batch(&mut self, batch: &mut Batch) -> Result<bool, IngestError> {
         batch.clear();
         while batch.len() < BATCH_ROWS {
-            let more =
-                self.reader.read_byte_record(&mut self.record).map_err(|e| csv_error(&self.path, &e))?;
+            let more = self
+                .reader
+                .read_byte_record(&mut self.record)
+                .map_err(|e| csv_error(&self.path, &e))?;
             if !more {
                 break;
             }

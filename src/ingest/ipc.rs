@@ -23,20 +23,33 @@ pub struct IpcSource<R> {
 /// # Errors
 /// When the file cannot be opened or is not Arrow IPC.
 pub fn open(path: &Path) -> Result<Box<dyn RowSource>, IngestError> {
-    let open = || File::open(path).map_err(|e| IngestError::file(path, format!("cannot open: {e}")));
+    let open =
+        || File::open(path).map_err(|e| IngestError::file(path, format!("cannot open: {e}")));
     let mut magic = [0u8; 6];
-    let n = open()?.read(&mut magic).map_err(|e| IngestError::file(path, format!("read error: {e}")))?;
+    let n = open()?
+        .read(&mut magic)
+        .map_err(|e| IngestError::file(path, format!("read error: {e}")))?;
     let bad = |e: arrow_schema::ArrowError| {
         IngestError::file(path, format!("not a readable Arrow IPC file: {e}"))
     };
     if n == 6 && &magic == b"ARROW1" {
         let reader = FileReader::try_new(BufReader::new(open()?), None).map_err(bad)?;
         let columns = arrow::column_names(&reader.schema());
-        Ok(Box::new(IpcSource { path: path.to_owned(), reader, columns, row: 0 }))
+        Ok(Box::new(IpcSource {
+            path: path.to_owned(),
+            reader,
+            columns,
+            row: 0,
+        }))
     } else {
         let reader = StreamReader::try_new(BufReader::new(open()?), None).map_err(bad)?;
         let columns = arrow::column_names(&reader.schema());
-        Ok(Box::new(IpcSource { path: path.to_owned(), reader, columns, row: 0 }))
+        Ok(Box::new(IpcSource {
+            path: path.to_owned(),
+            reader,
+            columns,
+            row: 0,
+        }))
     }
 }
 
@@ -54,7 +67,11 @@ where
             return Ok(false);
         };
         let rb = rb.map_err(|e| {
-            IngestError::at(&self.path, format!("row {}", self.row), format!("corrupt Arrow IPC data: {e}"))
+            IngestError::at(
+                &self.path,
+                format!("row {}", self.row),
+                format!("corrupt Arrow IPC data: {e}"),
+            )
         })?;
         arrow::append_batch(&self.path, &rb, self.row, batch)?;
         self.row += rb.num_rows() as u64;

@@ -69,12 +69,20 @@ pub struct IngestError {
 impl IngestError {
     /// An error about a whole file.
     pub fn file(path: &Path, message: impl Into<String>) -> Self {
-        Self { path: path.to_owned(), at: None, message: message.into() }
+        Self {
+            path: path.to_owned(),
+            at: None,
+            message: message.into(),
+        }
     }
 
     /// An error at a place in a file.
     pub fn at(path: &Path, at: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { path: path.to_owned(), at: Some(at.into()), message: message.into() }
+        Self {
+            path: path.to_owned(),
+            at: Some(at.into()),
+            message: message.into(),
+        }
     }
 }
 
@@ -104,11 +112,20 @@ pub fn discover(root: &Path) -> Result<Vec<SourceFile>, IngestError> {
         .map_err(|e| IngestError::file(root, format!("cannot open submission: {e}")))?;
     let mut files = Vec::new();
     if meta.is_file() {
-        let name = root.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+        let name = root
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
         files.push(source_file(root, &name, meta.len())?);
     } else {
-        let walker = walkdir::WalkDir::new(root).follow_links(true).sort_by_file_name();
-        for entry in walker.into_iter().filter_entry(|e| e.depth() == 0 || !is_hidden(e.file_name())) {
+        let walker = walkdir::WalkDir::new(root)
+            .follow_links(true)
+            .sort_by_file_name();
+        for entry in walker
+            .into_iter()
+            .filter_entry(|e| e.depth() == 0 || !is_hidden(e.file_name()))
+        {
             let entry = entry.map_err(|e| {
                 let at = e.path().unwrap_or(root).to_owned();
                 IngestError::file(&at, format!("cannot read: {e}"))

@@ -20,7 +20,8 @@ pub struct ParquetSource {
 /// # Errors
 /// When the file cannot be opened or is not a readable Parquet file.
 pub fn open(path: &Path) -> Result<ParquetSource, IngestError> {
-    let file = File::open(path).map_err(|e| IngestError::file(path, format!("cannot open: {e}")))?;
+    let file =
+        File::open(path).map_err(|e| IngestError::file(path, format!("cannot open: {e}")))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| IngestError::file(path, format!("not a readable Parquet file: {e}")))?;
     let columns = arrow::column_names(builder.schema());
@@ -28,7 +29,12 @@ pub fn open(path: &Path) -> Result<ParquetSource, IngestError> {
         .with_batch_size(BATCH_ROWS)
         .build()
         .map_err(|e| IngestError::file(path, format!("not a readable Parquet file: {e}")))?;
-    Ok(ParquetSource { path: path.to_owned(), reader, columns, row: 0 })
+    Ok(ParquetSource {
+        path: path.to_owned(),
+        reader,
+        columns,
+        row: 0,
+    })
 }
 
 impl RowSource for ParquetSource {
@@ -42,7 +48,11 @@ impl RowSource for ParquetSource {
             return Ok(false);
         };
         let rb = rb.map_err(|e| {
-            IngestError::at(&self.path, format!("row {}", self.row), format!("corrupt Parquet data: {e}"))
+            IngestError::at(
+                &self.path,
+                format!("row {}", self.row),
+                format!("corrupt Parquet data: {e}"),
+            )
         })?;
         arrow::append_batch(&self.path, &rb, self.row, batch)?;
         self.row += rb.num_rows() as u64;

@@ -1,0 +1,56 @@
+"""Recomputes the test vectors of docs/FORMAT.md with Python's standard library only.
+
+An independent check of the format: no trialnotary code is used. Run: python3 docs/vectors.py
+"""
+
+import hashlib
+import hmac
+import json
+import struct
+
+
+def jcs(obj):
+    # RFC 8785 for these objects: ASCII keys sorted, no whitespace, UTF-8, integers only.
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def leaf(data):
+    return hashlib.sha256(b"\x00" + data).hexdigest()
+
+
+def node(left, right):
+    return hashlib.sha256(b"\x01" + bytes.fromhex(left) + bytes.fromhex(right)).hexdigest()
+
+
+secret = bytes(32)
+dataset = "dm"
+values = ["CDISCPILOT01", "01-701-1015", None, "4.5"]
+values_json = jcs(values)
+msg = b"trialnotary/salt/v1" + struct.pack(">Q", len(dataset)) + dataset.encode() + struct.pack(">Q", 0) + values_json
+salt = hmac.new(secret, msg, hashlib.sha256).hexdigest()[:32]
+print("salt (secret = 32 zero bytes, dataset dm, row 0):", salt)
+
+record = jcs({"salt": salt, "values": values})
+print("record bytes:", record.decode())
+r0 = leaf(record)
+print("record leaf:", r0)
+record1 = jcs({"salt": "000102030405060708090a0b0c0d0e0f", "values": ["CDISCPILOT01", "01-701-1016", "F", None]})
+print("second record bytes:", record1.decode())
+r1 = leaf(record1)
+print("second record leaf:", r1)
+droot = node(r0, r1)
+print("dataset root (two records):", droot)
+
+entry = jcs({"name": "dm", "columns": ["STUDYID", "USUBJID", "SEX", "LBORRES"], "rows": 2, "root": droot})
+print("dataset entry bytes:", entry.decode())
+d = leaf(entry)
+print("dataset entry leaf = submission root (one dataset):", d)
+
+sub = jcs({"id": "CDISCPILOT01", "root": d, "records": 2, "datasets": 1})
+print("submission entry bytes:", sub.decode())
+s = leaf(sub)
+print("submission entry leaf = anchor root (one submission):", s)
+
+header = struct.pack(">IQ", 1, 0) + bytes(32) + bytes.fromhex(s) + struct.pack(">QIQ", 1790000000, 0, 0)
+print("header (version 1, height 0, time 1790000000, difficulty 0, nonce 0):", header.hex())
+print("block hash:", hashlib.sha256(hashlib.sha256(header).digest()).hexdigest())

@@ -1,0 +1,141 @@
+//! Helpers shared by the integration tests: run the real binary in a fresh temp directory and
+//! fingerprint a store.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use sha2::{Digest, Sha256};
+
+/// Difficulty used by tests: mined in microseconds.
+pub const TEST_DIFFICULTY: &str = "6";
+
+/// The repository's fixtures directory.
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// A scratch directory that the binary runs in.
+pub struct Scratch {
+    pub dir: tempfile::TempDir,
+}
+
+/// What a run printed and returned.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(out: Output) -> Self {
+        Self {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// stdout parsed as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}): {}\nstderr: {}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+}
+
+impl Scratch {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn store(&self) -> PathBuf {
+        self.path().join("notary")
+    }
+
+    /// Runs the binary with `args` in the scratch directory.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let out = Command::new(env!("CARGO_BIN_EXE_trialnotary"))
+            .args(args)
+            .current_dir(self.path())
+            .output()
+            .unwrap();
+        Run::from(out)
+    }
+
+    /// Runs and asserts the exit code, returning the run.
+    pub fn ok(&self, args: &[&str]) -> Run {
+        let r = self.run(args);
+        assert_eq!(
+            r.code, 0,
+            "{args:?} failed\nstdout: {}\nstderr: {}",
+            r.stdout, r.stderr
+        );
+        r
+    }
+
+    /// Notarizes `paths` (with extra args) at test difficulty, returning the JSON report.
+    pub fn notarize(&self, paths: &[&Path], extra: &[&str]) -> serde_json::Value {
+        let mut args: Vec<String> = vec![
+            "notarize".into(),
+            "--json".into(),
+            "--difficulty".into(),
+            TEST_DIFFICULTY.into(),
+        ];
+        args.extend(paths.iter().map(|p| p.display().to_string()));
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.ok(&refs).json()
+    }
+
+    /// Writes a file under the scratch directory, creating parents.
+    pub fn write(&self, rel: &str, bytes: &[u8]) -> PathBuf {
+        let p = self.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    /// Copies a fixture file into the scratch directory.
+    pub fn copy_fixture(&self, fixture: &str, rel: &str) -> PathBuf {
+        let bytes = std::fs::read(fixtures().join(fixture)).unwrap();
+        self.write(rel, &bytes)
+    }
+}
+
+/// Path → SHA-256 of every file below `dir` (empty when `dir` does not exist).
+pub fn fingerprint(dir: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    if !dir.exists() {
+        return out;
+    }
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let p = e.path();
+            if p.is_dir() {
+                out.insert(
+                    format!("{}/", p.strip_prefix(dir).unwrap().display()),
+                    String::new(),
+                );
+                stack.push(p);
+            } else {
+                let h = hex::encode(Sha256::digest(std::fs::read(&p).unwrap()));
+                out.insert(p.strip_prefix(dir).unwrap().display().to_string(), h);
+            }
+        }
+    }
+    out
+}

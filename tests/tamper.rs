@@ -1,0 +1,338 @@
+//! Tampering: every change to a proof, a record or the chain is rejected with the right reason.
+
+mod common;
+
+use common::{Scratch, fixtures};
+use serde_json::Value;
+
+fn setup() -> (Scratch, Value) {
+    let s = Scratch::new();
+    s.notarize(&[&fixtures().join("cdiscpilot01")], &[]);
+    s.ok(&[
+        "prove",
+        "--submission",
+        "cdiscpilot01",
+        "--dataset",
+        "vs",
+        "--row",
+        "37",
+        "-o",
+        "p.json",
+    ]);
+    let proof: Value =
+        serde_json::from_slice(&std::fs::read(s.path().join("p.json")).unwrap()).unwrap();
+    (s, proof)
+}
+
+/// Writes `proof`, verifies it, and asserts exit 1 with `reason` in the output.
+fn rejected(s: &Scratch, proof: &Value, reason: &str) {
+    std::fs::write(s.path().join("t.json"), serde_json::to_vec(proof).unwrap()).unwrap();
+    let r = s.run(&["verify", "t.json"]);
+    assert_eq!(
+        r.code, 1,
+        "expected rejection for {reason}: {}{}",
+        r.stdout, r.stderr
+    );
+    assert!(
+        r.stdout.contains(reason),
+        "expected {reason:?} in {:?}",
+        r.stdout
+    );
+}
+
+fn flip_hex(v: &mut Value) {
+    let s = v.as_str().unwrap();
+    let first = if s.starts_with('0') { "1" } else { "0" };
+    *v = Value::String(format!("{first}{}", &s[1..]));
+}
+
+#[test]
+fn changed_value_is_rejected_at_the_record_leaf() {
+    let (s, mut p) = setup();
+    p["record"]["values"][6] = Value::String("999".into());
+    rejected(&s, &p, "step 1 (record in dataset): leaf hash mismatch");
+}
+
+#[test]
+fn changed_salt_is_rejected() {
+    let (s, mut p) = setup();
+    flip_hex(&mut p["record"]["salt"]);
+    rejected(&s, &p, "step 1 (record in dataset): leaf hash mismatch");
+}
+
+#[test]
+fn null_and_empty_string_are_the_same_value() {
+    // Documented: SDTM has no distinction, so rewriting one as the other is not tampering.
+    let (s, mut p) = setup();
+    let values = p["record"]["values"].as_array_mut().unwrap();
+    let i = values.iter().position(Value::is_null);
+    if let Some(i) = i {
+        values[i] = Value::String(String::new());
+        std::fs::write(s.path().join("t.json"), serde_json::to_vec(&p).unwrap()).unwrap();
+        s.ok(&["verify", "t.json"]);
+    }
+}
+
+#[test]
+fn changed_audit_path_hash_is_rejected_per_step() {
+    for (step, name) in [
+        (0, "step 1 (record in dataset)"),
+        (1, "step 2 (dataset in submission)"),
+        (2, "step 3 (submission in block)"),
+    ] {
+        let (s, mut p) = setup();
+        let path = p["steps"][step]["audit_path"].as_array_mut().unwrap();
+        if path.is_empty() {
+            continue;
+        }
+        flip_hex(&mut path[0]);
+        rejected(
+            &s,
+            &p,
+            &format!("{name}: audit path does not lead to the stated root"),
+        );
+    }
+}
+
+#[test]
+fn trailing_audit_path_hash_is_rejected() {
+    let (s, mut p) = setup();
+    let extra = p["steps"][0]["root"].clone();
+    p["steps"][0]["audit_path"]
+        .as_array_mut()
+        .unwrap()
+        .push(extra);
+    rejected(&s, &p, "audit path is longer than the index and size allow");
+}
+
+#[test]
+fn wrong_index_and_size_are_rejected() {
+    let (s, mut p) = setup();
+    p["steps"][0]["leaf_index"] = Value::from(36);
+    rejected(&s, &p, "leaf index 36 but the record is row 37");
+    let (s, mut p) = setup();
+    p["record"]["row"] = Value::from(36);
+    p["steps"][0]["leaf_index"] = Value::from(36);
+    rejected(&s, &p, "audit path does not lead to the stated root");
+    let (s, mut p) = setup();
+    p["steps"][0]["tree_size"] = Value::from(10_000);
+    rejected(&s, &p, "tree size 10000 but the next level commits to");
+    let (s, mut p) = setup();
+    p["steps"][0]["leaf_index"] = Value::from(10_000_000u64);
+    p["record"]["row"] = Value::from(10_000_000u64);
+    rejected(&s, &p, "leaf index is not below the tree size");
+}
+
+#[test]
+fn changed_dataset_or_submission_entry_is_rejected() {
+    let (s, mut p) = setup();
+    p["dataset"]["rows"] = Value::from(1);
+    rejected(&s, &p, "step 1 (record in dataset): tree size");
+    let (s, mut p) = setup();
+    p["submission"]["records"] = Value::from(1);
+    rejected(&s, &p, "step 3 (submission in block): leaf hash mismatch");
+    let (s, mut p) = setup();
+    flip_hex(&mut p["steps"][0]["root"]);
+    rejected(&s, &p, "step 1 (record in dataset)");
+}
+
+#[test]
+fn every_header_byte_flip_is_rejected() {
+    let (s, p) = setup();
+    let header = p["block"]["header"].as_str().unwrap().to_owned();
+    for i in 0..header.len() / 2 {
+        let mut bytes = hex::decode(&header).unwrap();
+        bytes[i] ^= 0x01;
+        let mut q = p.clone();
+        q["block"]["header"] = Value::String(hex::encode(&bytes));
+        std::fs::write(s.path().join("t.json"), serde_json::to_vec(&q).unwrap()).unwrap();
+        let r = s.run(&["verify", "t.json"]);
+        assert_eq!(r.code, 1, "header byte {i}: {}", r.stdout);
+        assert!(
+            r.stdout.contains("block header"),
+            "header byte {i}: {}",
+            r.stdout
+        );
+    }
+}
+
+#[test]
+fn consistent_header_forgery_fails_proof_of_work() {
+    // Rewrite the time in fields and bytes together and restate the hash: the nonce no longer
+    // gives the claimed work. (Times whose hash happens to qualify are skipped: 1 in 64 at the
+    // test difficulty.)
+    let (s, mut p) = setup();
+    let mut header: trialnotary::chain::header::BlockHeader =
+        serde_json::from_value(p["block"]["fields"].clone()).unwrap();
+    loop {
+        header.time += 1;
+        if !header.meets_target() {
+            break;
+        }
+    }
+    p["block"]["fields"] = serde_json::to_value(header).unwrap();
+    p["block"]["header"] = Value::String(hex::encode(header.to_bytes()));
+    p["block"]["hash"] = Value::String(header.hash().to_hex());
+    rejected(&s, &p, "proof of work: block hash has");
+}
+
+#[test]
+fn every_byte_flip_of_a_proof_is_rejected_in_process() {
+    use trialnotary::proof::Proof;
+    use trialnotary::verify::{Policy, verify_proof};
+    let (s, _) = setup();
+    let good = std::fs::read(s.path().join("p.json")).unwrap();
+    let original = Proof::from_json(&good).unwrap();
+    verify_proof(&original, &Policy::default()).unwrap();
+    for i in 0..good.len() {
+        let mut b = good.clone();
+        b[i] ^= 0x01;
+        match Proof::from_json(&b) {
+            Err(_) => {}
+            Ok(p) if p == original => {} // a whitespace flip: the same proof
+            Ok(p) => assert!(
+                verify_proof(&p, &Policy::default()).is_err(),
+                "flip at byte {i} ({:?}) accepted a changed proof",
+                b[i] as char
+            ),
+        }
+    }
+}
+
+#[test]
+fn unusable_proofs_exit_2() {
+    let (s, p) = setup();
+    let good = serde_json::to_vec_pretty(&p).unwrap();
+    let mut trailing = good.clone();
+    trailing.extend_from_slice(b"garbage");
+    s.write("trailing.json", &trailing);
+    let r = s.run(&["verify", "trailing.json"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("not valid JSON"), "{}", r.stderr);
+
+    let mut v = p.clone();
+    v["version"] = Value::from(2);
+    s.write("v2.json", &serde_json::to_vec(&v).unwrap());
+    let r = s.run(&["verify", "v2.json"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("proof version 2 is not supported"),
+        "{}",
+        r.stderr
+    );
+
+    let mut v = p.clone();
+    v["extra"] = Value::from(1);
+    s.write("extra.json", &serde_json::to_vec(&v).unwrap());
+    let r = s.run(&["verify", "extra.json"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("malformed proof"), "{}", r.stderr);
+
+    let r = s.run(&["verify", "missing.json"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("missing.json"), "{}", r.stderr);
+}
+
+#[test]
+fn every_byte_flip_of_a_proof_file_is_caught() {
+    let (s, _) = setup();
+    let good = std::fs::read(s.path().join("p.json")).unwrap();
+    // Sampled positions through the binary; every_byte_flip_of_a_proof_is_rejected_in_process
+    // covers every byte.
+    let step = (good.len() / 200).max(1);
+    for i in (0..good.len()).step_by(step) {
+        let mut b = good.clone();
+        b[i] ^= 0x01;
+        s.write("f.json", &b);
+        let r = s.run(&["verify", "f.json"]);
+        if r.code == 0 {
+            // Only whitespace-insignificant flips may pass: the parsed proof is unchanged.
+            let a: Value = serde_json::from_slice(&good).unwrap();
+            let c: Value = serde_json::from_slice(&b).unwrap();
+            assert_eq!(a, c, "flip at byte {i} accepted a different proof");
+        }
+    }
+}
+
+#[test]
+fn flipped_chain_byte_is_reported_with_its_height() {
+    let s = Scratch::new();
+    s.notarize(&[&fixtures().join("cdiscpilot01")], &["--id", "A"]);
+    s.notarize(&[&fixtures().join("crossformat/csv")], &["--id", "B"]);
+    let path = s.store().join("chain.tnc");
+    let good = std::fs::read(&path).unwrap();
+    let shown = s.ok(&["chain", "show", "--json"]).json();
+    let second = shown["blocks"][1]["offset"].as_u64().unwrap() as usize;
+    for i in 0..good.len() {
+        let mut b = good.clone();
+        b[i] ^= 0x40;
+        std::fs::write(&path, &b).unwrap();
+        let r = s.run(&["chain", "verify", "--json"]);
+        assert_eq!(r.code, 1, "flip at {i}: {}{}", r.stdout, r.stderr);
+        let v = r.json();
+        let want = if i < second { 0 } else { 1 };
+        assert_eq!(v["height"], want, "flip at {i}: {v}");
+    }
+    std::fs::write(&path, &good).unwrap();
+    s.ok(&["chain", "verify"]);
+}
+
+#[test]
+fn torn_tail_is_reported_and_blocks_the_next_run() {
+    let s = Scratch::new();
+    s.notarize(&[&fixtures().join("cdiscpilot01")], &["--id", "A"]);
+    let path = s.store().join("chain.tnc");
+    let good = std::fs::read(&path).unwrap();
+    let mut torn = good.clone();
+    torn.extend_from_slice(&good[..50]);
+    std::fs::write(&path, &torn).unwrap();
+    let r = s.run(&["chain", "verify"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains(&format!(
+            "torn or corrupt tail at byte offset {}",
+            good.len()
+        )),
+        "{}",
+        r.stdout
+    );
+    // notarize refuses to append after a torn tail and changes nothing.
+    let before = common::fingerprint(&s.store());
+    let r = s.run(&[
+        "notarize",
+        "--difficulty",
+        "4",
+        fixtures().join("crossformat/csv").to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("torn or corrupt tail"), "{}", r.stderr);
+    assert_eq!(common::fingerprint(&s.store()), before);
+}
+
+#[test]
+fn proof_is_checked_against_the_chain_copy() {
+    let s = Scratch::new();
+    s.notarize(&[&fixtures().join("cdiscpilot01")], &[]);
+    s.ok(&[
+        "prove",
+        "--submission",
+        "cdiscpilot01",
+        "--dataset",
+        "dm",
+        "--row",
+        "0",
+        "-o",
+        "p.json",
+    ]);
+    // A different chain (another store) does not hold this block.
+    let other = Scratch::new();
+    other.notarize(&[&fixtures().join("crossformat/csv")], &[]);
+    let chain = other.store().join("chain.tnc");
+    let r = s.run(&["verify", "p.json", "--chain", chain.to_str().unwrap()]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("chain: the chain's block at height 0 is"),
+        "{}",
+        r.stdout
+    );
+}
