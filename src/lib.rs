@@ -26,6 +26,8 @@ pub mod archive;
 #[cfg(feature = "pipeline")]
 pub mod ingest;
 #[cfg(feature = "pipeline")]
+pub mod generate;
+#[cfg(feature = "pipeline")]
 pub mod pipeline;
 #[cfg(feature = "pipeline")]
 pub mod prove;

@@ -23,6 +23,8 @@ enum Command {
     Prove(cmd::prove::Args),
     /// Check a proof offline; exit 0 valid, 1 invalid, 2 unusable input.
     Verify(cmd::verify::Args),
+    /// Write a deterministic SDTM-shaped study (DM, AE, CM, EX, LB, VS) for tests and benchmarks.
+    Generate(cmd::generate::Args),
     /// Inspect or verify the chain file of a store.
     #[command(subcommand)]
     Chain(cmd::chain::Command),
@@ -43,6 +45,7 @@ fn main() -> ExitCode {
         Command::Prove(args) => cmd::prove::run(args),
         Command::Verify(args) => cmd::verify::run(args),
         Command::Chain(c) => cmd::chain::run(c),
+        Command::Generate(args) => cmd::generate::run(args),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

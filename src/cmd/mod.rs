@@ -1,6 +1,7 @@
 //! One module per subcommand: its clap arguments and its `run`.
 
 pub mod chain;
+pub mod generate;
 pub mod notarize;
 pub mod prove;
 pub mod verify;
