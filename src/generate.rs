@@ -26,7 +26,9 @@ struct Rng(u64);
 impl Rng {
     fn new(seed: u64, stream: u64, subject: u64) -> Self {
         let mut r = Rng(seed ^ stream.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        r.0 ^= r.next().wrapping_add(subject.wrapping_mul(0xD1B5_4A32_D192_ED03));
+        r.0 ^= r
+            .next()
+            .wrapping_add(subject.wrapping_mul(0xD1B5_4A32_D192_ED03));
         r
     }
 
@@ -79,49 +81,117 @@ use Kind::{Float as F, Int as I, Str as S};
 const DM: Domain = Domain {
     name: "dm",
     columns: &[
-        ("STUDYID", S), ("DOMAIN", S), ("USUBJID", S), ("SUBJID", S), ("RFSTDTC", S),
-        ("RFENDTC", S), ("SITEID", S), ("BRTHDTC", S), ("AGE", I), ("AGEU", S), ("SEX", S),
-        ("RACE", S), ("ETHNIC", S), ("ARMCD", S), ("ARM", S), ("COUNTRY", S),
+        ("STUDYID", S),
+        ("DOMAIN", S),
+        ("USUBJID", S),
+        ("SUBJID", S),
+        ("RFSTDTC", S),
+        ("RFENDTC", S),
+        ("SITEID", S),
+        ("BRTHDTC", S),
+        ("AGE", I),
+        ("AGEU", S),
+        ("SEX", S),
+        ("RACE", S),
+        ("ETHNIC", S),
+        ("ARMCD", S),
+        ("ARM", S),
+        ("COUNTRY", S),
     ],
 };
 const AE: Domain = Domain {
     name: "ae",
     columns: &[
-        ("STUDYID", S), ("DOMAIN", S), ("USUBJID", S), ("AESEQ", I), ("AETERM", S),
-        ("AEDECOD", S), ("AEBODSYS", S), ("AESEV", S), ("AESER", S), ("AEREL", S), ("AEOUT", S),
-        ("AESTDTC", S), ("AEENDTC", S), ("AESTDY", I),
+        ("STUDYID", S),
+        ("DOMAIN", S),
+        ("USUBJID", S),
+        ("AESEQ", I),
+        ("AETERM", S),
+        ("AEDECOD", S),
+        ("AEBODSYS", S),
+        ("AESEV", S),
+        ("AESER", S),
+        ("AEREL", S),
+        ("AEOUT", S),
+        ("AESTDTC", S),
+        ("AEENDTC", S),
+        ("AESTDY", I),
     ],
 };
 const CM: Domain = Domain {
     name: "cm",
     columns: &[
-        ("STUDYID", S), ("DOMAIN", S), ("USUBJID", S), ("CMSEQ", I), ("CMTRT", S), ("CMDOSE", F),
-        ("CMDOSU", S), ("CMROUTE", S), ("CMSTDTC", S), ("CMENDTC", S),
+        ("STUDYID", S),
+        ("DOMAIN", S),
+        ("USUBJID", S),
+        ("CMSEQ", I),
+        ("CMTRT", S),
+        ("CMDOSE", F),
+        ("CMDOSU", S),
+        ("CMROUTE", S),
+        ("CMSTDTC", S),
+        ("CMENDTC", S),
     ],
 };
 const EX: Domain = Domain {
     name: "ex",
     columns: &[
-        ("STUDYID", S), ("DOMAIN", S), ("USUBJID", S), ("EXSEQ", I), ("EXTRT", S), ("EXDOSE", F),
-        ("EXDOSU", S), ("EXDOSFRM", S), ("EXROUTE", S), ("VISITNUM", I), ("VISIT", S),
-        ("EXSTDTC", S), ("EXENDTC", S),
+        ("STUDYID", S),
+        ("DOMAIN", S),
+        ("USUBJID", S),
+        ("EXSEQ", I),
+        ("EXTRT", S),
+        ("EXDOSE", F),
+        ("EXDOSU", S),
+        ("EXDOSFRM", S),
+        ("EXROUTE", S),
+        ("VISITNUM", I),
+        ("VISIT", S),
+        ("EXSTDTC", S),
+        ("EXENDTC", S),
     ],
 };
 const LB: Domain = Domain {
     name: "lb",
     columns: &[
-        ("STUDYID", S), ("DOMAIN", S), ("USUBJID", S), ("LBSEQ", I), ("LBTESTCD", S), ("LBTEST", S),
-        ("LBCAT", S), ("LBORRES", S), ("LBORRESU", S), ("LBORNRLO", S), ("LBORNRHI", S),
-        ("LBSTRESC", S), ("LBSTRESN", F), ("LBSTRESU", S), ("LBNRIND", S), ("VISITNUM", I),
-        ("VISIT", S), ("LBDTC", S),
+        ("STUDYID", S),
+        ("DOMAIN", S),
+        ("USUBJID", S),
+        ("LBSEQ", I),
+        ("LBTESTCD", S),
+        ("LBTEST", S),
+        ("LBCAT", S),
+        ("LBORRES", S),
+        ("LBORRESU", S),
+        ("LBORNRLO", S),
+        ("LBORNRHI", S),
+        ("LBSTRESC", S),
+        ("LBSTRESN", F),
+        ("LBSTRESU", S),
+        ("LBNRIND", S),
+        ("VISITNUM", I),
+        ("VISIT", S),
+        ("LBDTC", S),
     ],
 };
 const VS: Domain = Domain {
     name: "vs",
     columns: &[
-        ("STUDYID", S), ("DOMAIN", S), ("USUBJID", S), ("VSSEQ", I), ("VSTESTCD", S), ("VSTEST", S),
-        ("VSPOS", S), ("VSORRES", S), ("VSORRESU", S), ("VSSTRESC", S), ("VSSTRESN", F),
-        ("VSSTRESU", S), ("VISITNUM", I), ("VISIT", S), ("VSDTC", S),
+        ("STUDYID", S),
+        ("DOMAIN", S),
+        ("USUBJID", S),
+        ("VSSEQ", I),
+        ("VSTESTCD", S),
+        ("VSTEST", S),
+        ("VSPOS", S),
+        ("VSORRES", S),
+        ("VSORRESU", S),
+        ("VSSTRESC", S),
+        ("VSSTRESN", F),
+        ("VSSTRESU", S),
+        ("VISITNUM", I),
+        ("VISIT", S),
+        ("VSDTC", S),
     ],
 };
 
@@ -130,25 +200,72 @@ const STUDY: &str = "TNSTUDY01";
 
 /// Scheduled visits over 26 weeks: (VISITNUM, VISIT, study day).
 const VISITS: [(i64, &str, i64); 10] = [
-    (1, "SCREENING", -7), (2, "BASELINE", 1), (3, "WEEK 2", 15), (4, "WEEK 4", 29),
-    (5, "WEEK 6", 43), (6, "WEEK 8", 57), (7, "WEEK 12", 85), (8, "WEEK 16", 113),
-    (9, "WEEK 20", 141), (10, "WEEK 26", 183),
+    (1, "SCREENING", -7),
+    (2, "BASELINE", 1),
+    (3, "WEEK 2", 15),
+    (4, "WEEK 4", 29),
+    (5, "WEEK 6", 43),
+    (6, "WEEK 8", 57),
+    (7, "WEEK 12", 85),
+    (8, "WEEK 16", 113),
+    (9, "WEEK 20", 141),
+    (10, "WEEK 26", 183),
 ];
 
 /// (code, name, category, unit, low, high, decimals).
 const LAB_TESTS: [(&str, &str, &str, &str, f64, f64, i32); 24] = [
     ("ALB", "Albumin", "CHEMISTRY", "g/L", 35.0, 50.0, 0),
-    ("ALP", "Alkaline Phosphatase", "CHEMISTRY", "U/L", 40.0, 130.0, 0),
-    ("ALT", "Alanine Aminotransferase", "CHEMISTRY", "U/L", 7.0, 56.0, 0),
-    ("AST", "Aspartate Aminotransferase", "CHEMISTRY", "U/L", 10.0, 40.0, 0),
+    (
+        "ALP",
+        "Alkaline Phosphatase",
+        "CHEMISTRY",
+        "U/L",
+        40.0,
+        130.0,
+        0,
+    ),
+    (
+        "ALT",
+        "Alanine Aminotransferase",
+        "CHEMISTRY",
+        "U/L",
+        7.0,
+        56.0,
+        0,
+    ),
+    (
+        "AST",
+        "Aspartate Aminotransferase",
+        "CHEMISTRY",
+        "U/L",
+        10.0,
+        40.0,
+        0,
+    ),
     ("BILI", "Bilirubin", "CHEMISTRY", "umol/L", 3.0, 21.0, 1),
-    ("BUN", "Blood Urea Nitrogen", "CHEMISTRY", "mmol/L", 2.5, 7.1, 2),
+    (
+        "BUN",
+        "Blood Urea Nitrogen",
+        "CHEMISTRY",
+        "mmol/L",
+        2.5,
+        7.1,
+        2,
+    ),
     ("CA", "Calcium", "CHEMISTRY", "mmol/L", 2.1, 2.6, 2),
     ("CHOL", "Cholesterol", "CHEMISTRY", "mmol/L", 3.0, 6.2, 2),
     ("CK", "Creatine Kinase", "CHEMISTRY", "U/L", 22.0, 198.0, 0),
     ("CL", "Chloride", "CHEMISTRY", "mmol/L", 98.0, 107.0, 0),
     ("CREAT", "Creatinine", "CHEMISTRY", "umol/L", 53.0, 115.0, 0),
-    ("GGT", "Gamma Glutamyl Transferase", "CHEMISTRY", "U/L", 9.0, 48.0, 0),
+    (
+        "GGT",
+        "Gamma Glutamyl Transferase",
+        "CHEMISTRY",
+        "U/L",
+        9.0,
+        48.0,
+        0,
+    ),
     ("GLUC", "Glucose", "CHEMISTRY", "mmol/L", 3.9, 7.8, 1),
     ("K", "Potassium", "CHEMISTRY", "mmol/L", 3.5, 5.1, 1),
     ("PHOS", "Phosphate", "CHEMISTRY", "mmol/L", 0.81, 1.45, 2),
@@ -177,8 +294,14 @@ const AE_TERMS: [(&str, &str); 10] = [
     ("DIZZINESS", "NERVOUS SYSTEM DISORDERS"),
     ("NAUSEA", "GASTROINTESTINAL DISORDERS"),
     ("DIARRHOEA", "GASTROINTESTINAL DISORDERS"),
-    ("FATIGUE", "GENERAL DISORDERS AND ADMINISTRATION SITE CONDITIONS"),
-    ("APPLICATION SITE PRURITUS", "GENERAL DISORDERS AND ADMINISTRATION SITE CONDITIONS"),
+    (
+        "FATIGUE",
+        "GENERAL DISORDERS AND ADMINISTRATION SITE CONDITIONS",
+    ),
+    (
+        "APPLICATION SITE PRURITUS",
+        "GENERAL DISORDERS AND ADMINISTRATION SITE CONDITIONS",
+    ),
     ("ERYTHEMA", "SKIN AND SUBCUTANEOUS TISSUE DISORDERS"),
     ("RASH", "SKIN AND SUBCUTANEOUS TISSUE DISORDERS"),
     ("NASOPHARYNGITIS", "INFECTIONS AND INFESTATIONS"),
@@ -229,7 +352,9 @@ fn subject(seed: u64, n: u64) -> Subject {
 /// `YYYY-MM-DD` of `days` after 2023-01-01.
 fn date(days: i64) -> String {
     let base = chrono::NaiveDate::from_ymd_opt(2023, 1, 1).expect("valid date");
-    (base + chrono::Duration::days(days)).format("%Y-%m-%d").to_string()
+    (base + chrono::Duration::days(days))
+        .format("%Y-%m-%d")
+        .to_string()
 }
 
 fn round(x: f64, decimals: i32) -> f64 {
@@ -278,8 +403,19 @@ fn rows(domain: &str, seed: u64, n: u64, emit: &mut dyn FnMut(&[Cell])) {
                 Cell::Int(subj.age),
                 s("YEARS"),
                 s(subj.sex),
-                s(r.pick(&["WHITE", "WHITE", "WHITE", "BLACK OR AFRICAN AMERICAN", "ASIAN", ""])),
-                s(r.pick(&["NOT HISPANIC OR LATINO", "NOT HISPANIC OR LATINO", "HISPANIC OR LATINO"])),
+                s(r.pick(&[
+                    "WHITE",
+                    "WHITE",
+                    "WHITE",
+                    "BLACK OR AFRICAN AMERICAN",
+                    "ASIAN",
+                    "",
+                ])),
+                s(r.pick(&[
+                    "NOT HISPANIC OR LATINO",
+                    "NOT HISPANIC OR LATINO",
+                    "HISPANIC OR LATINO",
+                ])),
                 s(armcd),
                 s(arm),
                 s(r.pick(&["USA", "USA", "CAN", "DEU", "FRA", "GBR"])),
@@ -291,8 +427,16 @@ fn rows(domain: &str, seed: u64, n: u64, emit: &mut dyn FnMut(&[Cell])) {
             for seq in 1..=count {
                 let (term, soc) = AE_TERMS[r.below(AE_TERMS.len() as u64) as usize];
                 let day = 1 + r.below(180) as i64;
-                let stdtc = if r.below(10) == 0 { date(subj.start + day)[..7].to_owned() } else { date(subj.start + day) };
-                let endtc = if r.below(4) == 0 { String::new() } else { date(subj.start + day + 1 + r.below(20) as i64) };
+                let stdtc = if r.below(10) == 0 {
+                    date(subj.start + day)[..7].to_owned()
+                } else {
+                    date(subj.start + day)
+                };
+                let endtc = if r.below(4) == 0 {
+                    String::new()
+                } else {
+                    date(subj.start + day + 1 + r.below(20) as i64)
+                };
                 let mut row = head("AE").to_vec();
                 row.extend([
                     Cell::Int(seq),
@@ -302,9 +446,17 @@ fn rows(domain: &str, seed: u64, n: u64, emit: &mut dyn FnMut(&[Cell])) {
                     s(r.pick(&["MILD", "MILD", "MODERATE", "SEVERE"])),
                     s(if r.below(20) == 0 { "Y" } else { "N" }),
                     s(r.pick(&["NOT RELATED", "POSSIBLY RELATED", "PROBABLY RELATED"])),
-                    s(if endtc.is_empty() { "NOT RECOVERED/NOT RESOLVED" } else { "RECOVERED/RESOLVED" }),
+                    s(if endtc.is_empty() {
+                        "NOT RECOVERED/NOT RESOLVED"
+                    } else {
+                        "RECOVERED/RESOLVED"
+                    }),
                     s(stdtc),
-                    if endtc.is_empty() { Cell::Null } else { s(endtc) },
+                    if endtc.is_empty() {
+                        Cell::Null
+                    } else {
+                        s(endtc)
+                    },
                     Cell::Int(day),
                 ]);
                 emit(&row);
@@ -328,7 +480,11 @@ fn rows(domain: &str, seed: u64, n: u64, emit: &mut dyn FnMut(&[Cell])) {
                     s(unit),
                     s(route),
                     s(stdtc),
-                    if r.below(2) == 0 { Cell::Null } else { s(date(subj.start + r.below(180) as i64)) },
+                    if r.below(2) == 0 {
+                        Cell::Null
+                    } else {
+                        s(date(subj.start + r.below(180) as i64))
+                    },
                 ]);
                 emit(&row);
             }
@@ -357,7 +513,12 @@ fn rows(domain: &str, seed: u64, n: u64, emit: &mut dyn FnMut(&[Cell])) {
         "lb" => {
             let mut seq = 0;
             for (visitnum, visit, day) in VISITS {
-                let dtc = format!("{}T{:02}:{:02}", date(subj.start + day), 7 + r.below(4), 5 * r.below(12));
+                let dtc = format!(
+                    "{}T{:02}:{:02}",
+                    date(subj.start + day),
+                    7 + r.below(4),
+                    5 * r.below(12)
+                );
                 for (code, name, cat, unit, lo, hi, dec) in LAB_TESTS {
                     // About 2% of scheduled draws are missed: ~235 rows per subject.
                     if r.below(50) == 0 {
@@ -367,7 +528,13 @@ fn rows(domain: &str, seed: u64, n: u64, emit: &mut dyn FnMut(&[Cell])) {
                     let spread = hi - lo;
                     let value = round(lo - 0.15 * spread + r.unit() * spread * 1.3, dec);
                     let not_done = r.below(100) == 0;
-                    let ind = if value < lo { "LOW" } else if value > hi { "HIGH" } else { "NORMAL" };
+                    let ind = if value < lo {
+                        "LOW"
+                    } else if value > hi {
+                        "HIGH"
+                    } else {
+                        "NORMAL"
+                    };
                     let text = float_text(value);
                     let mut row = head("LB").to_vec();
                     row.extend([
@@ -375,12 +542,20 @@ fn rows(domain: &str, seed: u64, n: u64, emit: &mut dyn FnMut(&[Cell])) {
                         s(code),
                         s(name),
                         s(cat),
-                        if not_done { Cell::Null } else { s(text.clone()) },
+                        if not_done {
+                            Cell::Null
+                        } else {
+                            s(text.clone())
+                        },
                         s(unit),
                         s(float_text(lo)),
                         s(float_text(hi)),
                         if not_done { Cell::Null } else { s(text) },
-                        if not_done { Cell::Null } else { Cell::Float(value) },
+                        if not_done {
+                            Cell::Null
+                        } else {
+                            Cell::Float(value)
+                        },
                         s(unit),
                         if not_done { Cell::Null } else { s(ind) },
                         Cell::Int(visitnum),
@@ -471,8 +646,7 @@ pub fn csv_bytes_per_subject(seed: u64) -> f64 {
 /// I/O or encoder errors, with the file named.
 pub fn generate(opts: &GenerateOptions) -> Result<Generated, String> {
     std::fs::create_dir_all(&opts.out).map_err(|e| format!("{}: {e}", opts.out.display()))?;
-    let files: Result<Vec<_>, String> =
-        DOMAINS.par_iter().map(|d| write_domain(d, opts)).collect();
+    let files: Result<Vec<_>, String> = DOMAINS.par_iter().map(|d| write_domain(d, opts)).collect();
     Ok(Generated { files: files? })
 }
 
@@ -488,8 +662,10 @@ fn write_domain(d: &Domain, opts: &GenerateOptions) -> Result<(PathBuf, u64, u64
     let mut count = 0u64;
     match opts.format {
         Format::Csv => {
-            let mut w = csv::WriterBuilder::new().from_writer(BufWriter::with_capacity(1 << 20, file));
-            w.write_record(d.columns.iter().map(|c| c.0)).map_err(|e| err(&e))?;
+            let mut w =
+                csv::WriterBuilder::new().from_writer(BufWriter::with_capacity(1 << 20, file));
+            w.write_record(d.columns.iter().map(|c| c.0))
+                .map_err(|e| err(&e))?;
             let mut result = Ok(());
             for n in 0..opts.subjects {
                 rows(d.name, opts.seed, n, &mut |row| {
@@ -523,7 +699,8 @@ fn write_domain(d: &Domain, opts: &GenerateOptions) -> Result<(PathBuf, u64, u64
                     })
                     .collect::<Vec<_>>(),
             ));
-            let mut sink = ArrowSink::new(opts.format, file, schema.clone()).map_err(|e| err(&e))?;
+            let mut sink =
+                ArrowSink::new(opts.format, file, schema.clone()).map_err(|e| err(&e))?;
             let mut cols = Columns::new(d);
             for n in 0..opts.subjects {
                 rows(d.name, opts.seed, n, &mut |row| {
@@ -531,11 +708,13 @@ fn write_domain(d: &Domain, opts: &GenerateOptions) -> Result<(PathBuf, u64, u64
                     cols.push(row);
                 });
                 if cols.len >= FLUSH_ROWS {
-                    sink.write(&cols.finish(&schema).map_err(|e| err(&e))?).map_err(|e| err(&e))?;
+                    sink.write(&cols.finish(&schema).map_err(|e| err(&e))?)
+                        .map_err(|e| err(&e))?;
                 }
             }
             if cols.len > 0 {
-                sink.write(&cols.finish(&schema).map_err(|e| err(&e))?).map_err(|e| err(&e))?;
+                sink.write(&cols.finish(&schema).map_err(|e| err(&e))?)
+                    .map_err(|e| err(&e))?;
             }
             sink.close().map_err(|e| err(&e))?;
         }
@@ -613,12 +792,16 @@ impl ArrowSink {
                     .set_compression(parquet::basic::Compression::SNAPPY)
                     .build();
                 Self::Parquet(Box::new(
-                    parquet::arrow::ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| e.to_string())?,
+                    parquet::arrow::ArrowWriter::try_new(file, schema, Some(props))
+                        .map_err(|e| e.to_string())?,
                 ))
             }
             _ => Self::Ipc(Box::new(
-                arrow_ipc::writer::FileWriter::try_new(BufWriter::with_capacity(1 << 20, file), &schema)
-                    .map_err(|e| e.to_string())?,
+                arrow_ipc::writer::FileWriter::try_new(
+                    BufWriter::with_capacity(1 << 20, file),
+                    &schema,
+                )
+                .map_err(|e| e.to_string())?,
             )),
         })
     }
@@ -641,9 +824,13 @@ impl ArrowSink {
 /// Parses sizes such as `2GB`, `500MB`, `10GiB`, `123456`.
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| format!("{text:?} is not a size such as 2GB"))?;
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size such as 2GB"))?;
     let mult = match unit.trim().to_ascii_uppercase().as_str() {
         "" | "B" => 1.0,
         "KB" => 1e3,
@@ -653,7 +840,11 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "KIB" => 1024.0,
         "MIB" => 1024.0 * 1024.0,
         "GIB" => 1024.0 * 1024.0 * 1024.0,
-        _ => return Err(format!("{text:?}: unknown unit (use B, KB, MB, GB, TB, KiB, MiB, GiB)")),
+        _ => {
+            return Err(format!(
+                "{text:?}: unknown unit (use B, KB, MB, GB, TB, KiB, MiB, GiB)"
+            ));
+        }
     };
     Ok((n * mult) as u64)
 }
@@ -677,7 +868,9 @@ mod tests {
         let mut counts = std::collections::BTreeMap::new();
         for d in DOMAINS {
             for n in 0..200 {
-                rows(d.name, 7, n, &mut |_| *counts.entry(d.name).or_insert(0u64) += 1);
+                rows(d.name, 7, n, &mut |_| {
+                    *counts.entry(d.name).or_insert(0u64) += 1
+                });
             }
         }
         let per = |d: &str| counts[d] as f64 / 200.0;

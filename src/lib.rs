@@ -24,9 +24,9 @@ pub mod verify;
 #[cfg(feature = "pipeline")]
 pub mod archive;
 #[cfg(feature = "pipeline")]
-pub mod ingest;
-#[cfg(feature = "pipeline")]
 pub mod generate;
+#[cfg(feature = "pipeline")]
+pub mod ingest;
 #[cfg(feature = "pipeline")]
 pub mod pipeline;
 #[cfg(feature = "pipeline")]

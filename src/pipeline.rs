@@ -135,7 +135,8 @@ struct Ingested {
     file: SourceFile,
 }
 
-/// Reads one file, writing its leaves, values and index into `dir` with stem `stem`.
+/// Reads one file, writing its leaves, values and index into `dir` with stem `stem`. Reading and
+/// hashing (on all cores) overlap with writing (on its own thread).
 fn ingest_file(
     file: &SourceFile,
     secret: &Secret,
@@ -145,6 +146,62 @@ fn ingest_file(
     let mut source = ingest::open(&file.path, file.format)?;
     let columns = source.columns().to_vec();
     let salter = Salter::new(secret, &file.dataset);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(Batch, Vec<NodeHash>)>(2);
+    let root = std::thread::scope(|scope| {
+        let writer = scope.spawn(move || write_dataset_files(dir, stem, rx));
+        let read = (|| -> Result<(), PipelineError> {
+            let mut first = 0u64;
+            loop {
+                let mut batch = Batch::default();
+                if !source.next_batch(&mut batch)? {
+                    return Ok(());
+                }
+                let leaves = hash_batch(&salter, &batch, first);
+                first += batch.len() as u64;
+                if tx.send((batch, leaves)).is_err() {
+                    // The writer stopped on an error, which join reports below.
+                    return Ok(());
+                }
+            }
+        })();
+        drop(tx);
+        // The writer thread returns its own errors; a panic there is a bug worth surfacing.
+        let written = writer.join().expect("writer thread panicked");
+        read?;
+        written
+    })?;
+    Ok(DatasetEntry {
+        name: file.dataset.clone(),
+        columns,
+        rows: root.len(),
+        root: root.root(),
+    })
+}
+
+/// Salts and hashes every row of a batch on all cores, in row order.
+fn hash_batch(salter: &Salter, batch: &Batch, first: u64) -> Vec<NodeHash> {
+    let mut leaves = Vec::with_capacity(batch.len());
+    (0..batch.len())
+        .into_par_iter()
+        .with_min_len(1024)
+        .map_init(Vec::new, |buf, i| {
+            let values = batch.row(i);
+            let salt = salter.salt(first + i as u64, values);
+            buf.clear();
+            write_record(buf, &salt, values);
+            leaf_hash(buf).into_node()
+        })
+        .collect_into_vec(&mut leaves);
+    leaves
+}
+
+/// Writes the leaves, values and index files of one dataset from hashed batches, fsyncs them,
+/// and returns the dataset's root.
+fn write_dataset_files(
+    dir: &Path,
+    stem: &str,
+    batches: std::sync::mpsc::Receiver<(Batch, Vec<NodeHash>)>,
+) -> Result<RootBuilder, PipelineError> {
     let create = |ext: &str| -> Result<(PathBuf, BufWriter<File>), PipelineError> {
         let path = dir.join(format!("{stem}.{ext}"));
         let f = File::create(&path).map_err(io_err(&path))?;
@@ -153,37 +210,35 @@ fn ingest_file(
     let (leaves_path, mut leaves_out) = create("leaves")?;
     let (values_path, mut values_out) = create("values")?;
     let (index_path, mut index_out) = create("index")?;
-    let mut batch = Batch::default();
-    let mut leaves: Vec<NodeHash> = Vec::new();
     let mut root = RootBuilder::new();
     let mut offset = 0u64;
-    while source.next_batch(&mut batch)? {
-        let first = root.len();
-        // Each row is salted and hashed independently; collect keeps file order.
-        (0..batch.len())
-            .into_par_iter()
-            .with_min_len(512)
-            .map_init(Vec::new, |buf, i| {
-                let values = batch.row(i);
-                let salt = salter.salt(first + i as u64, values);
-                buf.clear();
-                write_record(buf, &salt, values);
-                leaf_hash(buf).into_node()
-            })
-            .collect_into_vec(&mut leaves);
+    let mut index = Vec::new();
+    let mut leaf_bytes = Vec::new();
+    for (batch, leaves) in batches {
+        index.clear();
+        leaf_bytes.clear();
+        let mut start = 0;
         for (i, leaf) in leaves.iter().enumerate() {
-            let values = batch.row(i);
             root.push(*leaf);
-            leaves_out
-                .write_all(leaf.as_bytes())
-                .map_err(io_err(&leaves_path))?;
-            index_out
-                .write_all(&offset.to_le_bytes())
-                .map_err(io_err(&index_path))?;
-            values_out.write_all(values).map_err(io_err(&values_path))?;
-            values_out.write_all(b"\n").map_err(io_err(&values_path))?;
-            offset += values.len() as u64 + 1;
+            leaf_bytes.extend_from_slice(leaf.as_bytes());
+            index.extend_from_slice(&(offset + (start + i) as u64).to_le_bytes());
+            start = batch.ends[i];
         }
+        // Each row's line is its values array and a newline: write the batch buffer with a
+        // newline after every row end.
+        let mut from = 0;
+        for &end in &batch.ends {
+            values_out
+                .write_all(&batch.buf[from..end])
+                .map_err(io_err(&values_path))?;
+            values_out.write_all(b"\n").map_err(io_err(&values_path))?;
+            from = end;
+        }
+        offset += (batch.buf.len() + batch.len()) as u64;
+        leaves_out
+            .write_all(&leaf_bytes)
+            .map_err(io_err(&leaves_path))?;
+        index_out.write_all(&index).map_err(io_err(&index_path))?;
     }
     for (path, out) in [
         (leaves_path, leaves_out),
@@ -195,12 +250,7 @@ fn ingest_file(
             .map_err(|e| io_err(&path)(e.into_error()))?;
         f.sync_all().map_err(io_err(&path))?;
     }
-    Ok(DatasetEntry {
-        name: file.dataset.clone(),
-        columns,
-        rows: root.len(),
-        root: root.root(),
-    })
+    Ok(root)
 }
 
 fn progress_bar(show: bool, len: u64, template: &str) -> indicatif::ProgressBar {

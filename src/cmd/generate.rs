@@ -42,7 +42,12 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         }
         None => args.subjects,
     };
-    let opts = GenerateOptions { out: args.out.clone(), subjects, seed: args.seed, format };
+    let opts = GenerateOptions {
+        out: args.out.clone(),
+        subjects,
+        seed: args.seed,
+        format,
+    };
     let generated = generate::generate(&opts)
         .map_err(anyhow::Error::msg)
         .with_context(|| format!("cannot generate into {}", args.out.display()))?;
@@ -52,6 +57,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         rows += r;
         bytes += b;
     }
-    println!("{subjects} subjects, {rows} rows, {:.1} MB", bytes as f64 / 1e6);
+    println!(
+        "{subjects} subjects, {rows} rows, {:.1} MB",
+        bytes as f64 / 1e6
+    );
     Ok(Outcome::Ok)
 }

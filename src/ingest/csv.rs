@@ -1,19 +1,35 @@
 //! CSV reader: RFC 4180 text with a header row giving the column names; every field is text
 //! (empty fields are missing values), validated as UTF-8 and named by line and column on error.
+//!
+//! Large files are parsed on all cores: the file is read in blocks, each block is cut at
+//! newlines that lie outside quoted fields (an even number of `"` since the block's start, which
+//! is exact for RFC 4180, where a literal quote is written twice), and the pieces are parsed in
+//! parallel by independent csv readers. Rows come out in file order.
 
+use std::collections::VecDeque;
 use std::fs::File;
-use std::io::BufReader;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::{BATCH_ROWS, Batch, IngestError, RowSource};
+use rayon::prelude::*;
+
+use super::{Batch, IngestError, RowSource};
 use crate::record::{write_string, write_value};
+
+/// Bytes read per block; a block is split into pieces parsed in parallel.
+const BLOCK: usize = 16 << 20;
 
 /// Streams a CSV file.
 pub struct CsvSource {
     path: PathBuf,
-    reader: csv::Reader<BufReader<File>>,
+    file: File,
     columns: Vec<String>,
-    record: csv::ByteRecord,
+    /// Bytes read but not yet parsed: always starts at a record boundary.
+    buf: Vec<u8>,
+    /// 1-based line number of the first line in `buf`.
+    line: u64,
+    eof: bool,
+    ready: VecDeque<Batch>,
 }
 
 impl CsvSource {
@@ -22,17 +38,17 @@ impl CsvSource {
     /// # Errors
     /// When the file cannot be opened, has no header row, or the header is not UTF-8.
     pub fn open(path: &Path) -> Result<Self, IngestError> {
-        let file =
-            File::open(path).map_err(|e| IngestError::file(path, format!("cannot open: {e}")))?;
+        let open =
+            || File::open(path).map_err(|e| IngestError::file(path, format!("cannot open: {e}")));
         let mut reader = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .flexible(false)
-            .from_reader(BufReader::with_capacity(1 << 20, file));
-        let header = reader
-            .byte_headers()
-            .map_err(|e| csv_error(path, &e))?
-            .clone();
-        if header.is_empty() {
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(open()?);
+        let mut header = csv::ByteRecord::new();
+        let found = reader
+            .read_byte_record(&mut header)
+            .map_err(|e| csv_error(path, 0, &e))?;
+        if !found || header.is_empty() {
             return Err(IngestError::at(
                 path,
                 "line 1",
@@ -50,29 +66,237 @@ impl CsvSource {
             })?;
             columns.push(name.to_owned());
         }
+        // The csv reader strips a UTF-8 byte order mark and reports where the header ended.
+        let header_end = reader.position().byte();
+        let header_lines = reader.position().line() - 1;
+        let mut file = open()?;
+        std::io::copy(&mut (&mut file).take(header_end), &mut std::io::sink())
+            .map_err(|e| IngestError::file(path, format!("read error: {e}")))?;
         Ok(Self {
             path: path.to_owned(),
-            reader,
+            file,
             columns,
-            record: csv::ByteRecord::new(),
+            buf: Vec::new(),
+            line: 1 + header_lines,
+            eof: false,
+            ready: VecDeque::new(),
         })
+    }
+
+    /// Reads the next block and parses it into batches.
+    fn fill(&mut self) -> Result<(), IngestError> {
+        while self.ready.is_empty() && !(self.eof && self.buf.is_empty()) {
+            if !self.eof {
+                let start = self.buf.len();
+                self.buf.resize(start + BLOCK, 0);
+                let mut filled = start;
+                while filled < self.buf.len() {
+                    match self.file.read(&mut self.buf[filled..]) {
+                        Ok(0) => {
+                            self.eof = true;
+                            break;
+                        }
+                        Ok(n) => filled += n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => {
+                            return Err(IngestError::file(&self.path, format!("read error: {e}")));
+                        }
+                    }
+                }
+                self.buf.truncate(filled);
+            }
+            let end = if self.eof {
+                Some(self.buf.len())
+            } else {
+                last_record_end(&self.buf)
+            };
+            let Some(end) = end else {
+                // One record longer than the buffer: read more before parsing.
+                continue;
+            };
+            let pieces = split_points(&self.buf[..end], rayon::current_num_threads() * 4);
+            let results: Vec<Result<Batch, (usize, u64, String)>> = pieces
+                .par_windows(2)
+                .enumerate()
+                .map(|(k, w)| {
+                    parse_piece(&self.buf[w[0]..w[1]], self.columns.len())
+                        .map_err(|(l, m)| (k, l, m))
+                })
+                .collect();
+            for r in results {
+                match r {
+                    Ok(batch) => {
+                        if !batch.is_empty() {
+                            self.ready.push_back(batch);
+                        }
+                    }
+                    Err((k, local_line, message)) => {
+                        let before =
+                            memchr::memchr_iter(b'\n', &self.buf[..pieces[k]]).count() as u64;
+                        let line = self.line + before + local_line - 1;
+                        let (at, message) = match message.split_once('\u{0}') {
+                            Some((index, m)) => {
+                                let column = index
+                                    .parse::<usize>()
+                                    .ok()
+                                    .and_then(|i| self.columns.get(i))
+                                    .map_or(index, String::as_str);
+                                (format!("line {line}, column {column}"), m.to_owned())
+                            }
+                            None => (format!("line {line}"), message),
+                        };
+                        return Err(IngestError::at(&self.path, at, message));
+                    }
+                }
+            }
+            self.line += memchr::memchr_iter(b'\n', &self.buf[..end]).count() as u64;
+            self.buf.drain(..end);
+        }
+        Ok(())
     }
 }
 
-fn csv_error(path: &Path, e: &csv::Error) -> IngestError {
+fn count_quotes(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b == b'"').count()
+}
+
+/// End (exclusive) of the last complete record in `buf`: just past the last newline outside
+/// quotes. `None` when there is none.
+fn last_record_end(buf: &[u8]) -> Option<usize> {
+    let mut odd_total = count_quotes(buf) % 2 == 1;
+    let mut search_end = buf.len();
+    let mut after = buf.len();
+    while let Some(nl) = memchr::memrchr(b'\n', &buf[..search_end]) {
+        // Quotes between this newline and the previous candidate flip the parity back.
+        odd_total ^= count_quotes(&buf[nl + 1..after]) % 2 == 1;
+        after = nl + 1;
+        if !odd_total {
+            return Some(nl + 1);
+        }
+        search_end = nl;
+    }
+    None
+}
+
+/// Cuts `buf` (whole records) into about `n` pieces at newlines outside quotes; returns the
+/// boundaries, starting with 0 and ending with `buf.len()`.
+fn split_points(buf: &[u8], n: usize) -> Vec<usize> {
+    let mut points = vec![0];
+    let mut pos = 0;
+    let mut odd = false;
+    for k in 1..n {
+        let target = buf.len() * k / n;
+        if target <= pos {
+            continue;
+        }
+        odd ^= count_quotes(&buf[pos..target]) % 2 == 1;
+        pos = target;
+        while let Some(i) = memchr::memchr(b'\n', &buf[pos..]) {
+            odd ^= count_quotes(&buf[pos..pos + i]) % 2 == 1;
+            pos += i + 1;
+            if !odd {
+                points.push(pos);
+                break;
+            }
+        }
+        if pos >= buf.len() {
+            break;
+        }
+    }
+    if *points.last().unwrap_or(&0) != buf.len() {
+        points.push(buf.len());
+    }
+    points
+}
+
+/// Parses whole records into canonical values arrays. Errors carry the 1-based line within the
+/// piece and the message, with the column index before a NUL when there is one.
+fn parse_piece(piece: &[u8], width: usize) -> Result<Batch, (u64, String)> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(piece);
+    let mut record = csv::ByteRecord::new();
+    let mut batch = Batch::default();
+    batch.buf.reserve(piece.len() + piece.len() / 4);
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                let line = e.position().map_or(1, |p| p.line());
+                return Err((line, format!("invalid CSV: {e}")));
+            }
+        }
+        let line = || record.position().map_or(1, |p| p.line());
+        if record.len() != width {
+            // A blank line at the end of a file is not a record.
+            if record.len() == 1 && record[0].is_empty() {
+                continue;
+            }
+            return Err((
+                line(),
+                format!(
+                    "row has {} fields but the header has {width} (ragged row)",
+                    record.len()
+                ),
+            ));
+        }
+        let text = match validate_utf8(&record) {
+            Ok(text) => text,
+            Err(e) => return Err((line(), e)),
+        };
+        batch.buf.push(b'[');
+        for i in 0..record.len() {
+            if i > 0 {
+                batch.buf.push(b',');
+            }
+            // validate_utf8 guarantees every field range is on character boundaries.
+            let field = record
+                .range(i)
+                .and_then(|r| text.get(r))
+                .unwrap_or_default();
+            if field.is_empty() {
+                write_value(&mut batch.buf, None);
+            } else {
+                write_string(&mut batch.buf, field);
+            }
+        }
+        batch.buf.push(b']');
+        batch.end_row();
+    }
+    Ok(batch)
+}
+
+/// Checks that every field is UTF-8 with one pass over the record and returns the record's
+/// text: the concatenation must be valid and no field may start with a continuation byte (else a
+/// character would straddle two fields). On error, names the field.
+fn validate_utf8(record: &csv::ByteRecord) -> Result<&str, String> {
+    if let Ok(text) = std::str::from_utf8(record.as_slice())
+        && record
+            .iter()
+            .all(|f| f.first().is_none_or(|&b| (b as i8) >= -0x40))
+    {
+        return Ok(text);
+    }
+    for (i, field) in record.iter().enumerate() {
+        if let Err(e) = std::str::from_utf8(field) {
+            return Err(format!(
+                "{i}\u{0}value is not valid UTF-8 (at byte {} of the field); re-export the file as UTF-8",
+                e.valid_up_to()
+            ));
+        }
+    }
+    Err("0\u{0}a multi-byte character is split across two fields".into())
+}
+
+fn csv_error(path: &Path, line_offset: u64, e: &csv::Error) -> IngestError {
     match e.kind() {
-        csv::ErrorKind::UnequalLengths {
-            pos,
-            expected_len,
-            len,
-        } => IngestError::at(
-            path,
-            pos.as_ref()
-                .map_or_else(|| "a row".to_owned(), |p| format!("line {}", p.line())),
-            format!("row has {len} fields but the header has {expected_len} (ragged row)"),
-        ),
         csv::ErrorKind::Io(io) => IngestError::file(path, format!("read error: {io}")),
-        _ => IngestError::file(path, format!("invalid CSV: {e}")),
+        _ => {
+            let line = e.position().map_or(1, |p| p.line()) + line_offset;
+            IngestError::at(path, format!("line {line}"), format!("invalid CSV: {e}"))
+        }
     }
 }
 
@@ -82,40 +306,65 @@ impl RowSource for CsvSource {
     }
 
     fn next_batch(&mut self, batch: &mut Batch) -> Result<bool, IngestError> {
-        batch.clear();
-        while batch.len() < BATCH_ROWS {
-            let more = self
-                .reader
-                .read_byte_record(&mut self.record)
-                .map_err(|e| csv_error(&self.path, &e))?;
-            if !more {
-                break;
-            }
-            batch.buf.push(b'[');
-            for (i, field) in self.record.iter().enumerate() {
-                if i > 0 {
-                    batch.buf.push(b',');
-                }
-                if field.is_empty() {
-                    write_value(&mut batch.buf, None);
-                    continue;
-                }
-                let text = std::str::from_utf8(field).map_err(|e| {
-                    let line = self.record.position().map_or(0, |p| p.line());
-                    IngestError::at(
-                        &self.path,
-                        format!("line {line}, column {}", self.columns[i]),
-                        format!(
-                            "value is not valid UTF-8 (at byte {} of the field); re-export the file as UTF-8",
-                            e.valid_up_to()
-                        ),
-                    )
-                })?;
-                write_string(&mut batch.buf, text);
-            }
-            batch.buf.push(b']');
-            batch.end_row();
+        if self.ready.is_empty() {
+            self.fill()?;
         }
-        Ok(!batch.is_empty())
+        match self.ready.pop_front() {
+            Some(b) => {
+                *batch = b;
+                Ok(true)
+            }
+            None => {
+                batch.clear();
+                Ok(false)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn splits_only_outside_quotes() {
+        let buf = b"a,\"x\ny\"\nb,c\n\"\"\"q\n\",d\ne,f\n";
+        let points = split_points(buf, 8);
+        for p in &points[1..points.len() - 1] {
+            assert_eq!(
+                count_quotes(&buf[..*p]) % 2,
+                0,
+                "split at {p} is inside quotes"
+            );
+            assert_eq!(buf[p - 1], b'\n');
+        }
+        assert_eq!(last_record_end(b"a,b\nc,\"d\ne"), Some(4));
+        assert_eq!(last_record_end(b"a,\"b\nc"), None);
+    }
+
+    proptest! {
+        /// Parsing in pieces gives exactly the rows a single csv reader gives.
+        #[test]
+        fn pieces_parse_like_one_reader(
+            rows in proptest::collection::vec(
+                proptest::collection::vec("[a-c\",\n ]{0,4}", 3), 0..40),
+            n in 1usize..12,
+        ) {
+            let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+            for r in &rows { w.write_record(r).unwrap(); }
+            let bytes = w.into_inner().unwrap();
+            let whole = parse_piece(&bytes, 3).unwrap();
+            let points = split_points(&bytes, n);
+            let mut joined = Vec::new();
+            let mut count = 0;
+            for p in points.windows(2) {
+                let b = parse_piece(&bytes[p[0]..p[1]], 3).unwrap();
+                count += b.len();
+                joined.extend_from_slice(&b.buf);
+            }
+            prop_assert_eq!(count, whole.len());
+            prop_assert_eq!(joined, whole.buf);
+        }
     }
 }
