@@ -217,24 +217,15 @@ fn write_dataset_files(
     for (batch, leaves) in batches {
         index.clear();
         leaf_bytes.clear();
-        let mut start = 0;
         for (i, leaf) in leaves.iter().enumerate() {
             root.push(*leaf);
             leaf_bytes.extend_from_slice(leaf.as_bytes());
-            index.extend_from_slice(&(offset + (start + i) as u64).to_le_bytes());
-            start = batch.ends[i];
+            index.extend_from_slice(&(offset + batch.start(i) as u64).to_le_bytes());
         }
-        // Each row's line is its values array and a newline: write the batch buffer with a
-        // newline after every row end.
-        let mut from = 0;
-        for &end in &batch.ends {
-            values_out
-                .write_all(&batch.buf[from..end])
-                .map_err(io_err(&values_path))?;
-            values_out.write_all(b"\n").map_err(io_err(&values_path))?;
-            from = end;
-        }
-        offset += (batch.buf.len() + batch.len()) as u64;
+        values_out
+            .write_all(&batch.buf)
+            .map_err(io_err(&values_path))?;
+        offset += batch.buf.len() as u64;
         leaves_out
             .write_all(&leaf_bytes)
             .map_err(io_err(&leaves_path))?;

@@ -62,6 +62,35 @@ pub fn append_batch(
     Ok(())
 }
 
+/// Converts a record batch into canonical values batches on all cores: the rows are cut into
+/// slices (zero-copy) converted in parallel; the batches come back in row order.
+///
+/// # Errors
+/// As [`append_batch`]; the first error in row order.
+pub fn convert_parallel(
+    path: &Path,
+    rb: &RecordBatch,
+    first_row: u64,
+) -> Result<Vec<Batch>, IngestError> {
+    use rayon::prelude::*;
+    let rows = rb.num_rows();
+    let pieces = (rayon::current_num_threads() * 2).clamp(1, rows.max(1).div_ceil(1024));
+    let per = rows.div_ceil(pieces).max(1);
+    (0..rows.div_ceil(per))
+        .into_par_iter()
+        .map(|k| {
+            let start = k * per;
+            let slice = rb.slice(start, per.min(rows - start));
+            let mut batch = Batch::default();
+            batch
+                .buf
+                .reserve(slice.get_array_memory_size() / 2 + 64 * slice.num_rows());
+            append_batch(path, &slice, first_row + start as u64, &mut batch)?;
+            Ok(batch)
+        })
+        .collect()
+}
+
 /// Column names of a schema.
 pub fn column_names(schema: &arrow_schema::Schema) -> Vec<String> {
     schema.fields().iter().map(|f| f.name().clone()).collect()

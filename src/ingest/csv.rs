@@ -157,7 +157,7 @@ impl CsvSource {
 }
 
 fn count_quotes(bytes: &[u8]) -> usize {
-    bytes.iter().filter(|&&b| b == b'"').count()
+    memchr::memchr_iter(b'"', bytes).count()
 }
 
 /// End (exclusive) of the last complete record in `buf`: just past the last newline outside
@@ -211,24 +211,119 @@ fn split_points(buf: &[u8], n: usize) -> Vec<usize> {
 
 /// Parses whole records into canonical values arrays. Errors carry the 1-based line within the
 /// piece and the message, with the column index before a NUL when there is one.
+///
+/// Lines without `"` or a stray `\r` (most SDTM exports) are split on commas directly; from the
+/// first line that has one, the rest of the piece goes through the csv crate's full RFC 4180
+/// state machine. A property test checks the fast path against the csv crate alone.
 fn parse_piece(piece: &[u8], width: usize) -> Result<Batch, (u64, String)> {
+    let mut batch = Batch::default();
+    batch.buf.reserve(piece.len() * 3 / 2 + 64);
+    let mut pos = 0;
+    let mut line_no = 1u64;
+    while pos < piece.len() {
+        let rest = &piece[pos..];
+        let nl = memchr::memchr(b'\n', rest);
+        let mut line = &rest[..nl.unwrap_or(rest.len())];
+        if let [head @ .., b'\r'] = line {
+            line = head;
+        }
+        if memchr::memchr2(b'"', b'\r', line).is_some() {
+            return parse_with_csv(rest, width, line_no, batch);
+        }
+        pos += nl.map_or(rest.len(), |i| i + 1);
+        if !line.is_empty() {
+            simple_line(line, width, &mut batch).map_err(|m| (line_no, m))?;
+        }
+        line_no += 1;
+    }
+    Ok(batch)
+}
+
+/// Encodes one line that has no quotes: fields are the text between commas.
+fn simple_line(line: &[u8], width: usize, batch: &mut Batch) -> Result<(), String> {
+    let text = match std::str::from_utf8(line) {
+        Ok(t) => t,
+        Err(e) => {
+            let valid = &line[..e.valid_up_to()];
+            let column = valid.iter().filter(|&&b| b == b',').count();
+            let field_start = valid.iter().rposition(|&b| b == b',').map_or(0, |i| i + 1);
+            return Err(format!(
+                "{column}\u{0}value is not valid UTF-8 (at byte {} of the field); re-export the file as UTF-8",
+                e.valid_up_to() - field_start
+            ));
+        }
+    };
+    let plain = !line.iter().any(|&b| b < 0x20 || b == b'\\');
+    batch.buf.push(b'[');
+    let mut count = 0;
+    let mut from = 0;
+    // Commas are ASCII, so every cut is on a character boundary of `text`.
+    let ends = memchr::memchr_iter(b',', line).chain(std::iter::once(line.len()));
+    for to in ends {
+        let field = text.get(from..to).unwrap_or_default();
+        from = to + 1;
+        if count > 0 {
+            batch.buf.push(b',');
+        }
+        count += 1;
+        if field.is_empty() {
+            write_value(&mut batch.buf, None);
+        } else if plain {
+            batch.buf.push(b'"');
+            batch.buf.extend_from_slice(field.as_bytes());
+            batch.buf.push(b'"');
+        } else {
+            write_string(&mut batch.buf, field);
+        }
+    }
+    if count != width {
+        batch.discard_partial();
+        return Err(format!(
+            "row has {count} fields but the header has {width} (ragged row)"
+        ));
+    }
+    batch.buf.push(b']');
+    batch.end_row();
+    Ok(())
+}
+
+/// The line of a csv position within `rest`. The csv crate places a record after `\r\n` at the
+/// `\n`, one line early, so lines are counted from the bytes instead. Used on errors only.
+fn line_at(rest: &[u8], first_line: u64, position: Option<&csv::Position>) -> u64 {
+    let b = position.map_or(0, |p| p.byte() as usize).min(rest.len());
+    let b = if rest.get(b) == Some(&b'\n') {
+        b + 1
+    } else {
+        b
+    };
+    first_line + memchr::memchr_iter(b'\n', &rest[..b]).count() as u64
+}
+
+/// Parses `rest` (whole records) with the csv crate, appending to `batch`; `first_line` is the
+/// line number of `rest` within its piece.
+fn parse_with_csv(
+    rest: &[u8],
+    width: usize,
+    first_line: u64,
+    mut batch: Batch,
+) -> Result<Batch, (u64, String)> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(piece);
+        .from_reader(rest);
     let mut record = csv::ByteRecord::new();
-    let mut batch = Batch::default();
-    batch.buf.reserve(piece.len() + piece.len() / 4);
     loop {
         match reader.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                let line = e.position().map_or(1, |p| p.line());
-                return Err((line, format!("invalid CSV: {e}")));
+                return Err((
+                    line_at(rest, first_line, e.position()),
+                    format!("invalid CSV: {e}"),
+                ));
             }
         }
-        let line = || record.position().map_or(1, |p| p.line());
+        let line = || line_at(rest, first_line, record.position());
         if record.len() != width {
             // A blank line at the end of a file is not a record.
             if record.len() == 1 && record[0].is_empty() {
@@ -242,10 +337,7 @@ fn parse_piece(piece: &[u8], width: usize) -> Result<Batch, (u64, String)> {
                 ),
             ));
         }
-        let text = match validate_utf8(&record) {
-            Ok(text) => text,
-            Err(e) => return Err((line(), e)),
-        };
+        let text = validate_utf8(&record).map_err(|e| (line(), e))?;
         batch.buf.push(b'[');
         for i in 0..record.len() {
             if i > 0 {
@@ -343,7 +435,32 @@ mod tests {
         assert_eq!(last_record_end(b"a,\"b\nc"), None);
     }
 
+    /// The csv crate alone, as the reference for both parsing paths.
+    fn reference(bytes: &[u8], width: usize) -> Result<Batch, (u64, String)> {
+        parse_with_csv(bytes, width, 1, Batch::default())
+    }
+
     proptest! {
+        /// The fast path and the csv crate agree on any input, errors included.
+        #[test]
+        fn fast_path_matches_csv_crate(
+            rows in proptest::collection::vec(
+                proptest::collection::vec("[a-c\",\r\n\\\\é\t ]{0,4}", 1..4), 0..40),
+            crlf in any::<bool>(),
+        ) {
+            let mut w = csv::WriterBuilder::new()
+                .flexible(true)
+                .terminator(if crlf { csv::Terminator::CRLF } else { csv::Terminator::Any(b'\n') })
+                .from_writer(Vec::new());
+            for r in &rows { w.write_record(r).unwrap(); }
+            let bytes = w.into_inner().unwrap();
+            match (parse_piece(&bytes, 3), reference(&bytes, 3)) {
+                (Ok(a), Ok(b)) => { prop_assert_eq!(a.buf, b.buf); prop_assert_eq!(a.ends, b.ends); }
+                (Err(a), Err(b)) => prop_assert_eq!(a.0, b.0),
+                (a, b) => prop_assert!(false, "ours {:?} theirs {:?}", a.map(|b| b.buf), b.map(|b| b.buf)),
+            }
+        }
+
         /// Parsing in pieces gives exactly the rows a single csv reader gives.
         #[test]
         fn pieces_parse_like_one_reader(
@@ -354,7 +471,7 @@ mod tests {
             let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
             for r in &rows { w.write_record(r).unwrap(); }
             let bytes = w.into_inner().unwrap();
-            let whole = parse_piece(&bytes, 3).unwrap();
+            let whole = reference(&bytes, 3).unwrap();
             let points = split_points(&bytes, n);
             let mut joined = Vec::new();
             let mut count = 0;

@@ -16,6 +16,7 @@ pub struct IpcSource<R> {
     reader: R,
     columns: Vec<String>,
     row: u64,
+    ready: std::collections::VecDeque<Batch>,
 }
 
 /// Opens an Arrow IPC file, choosing the file or stream reader from the magic bytes.
@@ -40,6 +41,7 @@ pub fn open(path: &Path) -> Result<Box<dyn RowSource>, IngestError> {
             reader,
             columns,
             row: 0,
+            ready: Default::default(),
         }))
     } else {
         let reader = StreamReader::try_new(BufReader::new(open()?), None).map_err(bad)?;
@@ -49,6 +51,7 @@ pub fn open(path: &Path) -> Result<Box<dyn RowSource>, IngestError> {
             reader,
             columns,
             row: 0,
+            ready: Default::default(),
         }))
     }
 }
@@ -62,6 +65,10 @@ where
     }
 
     fn next_batch(&mut self, batch: &mut Batch) -> Result<bool, IngestError> {
+        if let Some(b) = self.ready.pop_front() {
+            *batch = b;
+            return Ok(true);
+        }
         batch.clear();
         let Some(rb) = self.reader.next() else {
             return Ok(false);
@@ -73,8 +80,9 @@ where
                 format!("corrupt Arrow IPC data: {e}"),
             )
         })?;
-        arrow::append_batch(&self.path, &rb, self.row, batch)?;
+        self.ready
+            .extend(arrow::convert_parallel(&self.path, &rb, self.row)?);
         self.row += rb.num_rows() as u64;
-        Ok(true)
+        self.next_batch(batch)
     }
 }

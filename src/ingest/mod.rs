@@ -9,8 +9,9 @@ mod parquet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// Rows per batch: enough to amortize dispatch, small enough to keep memory flat.
-pub const BATCH_ROWS: usize = 8192;
+/// Rows decoded per Arrow or Parquet read: enough to keep every core busy converting, small
+/// enough to keep memory flat.
+pub const BATCH_ROWS: usize = 65_536;
 
 /// A dataset file format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -187,12 +188,13 @@ fn source_file(path: &Path, relative: &str, bytes: u64) -> Result<SourceFile, In
     })
 }
 
-/// A batch of rows as canonical `values` arrays laid end to end.
+/// A batch of rows as canonical `values` arrays, each followed by a newline: exactly the bytes
+/// of the store's values file, so a batch is written with one call.
 #[derive(Debug, Default)]
 pub struct Batch {
-    /// The arrays, concatenated.
+    /// The arrays, each followed by `\n`.
     pub buf: Vec<u8>,
-    /// End offset in `buf` of each row's array.
+    /// End offset in `buf` of each row's array (the offset of its newline).
     pub ends: Vec<usize>,
 }
 
@@ -213,15 +215,26 @@ impl Batch {
         self.ends.is_empty()
     }
 
+    /// Offset in `buf` where row `i` starts.
+    pub fn start(&self, i: usize) -> usize {
+        if i == 0 { 0 } else { self.ends[i - 1] + 1 }
+    }
+
     /// The `values` array of row `i` of the batch.
     pub fn row(&self, i: usize) -> &[u8] {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.buf[start..self.ends[i]]
+        &self.buf[self.start(i)..self.ends[i]]
     }
 
     /// Marks the end of the row just written into `buf`.
     pub fn end_row(&mut self) {
         self.ends.push(self.buf.len());
+        self.buf.push(b'\n');
+    }
+
+    /// Drops a partly written row (everything after the last complete one).
+    pub fn discard_partial(&mut self) {
+        let keep = self.ends.last().map_or(0, |&e| e + 1);
+        self.buf.truncate(keep);
     }
 }
 

@@ -13,6 +13,7 @@ pub struct ParquetSource {
     reader: ParquetRecordBatchReader,
     columns: Vec<String>,
     row: u64,
+    ready: std::collections::VecDeque<Batch>,
 }
 
 /// Opens a Parquet file and reads its footer.
@@ -34,6 +35,7 @@ pub fn open(path: &Path) -> Result<ParquetSource, IngestError> {
         reader,
         columns,
         row: 0,
+        ready: Default::default(),
     })
 }
 
@@ -43,6 +45,10 @@ impl RowSource for ParquetSource {
     }
 
     fn next_batch(&mut self, batch: &mut Batch) -> Result<bool, IngestError> {
+        if let Some(b) = self.ready.pop_front() {
+            *batch = b;
+            return Ok(true);
+        }
         batch.clear();
         let Some(rb) = self.reader.next() else {
             return Ok(false);
@@ -54,8 +60,9 @@ impl RowSource for ParquetSource {
                 format!("corrupt Parquet data: {e}"),
             )
         })?;
-        arrow::append_batch(&self.path, &rb, self.row, batch)?;
+        self.ready
+            .extend(arrow::convert_parallel(&self.path, &rb, self.row)?);
         self.row += rb.num_rows() as u64;
-        Ok(true)
+        self.next_batch(batch)
     }
 }
