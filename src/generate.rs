@@ -4,7 +4,7 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use arrow_array::builder::{Float64Builder, Int64Builder, StringBuilder};
@@ -617,27 +617,29 @@ pub struct Generated {
     pub files: Vec<(PathBuf, u64, u64)>,
 }
 
-/// Bytes of CSV one subject produces on average (estimated from the first 64 subjects), for
+/// Bytes of CSV one subject produces on average (the first 64 subjects written to memory), for
 /// sizing a fixture by bytes.
 pub fn csv_bytes_per_subject(seed: u64) -> f64 {
     let sample = 64;
-    let mut total = 0u64;
+    let mut w = csv::Writer::from_writer(Vec::new());
     for d in DOMAINS {
         for n in 0..sample {
             rows(d.name, seed, n, &mut |row| {
-                total += row
-                    .iter()
-                    .map(|c| match c {
-                        Cell::Str(x) => x.len() as u64 + 3,
-                        Cell::Int(i) => i.to_string().len() as u64 + 1,
-                        Cell::Float(f) => float_text(*f).len() as u64 + 1,
-                        Cell::Null => 1,
-                    })
-                    .sum::<u64>();
+                // Writing to a Vec cannot fail.
+                let _ = w.write_record(row.iter().map(cell_text));
             });
         }
     }
-    total as f64 / sample as f64
+    w.into_inner().map_or(0, |v| v.len()) as f64 / sample as f64
+}
+
+fn cell_text(c: &Cell) -> String {
+    match c {
+        Cell::Str(x) => x.clone(),
+        Cell::Int(i) => i.to_string(),
+        Cell::Float(f) => float_text(*f),
+        Cell::Null => String::new(),
+    }
 }
 
 /// Writes the study, one file per domain, the domains in parallel.
@@ -670,13 +672,7 @@ fn write_domain(d: &Domain, opts: &GenerateOptions) -> Result<(PathBuf, u64, u64
             for n in 0..opts.subjects {
                 rows(d.name, opts.seed, n, &mut |row| {
                     count += 1;
-                    let fields = row.iter().map(|c| match c {
-                        Cell::Str(x) => x.clone(),
-                        Cell::Int(i) => i.to_string(),
-                        Cell::Float(f) => float_text(*f),
-                        Cell::Null => String::new(),
-                    });
-                    if let Err(e) = w.write_record(fields) {
+                    if let Err(e) = w.write_record(row.iter().map(cell_text)) {
                         result = Err(err(&e));
                     }
                 });
@@ -847,16 +843,6 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         }
     };
     Ok((n * mult) as u64)
-}
-
-/// Returns the path of a domain's file in `dir` for `format`.
-pub fn domain_file(dir: &Path, domain: &str, format: Format) -> PathBuf {
-    let ext = match format {
-        Format::Csv => "csv",
-        Format::Parquet => "parquet",
-        Format::Arrow => "arrow",
-    };
-    dir.join(format!("{domain}.{ext}"))
 }
 
 #[cfg(test)]

@@ -36,6 +36,21 @@ impl fmt::Display for HexError {
 
 impl std::error::Error for HexError {}
 
+/// Parses a JSON string in place (no allocation) with the given conversion.
+pub(crate) struct HexVisitor<F>(pub(crate) F);
+
+impl<'de, T, F: FnOnce(&str) -> Result<T, String>> serde::de::Visitor<'de> for HexVisitor<F> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a hex string")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<T, E> {
+        (self.0)(v).map_err(E::custom)
+    }
+}
+
 macro_rules! hash_newtype {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -92,8 +107,7 @@ macro_rules! hash_newtype {
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-                Self::from_hex(&text).map_err(serde::de::Error::custom)
+                d.deserialize_str(HexVisitor(|text: &str| Self::from_hex(text).map_err(|e| e.to_string())))
             }
         }
     };

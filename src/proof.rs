@@ -174,6 +174,14 @@ impl Proof {
         if bytes.len() > MAX_PROOF_BYTES {
             return Err(ProofError::TooLarge(bytes.len()));
         }
+        // The typed parse is the fast path; only when it fails is the document looked at again
+        // to say whether it is not JSON, not a proof, of another version, or malformed.
+        let typed = serde_json::from_slice::<Proof>(bytes);
+        let error = match typed {
+            Ok(p) if p.format == PROOF_FORMAT && p.version == PROOF_VERSION => return Ok(p),
+            Ok(_) => None,
+            Err(e) => Some(e),
+        };
         let value: serde_json::Value =
             serde_json::from_slice(bytes).map_err(|e| ProofError::NotJson(e.to_string()))?;
         if value.get("format").and_then(|f| f.as_str()) != Some(PROOF_FORMAT) {
@@ -184,7 +192,7 @@ impl Proof {
             Some(v) => return Err(ProofError::UnsupportedVersion(v)),
             None => return Err(ProofError::Malformed("\"version\" is missing".into())),
         }
-        serde_json::from_value(value).map_err(|e| ProofError::Malformed(e.to_string()))
+        Err(ProofError::Malformed(error.map_or_else(|| "unreadable".into(), |e| e.to_string())))
     }
 
     /// Pretty JSON with a trailing newline, for a proof file.

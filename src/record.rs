@@ -71,9 +71,9 @@ impl Serialize for Salt {
 
 impl<'de> Deserialize<'de> for Salt {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Salt::from_hex(&text)
-            .ok_or_else(|| serde::de::Error::custom("salt must be 32 lowercase hex digits"))
+        d.deserialize_str(crate::hash::HexVisitor(|text: &str| {
+            Salt::from_hex(text).ok_or_else(|| "salt must be 32 lowercase hex digits".to_owned())
+        }))
     }
 }
 

@@ -32,10 +32,16 @@ fn meets(hash: &[u8; 32], difficulty: u32) -> bool {
     rest == 0 || hash[full].leading_zeros() >= rest
 }
 
-/// Tries nonces `start..start + CHUNK` and returns the first that meets the target.
-fn search_chunk(midstate: &Sha256, tail: &[u8; 32], difficulty: u32, start: u64) -> Option<u64> {
+/// Tries nonces `start..start + count` and returns the first that meets the target.
+fn search_chunk(
+    midstate: &Sha256,
+    tail: &[u8; 32],
+    difficulty: u32,
+    start: u64,
+    count: u64,
+) -> Option<u64> {
     let mut tail = *tail;
-    for nonce in start..start.saturating_add(CHUNK) {
+    for nonce in start..start.saturating_add(count) {
         tail[24..32].copy_from_slice(&nonce.to_be_bytes());
         let mut h = midstate.clone();
         h.update(tail);
@@ -44,6 +50,26 @@ fn search_chunk(midstate: &Sha256, tail: &[u8; 32], difficulty: u32, start: u64)
         if meets(&second, difficulty) {
             return Some(nonce);
         }
+    }
+    None
+}
+
+/// Hashes `count` nonces of `template` from `start` on the calling thread and returns the first
+/// that meets its difficulty: the unit of work of [`mine`], public for benchmarks.
+pub fn hash_range(template: &BlockHeader, start: u64, count: u64) -> Option<u64> {
+    let bytes = template.to_bytes();
+    let mut midstate = Sha256::new();
+    midstate.update(&bytes[..64]);
+    let mut tail = [0u8; 32];
+    tail.copy_from_slice(&bytes[64..]);
+    let mut next = start;
+    let end = start.saturating_add(count);
+    while next < end {
+        let n = CHUNK.min(end - next);
+        if let Some(hit) = search_chunk(&midstate, &tail, template.difficulty, next, n) {
+            return Some(hit);
+        }
+        next += n;
     }
     None
 }
@@ -63,7 +89,7 @@ pub fn mine(template: &BlockHeader, progress: &MiningProgress) -> Option<(BlockH
             .into_par_iter()
             .filter_map(|k| {
                 let start = round_start.checked_add(k.checked_mul(CHUNK)?)?;
-                let hit = search_chunk(&midstate, &tail, template.difficulty, start);
+                let hit = search_chunk(&midstate, &tail, template.difficulty, start, CHUNK);
                 progress.hashes.fetch_add(CHUNK, Ordering::Relaxed);
                 hit
             })

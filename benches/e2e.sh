@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# End-to-end benchmark: generate a study of SIZE as CSV (and the same subjects as Parquet) into
+# target/e2e, then on the same files measure `openssl dgst -sha256` (the baseline: one pass of
+# SHA-256 on one core) and `trialnotary notarize`, and print the ratios.
+#
+#   bash benches/e2e.sh [SIZE]        # default 2GB; needs openssl and GNU time (/usr/bin/time)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+size=${1:-2GB}
+out=target/e2e
+command -v openssl > /dev/null || { echo "needs openssl"; exit 2; }
+[ -x /usr/bin/time ] || { echo "needs GNU time: apt-get install time"; exit 2; }
+
+cargo build --release --quiet
+bin=target/release/trialnotary
+rm -rf "$out"
+mkdir -p "$out"
+echo "generating $size of CSV ..."
+summary=$($bin generate --out "$out/csv" --size "$size" --seed 1 | tail -1)
+echo "$summary"
+subjects=${summary%% *}
+$bin generate --out "$out/parquet" --subjects "$subjects" --seed 1 --format parquet | tail -1
+
+now() { date +%s.%N; }
+csv_bytes=$(cat "$out"/csv/*.csv | wc -c)
+cat "$out"/csv/*.csv > /dev/null   # warm the page cache for every contender alike
+t0=$(now); cat "$out"/csv/*.csv | openssl dgst -sha256 > /dev/null; t1=$(now)
+openssl_s=$(echo "$t1 - $t0" | awk '{print $1 - $3}')
+
+run() { # $1 = label, $2 = submission dir
+  rm -rf "$out/store-$1"
+  /usr/bin/time -v "$bin" notarize "$2" --id "$1" --store "$out/store-$1" --difficulty 16 --json --no-progress \
+    > "$out/$1.json" 2> "$out/$1.time"
+  python_free_field() { grep -o "\"$1\": *[0-9.e+-]*" "$out/$2.json" | head -1 | sed 's/.*: *//'; }
+  secs=$(python_free_field elapsed_seconds "$1")
+  records=$(python_free_field records "$1")
+  rss_kb=$(grep "Maximum resident" "$out/$1.time" | awk '{print $NF}')
+  echo "$secs $records $rss_kb"
+}
+read -r csv_s records csv_rss < <(run csv "$out/csv")
+read -r pq_s _ pq_rss < <(run parquet "$out/parquet")
+
+awk -v b="$csv_bytes" -v o="$openssl_s" -v c="$csv_s" -v p="$pq_s" -v r="$records" \
+    -v cr="$csv_rss" -v pr="$pq_rss" -v n="$(nproc)" 'BEGIN {
+  printf "\nmachine: %d cores; input %.1f MB of CSV, %d records\n\n", n, b/1e6, r
+  printf "| what | seconds | MB/s of CSV | records/s | peak RSS | ratio |\n|---|---|---|---|---|---|\n"
+  printf "| openssl dgst -sha256 (1 core) | %.2f | %.0f | | | 1.00 |\n", o, b/1e6/o
+  printf "| notarize CSV (%d cores) | %.2f | %.0f | %.0f | %.0f MB | %.2f of openssl |\n", n, c, b/1e6/c, r/c, cr/1024, o/c
+  printf "| notarize Parquet (%d cores) | %.2f | | %.0f | %.0f MB | %.2f x CSV records/s |\n", n, p, r/p, pr/1024, c/p
+  printf "\nmemory: %.0f bytes per record above 200 MB (CSV run)\n", (cr*1024 - 200e6 > 0 ? (cr*1024 - 200e6)/r : 0)
+}'

@@ -1,0 +1,70 @@
+//! Canonical encoding, salting and leaf hashing of records, against raw SHA-256 of the same bytes.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use sha2::{Digest, Sha256};
+use trialnotary::hash::leaf_hash;
+use trialnotary::record::{write_record, write_values};
+use trialnotary::salt::{Salter, Secret};
+
+/// LB-like rows (18 columns, about 128 bytes of CSV each), fixed for every run.
+fn rows(n: usize) -> Vec<Vec<String>> {
+    (0..n)
+        .map(|i| {
+            let v = format!("{}.{}", 10 + i % 90, i % 10);
+            vec![
+                "TNSTUDY01".into(),
+                "LB".into(),
+                format!("TNSTUDY01-1{:02}-{:05}", i % 40, i / 235),
+                (i % 235 + 1).to_string(),
+                "ALT".into(),
+                "Alanine Aminotransferase".into(),
+                "CHEMISTRY".into(),
+                v.clone(),
+                "U/L".into(),
+                "7".into(),
+                "56".into(),
+                v.clone(),
+                v,
+                "U/L".into(),
+                "NORMAL".into(),
+                (i % 10 + 1).to_string(),
+                "WEEK 4".into(),
+                "2024-03-01T08:30".into(),
+            ]
+        })
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let rows = rows(10_000);
+    let csv_bytes: usize = rows
+        .iter()
+        .map(|r| r.iter().map(|f| f.len() + 1).sum::<usize>())
+        .sum();
+    let secret = Secret::from_hex(&"42".repeat(32)).unwrap();
+    let salter = Salter::new(&secret, "lb");
+    let mut g = c.benchmark_group("records");
+    // Throughput in CSV bytes, so the figure compares with reading a file of these rows.
+    g.throughput(Throughput::Bytes(csv_bytes as u64));
+    g.bench_function("encode+salt+leaf (one core)", |b| {
+        let (mut values, mut record) = (Vec::new(), Vec::new());
+        b.iter(|| {
+            for (i, r) in rows.iter().enumerate() {
+                values.clear();
+                write_values(&mut values, r.iter().map(|s| Some(s.as_str())));
+                let salt = salter.salt(i as u64, &values);
+                record.clear();
+                write_record(&mut record, &salt, &values);
+                std::hint::black_box(leaf_hash(&record));
+            }
+        })
+    });
+    let flat: Vec<u8> = rows.iter().flat_map(|r| r.join(",").into_bytes()).collect();
+    g.bench_function("baseline: sha256 of the CSV bytes (one core)", |b| {
+        b.iter(|| std::hint::black_box(Sha256::digest(&flat)))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
