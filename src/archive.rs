@@ -155,6 +155,26 @@ impl Store {
         }
     }
 
+    /// Removes what crashed runs left: staging directories and temporary files. Call only
+    /// while holding the exclusive lock, when no other run can be writing them.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn remove_leftovers(&self) -> Result<(), StoreError> {
+        let entries = std::fs::read_dir(&self.root).map_err(io_err(&self.root))?;
+        for e in entries {
+            let e = e.map_err(io_err(&self.root))?;
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(".staging-") {
+                std::fs::remove_dir_all(e.path()).map_err(io_err(&e.path()))?;
+            } else if name.starts_with(".tmp-") {
+                std::fs::remove_file(e.path()).map_err(io_err(&e.path()))?;
+            }
+        }
+        Ok(())
+    }
+
     /// The salt secret, if one was created.
     ///
     /// # Errors

@@ -24,6 +24,8 @@ pub mod verify;
 #[cfg(feature = "pipeline")]
 pub mod archive;
 #[cfg(feature = "pipeline")]
+pub mod crashpoint;
+#[cfg(feature = "pipeline")]
 pub mod generate;
 #[cfg(feature = "pipeline")]
 pub mod ingest;

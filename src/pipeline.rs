@@ -313,6 +313,7 @@ fn notarize_locked(
     let chain_len = chain_store::file_len(&chain_path)?;
     let chain = chain_store::read_chain(&chain_path)?;
     chain_store::validate(&chain_path, &chain)?;
+    store.remove_leftovers()?;
     let (secret, new_secret) = match store.load_secret()? {
         Some(s) => (s, false),
         None => (
@@ -456,6 +457,7 @@ fn notarize_locked(
         difficulty: opts.difficulty,
         nonce: 0,
     };
+    crate::crashpoint::hit("ingested");
     let mining_start = Instant::now();
     let progress = MiningProgress::default();
     let (header, hash) = std::thread::scope(|scope| {
@@ -491,7 +493,12 @@ fn notarize_locked(
     if new_secret {
         store.save_secret(&secret)?;
     }
+    crate::crashpoint::hit("secret-saved");
     let block_dir = store.block_dir(header.height, &hash);
+    if block_dir.exists() {
+        // Left by a run that crashed before its append: nothing in the chain refers to it.
+        std::fs::remove_dir_all(&block_dir).map_err(io_err(&block_dir))?;
+    }
     std::fs::create_dir_all(&block_dir).map_err(io_err(&block_dir))?;
     for (s, m) in manifests.iter().enumerate() {
         let staged = staging.path().join(s.to_string());
@@ -506,7 +513,9 @@ fn notarize_locked(
     if let Some(parent) = block_dir.parent() {
         sync_dir(parent).map_err(io_err(parent))?;
     }
+    crate::crashpoint::hit("archived");
     chain_store::append(&chain_path, &entry_bytes, chain_len)?;
+    crate::crashpoint::hit("appended");
 
     let mut submissions: Vec<SubmissionReport> = manifests
         .iter()

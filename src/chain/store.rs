@@ -314,12 +314,70 @@ pub fn append(path: &Path, entry: &[u8], expected_len: u64) -> Result<(), ChainE
             path: path.to_owned(),
         });
     }
+    if crate::crashpoint::armed("mid-append") {
+        // Simulates a crash part-way through the write: half the entry reaches the disk.
+        let _ = f.write_all(&entry[..entry.len() / 2]).and_then(|()| f.sync_all());
+        std::process::abort();
+    }
     f.write_all(entry).map_err(io(path))?;
     f.sync_all().map_err(io(path))?;
     if !existed {
         sync_dir(path.parent().unwrap_or(Path::new("."))).map_err(io(path))?;
     }
     Ok(())
+}
+
+/// What `repair` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Repair {
+    /// The chain had no torn tail.
+    NothingToDo {
+        /// Blocks in the chain.
+        blocks: u64,
+    },
+    /// The torn tail was cut off after the whole file was copied to `backup`.
+    Truncated {
+        /// Where the good chain ends now.
+        offset: u64,
+        /// Bytes removed.
+        removed: u64,
+        /// Copy of the file as it was.
+        backup: PathBuf,
+        /// Good blocks kept.
+        blocks: u64,
+    },
+}
+
+/// Cuts a torn tail off the chain file, after copying the whole file to a backup beside it
+/// (fsync'd). Never called automatically. A chain damaged before its tail is not touched: only
+/// a backup of the chain can restore it.
+///
+/// # Errors
+/// [`ChainError::Corrupt`] or [`ChainError::Invalid`] for damage before the tail, I/O errors.
+pub fn repair(path: &Path) -> Result<Repair, ChainError> {
+    match read_chain(path) {
+        Ok(blocks) => {
+            validate(path, &blocks)?;
+            Ok(Repair::NothingToDo { blocks: blocks.len() as u64 })
+        }
+        Err(ChainError::TornTail { offset, blocks, .. }) => {
+            let len = file_len(path)?;
+            let stamp = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let backup = path.with_extension(format!("tnc.torn-{offset}-{stamp}.bak"));
+            std::fs::copy(path, &backup).map_err(io(&backup))?;
+            File::open(&backup).and_then(|f| f.sync_all()).map_err(io(&backup))?;
+            let f = OpenOptions::new().write(true).open(path).map_err(io(path))?;
+            f.set_len(offset).map_err(io(path))?;
+            f.sync_all().map_err(io(path))?;
+            sync_dir(path.parent().unwrap_or(Path::new("."))).map_err(io(path))?;
+            let kept = read_chain(path)?;
+            validate(path, &kept)?;
+            Ok(Repair::Truncated { offset, removed: len - offset, backup, blocks })
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Length of the chain file (0 when missing).

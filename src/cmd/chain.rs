@@ -5,7 +5,7 @@ use serde_json::json;
 use super::{StoreArg, print_json};
 use crate::Outcome;
 use trialnotary::archive::Store;
-use trialnotary::chain::store::{self as chain_store, ChainError};
+use trialnotary::chain::store::{self as chain_store, ChainError, Repair};
 
 /// Chain subcommands.
 #[derive(clap::Subcommand, Debug)]
@@ -14,6 +14,8 @@ pub enum Command {
     Verify(Args),
     /// List the blocks and the submissions each anchors.
     Show(Args),
+    /// Cut a torn tail (an interrupted append) off the chain, after backing the file up.
+    Repair(Args),
 }
 
 /// Arguments of the chain subcommands.
@@ -31,6 +33,7 @@ pub fn run(command: Command) -> anyhow::Result<Outcome> {
     match command {
         Command::Verify(args) => verify(&args),
         Command::Show(args) => show(&args),
+        Command::Repair(args) => repair(&args),
     }
 }
 
@@ -120,4 +123,48 @@ fn show(args: &Args) -> anyhow::Result<Outcome> {
         println!("empty chain");
     }
     Ok(Outcome::Ok)
+}
+
+fn repair(args: &Args) -> anyhow::Result<Outcome> {
+    let store = Store::new(&args.store.store);
+    let path = store.chain_path();
+    if !path.exists() {
+        anyhow::bail!("{}: no chain file", path.display());
+    }
+    let _lock = store.lock(true, true)?;
+    match chain_store::repair(&path) {
+        Ok(Repair::NothingToDo { blocks }) => {
+            if args.json {
+                print_json(&json!({"repaired": false, "blocks": blocks}))?;
+            } else {
+                println!("nothing to repair: {blocks} good blocks, no torn tail");
+            }
+            Ok(Outcome::Ok)
+        }
+        Ok(Repair::Truncated { offset, removed, backup, blocks }) => {
+            if args.json {
+                print_json(&json!({"repaired": true, "blocks": blocks, "offset": offset,
+                                   "removed_bytes": removed, "backup": backup}))?;
+            } else {
+                println!(
+                    "removed a torn tail of {removed} bytes at offset {offset}; {blocks} good blocks kept; \
+                     the file as it was is in {}",
+                    backup.display()
+                );
+            }
+            Ok(Outcome::Ok)
+        }
+        Err(e @ (ChainError::Corrupt { .. } | ChainError::Invalid { .. })) => {
+            if args.json {
+                print_json(&json!({"repaired": false, "reason": e.to_string()}))?;
+            } else {
+                println!(
+                    "NOT REPAIRED: {e}\nDamage before the tail cannot be cut off without losing \
+                     anchored blocks; restore chain.tnc from a backup or a regulator's copy."
+                );
+            }
+            Ok(Outcome::Rejected)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
