@@ -192,7 +192,9 @@ impl Proof {
             Some(v) => return Err(ProofError::UnsupportedVersion(v)),
             None => return Err(ProofError::Malformed("\"version\" is missing".into())),
         }
-        Err(ProofError::Malformed(error.map_or_else(|| "unreadable".into(), |e| e.to_string())))
+        Err(ProofError::Malformed(
+            error.map_or_else(|| "unreadable".into(), |e| e.to_string()),
+        ))
     }
 
     /// Pretty JSON with a trailing newline, for a proof file.

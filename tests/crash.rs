@@ -11,7 +11,13 @@ use common::{Scratch, fixtures};
 
 fn crash_run(s: &Scratch, point: &str, input: &std::path::Path) -> std::process::ExitStatus {
     Command::new(env!("CARGO_BIN_EXE_trialnotary"))
-        .args(["notarize", "--difficulty", "4", "--no-progress", input.to_str().unwrap()])
+        .args([
+            "notarize",
+            "--difficulty",
+            "4",
+            "--no-progress",
+            input.to_str().unwrap(),
+        ])
         .env(trialnotary::crashpoint::VAR, point)
         .current_dir(s.path())
         .output()
@@ -21,36 +27,73 @@ fn crash_run(s: &Scratch, point: &str, input: &std::path::Path) -> std::process:
 
 #[test]
 fn crash_at_every_commit_point_loses_nothing() {
-    for point in ["ingested", "secret-saved", "archived", "mid-append", "appended"] {
+    for point in [
+        "ingested",
+        "secret-saved",
+        "archived",
+        "mid-append",
+        "appended",
+    ] {
         let s = Scratch::new();
         s.notarize(&[&fixtures().join("cdiscpilot01")], &[]);
         let good = std::fs::read(s.store().join("chain.tnc")).unwrap();
         let status = crash_run(&s, point, &fixtures().join("crossformat/csv"));
-        assert!(!status.success(), "{point}: the run should have been killed");
+        assert!(
+            !status.success(),
+            "{point}: the run should have been killed"
+        );
 
         let chain = std::fs::read(s.store().join("chain.tnc")).unwrap();
-        assert!(chain.starts_with(&good), "{point}: an appended block was changed");
+        assert!(
+            chain.starts_with(&good),
+            "{point}: an appended block was changed"
+        );
         let verify = s.run(&["chain", "verify", "--json"]);
         match point {
             "mid-append" => {
                 assert_eq!(verify.code, 1, "{point}: {}", verify.stdout);
                 let v = verify.json();
                 assert_eq!(v["offset"], good.len() as u64, "{point}: {v}");
-                assert!(v["reason"].as_str().unwrap().contains("torn or corrupt tail"), "{v}");
+                assert!(
+                    v["reason"]
+                        .as_str()
+                        .unwrap()
+                        .contains("torn or corrupt tail"),
+                    "{v}"
+                );
                 // notarize refuses to build on a torn tail; repair is explicit.
-                let r = s.run(&["notarize", "--difficulty", "4", "--id", "again", fixtures().join("crossformat/csv").to_str().unwrap()]);
+                let r = s.run(&[
+                    "notarize",
+                    "--difficulty",
+                    "4",
+                    "--id",
+                    "again",
+                    fixtures().join("crossformat/csv").to_str().unwrap(),
+                ]);
                 assert_eq!(r.code, 2);
                 let repaired = s.ok(&["chain", "repair", "--json"]).json();
                 assert_eq!(repaired["repaired"], true);
                 assert_eq!(repaired["offset"], good.len() as u64);
                 let backup = std::path::PathBuf::from(repaired["backup"].as_str().unwrap());
-                let backup = if backup.is_absolute() { backup } else { s.path().join(backup) };
-                assert_eq!(std::fs::read(&backup).unwrap(), chain, "the backup keeps the torn file");
+                let backup = if backup.is_absolute() {
+                    backup
+                } else {
+                    s.path().join(backup)
+                };
+                assert_eq!(
+                    std::fs::read(&backup).unwrap(),
+                    chain,
+                    "the backup keeps the torn file"
+                );
                 assert_eq!(std::fs::read(s.store().join("chain.tnc")).unwrap(), good);
             }
             "appended" => {
                 assert_eq!(verify.code, 0);
-                assert_eq!(verify.json()["blocks"], 2, "{point}: the fsync'd block is kept");
+                assert_eq!(
+                    verify.json()["blocks"],
+                    2,
+                    "{point}: the fsync'd block is kept"
+                );
             }
             _ => {
                 assert_eq!(verify.code, 0, "{point}: {}", verify.stdout);
@@ -58,12 +101,32 @@ fn crash_at_every_commit_point_loses_nothing() {
             }
         }
         // The first submission still proves, and the next run works and cleans up after the crash.
-        s.ok(&["prove", "--submission", "cdiscpilot01", "--dataset", "dm", "--row", "0", "-o", "p.json"]);
+        s.ok(&[
+            "prove",
+            "--submission",
+            "cdiscpilot01",
+            "--dataset",
+            "dm",
+            "--row",
+            "0",
+            "-o",
+            "p.json",
+        ]);
         s.ok(&["verify", "p.json", "--chain", "notary/chain.tnc"]);
         let again = s.notarize(&[&fixtures().join("crossformat/csv")], &[]);
         assert_eq!(again["submissions"][0]["records"], 200);
         s.ok(&["chain", "verify"]);
-        s.ok(&["prove", "--submission", "csv", "--dataset", "lb", "--row", "5", "-o", "q.json"]);
+        s.ok(&[
+            "prove",
+            "--submission",
+            "csv",
+            "--dataset",
+            "lb",
+            "--row",
+            "5",
+            "-o",
+            "q.json",
+        ]);
         s.ok(&["verify", "q.json", "--chain", "notary/chain.tnc"]);
         let leftovers: Vec<_> = std::fs::read_dir(s.store())
             .unwrap()
@@ -89,9 +152,19 @@ fn sigkill_at_random_moments() {
         x ^= x >> 7;
         x ^= x << 17;
         let before = std::fs::read(s.store().join("chain.tnc")).unwrap();
-        let before_blocks = s.ok(&["chain", "verify", "--json"]).json()["blocks"].as_u64().unwrap();
+        let before_blocks = s.ok(&["chain", "verify", "--json"]).json()["blocks"]
+            .as_u64()
+            .unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_trialnotary"))
-            .args(["notarize", "--difficulty", "10", "--no-progress", "--id", &format!("r{round}"), "study"])
+            .args([
+                "notarize",
+                "--difficulty",
+                "10",
+                "--no-progress",
+                "--id",
+                &format!("r{round}"),
+                "study",
+            ])
             .current_dir(s.path())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -101,17 +174,39 @@ fn sigkill_at_random_moments() {
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
         let after = std::fs::read(s.store().join("chain.tnc")).unwrap();
-        assert!(after.starts_with(&before), "round {round}: appended blocks changed");
+        assert!(
+            after.starts_with(&before),
+            "round {round}: appended blocks changed"
+        );
         let v = s.run(&["chain", "verify", "--json"]);
         if v.code == 1 {
-            assert!(v.json()["reason"].as_str().unwrap().contains("torn"), "round {round}: {}", v.stdout);
+            assert!(
+                v.json()["reason"].as_str().unwrap().contains("torn"),
+                "round {round}: {}",
+                v.stdout
+            );
             s.ok(&["chain", "repair"]);
         }
-        let blocks = s.ok(&["chain", "verify", "--json"]).json()["blocks"].as_u64().unwrap();
-        assert!(blocks == before_blocks || blocks == before_blocks + 1, "round {round}");
+        let blocks = s.ok(&["chain", "verify", "--json"]).json()["blocks"]
+            .as_u64()
+            .unwrap();
+        assert!(
+            blocks == before_blocks || blocks == before_blocks + 1,
+            "round {round}"
+        );
     }
     // Every block that made it is provable.
-    s.ok(&["prove", "--submission", "cdiscpilot01", "--dataset", "lb", "--row", "3", "-o", "p.json"]);
+    s.ok(&[
+        "prove",
+        "--submission",
+        "cdiscpilot01",
+        "--dataset",
+        "lb",
+        "--row",
+        "3",
+        "-o",
+        "p.json",
+    ]);
     s.ok(&["verify", "p.json", "--chain", "notary/chain.tnc"]);
 }
 
@@ -123,7 +218,16 @@ fn parallel_runs_never_fork_the_chain() {
     let children: Vec<_> = (0..4)
         .map(|i| {
             Command::new(env!("CARGO_BIN_EXE_trialnotary"))
-                .args(["notarize", "--difficulty", "8", "--no-progress", "--json", "--id", &format!("p{i}"), csv.to_str().unwrap()])
+                .args([
+                    "notarize",
+                    "--difficulty",
+                    "8",
+                    "--no-progress",
+                    "--json",
+                    "--id",
+                    &format!("p{i}"),
+                    csv.to_str().unwrap(),
+                ])
                 .current_dir(s.path())
                 .stdout(std::process::Stdio::piped())
                 .spawn()
@@ -155,5 +259,9 @@ fn repair_refuses_damage_before_the_tail() {
     let r = s.run(&["chain", "repair"]);
     assert_eq!(r.code, 1);
     assert!(r.stdout.contains("NOT REPAIRED"), "{}", r.stdout);
-    assert_eq!(std::fs::read(&path).unwrap(), bytes, "repair must not touch a corrupt chain");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        bytes,
+        "repair must not touch a corrupt chain"
+    );
 }

@@ -316,7 +316,9 @@ pub fn append(path: &Path, entry: &[u8], expected_len: u64) -> Result<(), ChainE
     }
     if crate::crashpoint::armed("mid-append") {
         // Simulates a crash part-way through the write: half the entry reaches the disk.
-        let _ = f.write_all(&entry[..entry.len() / 2]).and_then(|()| f.sync_all());
+        let _ = f
+            .write_all(&entry[..entry.len() / 2])
+            .and_then(|()| f.sync_all());
         std::process::abort();
     }
     f.write_all(entry).map_err(io(path))?;
@@ -358,7 +360,9 @@ pub fn repair(path: &Path) -> Result<Repair, ChainError> {
     match read_chain(path) {
         Ok(blocks) => {
             validate(path, &blocks)?;
-            Ok(Repair::NothingToDo { blocks: blocks.len() as u64 })
+            Ok(Repair::NothingToDo {
+                blocks: blocks.len() as u64,
+            })
         }
         Err(ChainError::TornTail { offset, blocks, .. }) => {
             let len = file_len(path)?;
@@ -367,14 +371,24 @@ pub fn repair(path: &Path) -> Result<Repair, ChainError> {
                 .map_or(0, |d| d.as_secs());
             let backup = path.with_extension(format!("tnc.torn-{offset}-{stamp}.bak"));
             std::fs::copy(path, &backup).map_err(io(&backup))?;
-            File::open(&backup).and_then(|f| f.sync_all()).map_err(io(&backup))?;
-            let f = OpenOptions::new().write(true).open(path).map_err(io(path))?;
+            File::open(&backup)
+                .and_then(|f| f.sync_all())
+                .map_err(io(&backup))?;
+            let f = OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(io(path))?;
             f.set_len(offset).map_err(io(path))?;
             f.sync_all().map_err(io(path))?;
             sync_dir(path.parent().unwrap_or(Path::new("."))).map_err(io(path))?;
             let kept = read_chain(path)?;
             validate(path, &kept)?;
-            Ok(Repair::Truncated { offset, removed: len - offset, backup, blocks })
+            Ok(Repair::Truncated {
+                offset,
+                removed: len - offset,
+                backup,
+                blocks,
+            })
         }
         Err(e) => Err(e),
     }

@@ -141,10 +141,17 @@ fn repair(args: &Args) -> anyhow::Result<Outcome> {
             }
             Ok(Outcome::Ok)
         }
-        Ok(Repair::Truncated { offset, removed, backup, blocks }) => {
+        Ok(Repair::Truncated {
+            offset,
+            removed,
+            backup,
+            blocks,
+        }) => {
             if args.json {
-                print_json(&json!({"repaired": true, "blocks": blocks, "offset": offset,
-                                   "removed_bytes": removed, "backup": backup}))?;
+                print_json(
+                    &json!({"repaired": true, "blocks": blocks, "offset": offset,
+                                   "removed_bytes": removed, "backup": backup}),
+                )?;
             } else {
                 println!(
                     "removed a torn tail of {removed} bytes at offset {offset}; {blocks} good blocks kept; \

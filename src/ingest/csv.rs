@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use super::{Batch, IngestError, RowSource};
+
 use crate::record::{write_string, write_value};
 
 /// Bytes read per block; a block is split into pieces parsed in parallel.
@@ -111,6 +112,13 @@ impl CsvSource {
                 last_record_end(&self.buf)
             };
             let Some(end) = end else {
+                if self.buf.len() > super::MAX_RECORD_BYTES {
+                    return Err(IngestError::at(
+                        &self.path,
+                        format!("line {}", self.line),
+                        "a record larger than 256 MiB (is a closing quote missing?)",
+                    ));
+                }
                 // One record longer than the buffer: read more before parsing.
                 continue;
             };

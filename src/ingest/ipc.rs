@@ -19,6 +19,127 @@ pub struct IpcSource<R> {
     ready: std::collections::VecDeque<Batch>,
 }
 
+/// Largest uncompressed size a compressed IPC buffer may declare. arrow-ipc allocates whatever
+/// the 8-byte prefix of a compressed buffer says, so a corrupt prefix would abort the process;
+/// buffers are checked against this before decoding.
+const MAX_BUFFER: i64 = 1 << 30;
+
+/// Reads exactly `len` bytes at `at`, or fails with a message.
+fn read_at(file: &File, at: u64, len: usize) -> Result<Vec<u8>, String> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0u8; len];
+    file.read_exact_at(&mut buf, at)
+        .map_err(|e| format!("truncated at byte {at}: {e}"))?;
+    Ok(buf)
+}
+
+/// Checks every compressed buffer of one encapsulated message at `at` (continuation marker,
+/// metadata length, flatbuffer, body); returns the offset just past its body.
+fn check_message(file: &File, at: u64, file_len: u64) -> Result<Option<u64>, String> {
+    if at + 8 > file_len {
+        return Ok(None);
+    }
+    let head = read_at(file, at, 8)?;
+    let (meta_at, meta_len) = if head[..4] == [0xff; 4] {
+        (
+            at + 8,
+            i32::from_le_bytes([head[4], head[5], head[6], head[7]]),
+        )
+    } else {
+        (
+            at + 4,
+            i32::from_le_bytes([head[0], head[1], head[2], head[3]]),
+        )
+    };
+    if meta_len == 0 {
+        return Ok(None); // end-of-stream marker
+    }
+    let meta_len = u64::try_from(meta_len).map_err(|_| "negative metadata length".to_owned())?;
+    if meta_at + meta_len > file_len {
+        return Err(format!(
+            "message at byte {at} runs past the end of the file"
+        ));
+    }
+    let meta = read_at(file, meta_at, meta_len as usize)?;
+    let message =
+        arrow_ipc::root_as_message(&meta).map_err(|e| format!("bad message at byte {at}: {e}"))?;
+    let body_at = meta_at + meta_len;
+    let body_len =
+        u64::try_from(message.bodyLength()).map_err(|_| "negative body length".to_owned())?;
+    if body_at + body_len > file_len {
+        return Err(format!(
+            "message body at byte {body_at} runs past the end of the file"
+        ));
+    }
+    let batch = message
+        .header_as_record_batch()
+        .or_else(|| message.header_as_dictionary_batch().and_then(|d| d.data()));
+    if let Some(batch) = batch
+        && batch.compression().is_some()
+    {
+        let mut total = 0i64;
+        for b in batch.buffers().iter().flatten() {
+            if b.length() < 8 {
+                continue;
+            }
+            let off = u64::try_from(b.offset()).map_err(|_| "negative buffer offset".to_owned())?;
+            let prefix = read_at(file, body_at + off, 8)?;
+            let declared = i64::from_le_bytes(prefix.try_into().unwrap_or_default());
+            if !(-1..=MAX_BUFFER).contains(&declared) {
+                return Err(format!(
+                    "a compressed buffer at byte {} declares {declared} bytes",
+                    body_at + off
+                ));
+            }
+            total = total.saturating_add(declared.max(0));
+        }
+        if total > 4 * MAX_BUFFER {
+            return Err(format!(
+                "a record batch at byte {at} declares {total} uncompressed bytes"
+            ));
+        }
+    }
+    Ok(Some(body_at + body_len))
+}
+
+/// Validates the declared sizes of every message before arrow-ipc decodes (and allocates) them.
+fn check_sizes(path: &Path, file: &File, is_file_format: bool) -> Result<(), IngestError> {
+    let bad = |m: String| IngestError::file(path, format!("not a readable Arrow IPC file: {m}"));
+    let len = file
+        .metadata()
+        .map_err(|e| IngestError::file(path, format!("cannot stat: {e}")))?
+        .len();
+    if is_file_format {
+        // Footer: ... | footer flatbuffer | i32 footer length | "ARROW1"
+        if len < 18 {
+            return Err(bad("too short".into()));
+        }
+        let tail = read_at(file, len - 10, 4).map_err(bad)?;
+        let footer_len = u64::from(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]));
+        if footer_len + 18 > len {
+            return Err(bad("footer length runs past the start of the file".into()));
+        }
+        let footer = read_at(file, len - 10 - footer_len, footer_len as usize).map_err(bad)?;
+        let footer = arrow_ipc::root_as_footer(&footer).map_err(|e| bad(e.to_string()))?;
+        let blocks = footer
+            .dictionaries()
+            .into_iter()
+            .flatten()
+            .chain(footer.recordBatches().into_iter().flatten());
+        for block in blocks {
+            let at =
+                u64::try_from(block.offset()).map_err(|_| bad("negative block offset".into()))?;
+            check_message(file, at, len).map_err(bad)?;
+        }
+    } else {
+        let mut at = 0;
+        while let Some(next) = check_message(file, at, len).map_err(bad)? {
+            at = next;
+        }
+    }
+    Ok(())
+}
+
 /// Opens an Arrow IPC file, choosing the file or stream reader from the magic bytes.
 ///
 /// # Errors
@@ -33,7 +154,9 @@ pub fn open(path: &Path) -> Result<Box<dyn RowSource>, IngestError> {
     let bad = |e: arrow_schema::ArrowError| {
         IngestError::file(path, format!("not a readable Arrow IPC file: {e}"))
     };
-    if n == 6 && &magic == b"ARROW1" {
+    let is_file_format = n == 6 && &magic == b"ARROW1";
+    check_sizes(path, &open()?, is_file_format)?;
+    if is_file_format {
         let reader = FileReader::try_new(BufReader::new(open()?), None).map_err(bad)?;
         let columns = arrow::column_names(&reader.schema());
         Ok(Box::new(IpcSource {

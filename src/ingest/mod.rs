@@ -13,6 +13,13 @@ use std::path::{Path, PathBuf};
 /// enough to keep memory flat.
 pub const BATCH_ROWS: usize = 65_536;
 
+/// Most columns a dataset may have (SAS XPT allows 9,999; SDTM domains have dozens).
+pub const MAX_COLUMNS: usize = 100_000;
+
+/// Largest single CSV record accepted, so a missing closing quote or a runaway field cannot take
+/// unbounded memory.
+pub const MAX_RECORD_BYTES: usize = 256 << 20;
+
 /// A dataset file format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -255,9 +262,58 @@ pub trait RowSource: Send {
 /// # Errors
 /// When the file cannot be opened or its header or schema cannot be read.
 pub fn open(path: &Path, format: Format) -> Result<Box<dyn RowSource>, IngestError> {
-    match format {
-        Format::Csv => Ok(Box::new(csv::CsvSource::open(path)?)),
+    let source: Box<dyn RowSource> = guarded(path, || match format {
+        Format::Csv => Ok(Box::new(csv::CsvSource::open(path)?) as Box<dyn RowSource>),
         Format::Parquet => Ok(Box::new(parquet::open(path)?)),
         Format::Arrow => ipc::open(path),
+    })?;
+    if source.columns().len() > MAX_COLUMNS {
+        return Err(IngestError::file(
+            path,
+            format!(
+                "{} columns, more than the {MAX_COLUMNS} a dataset may have",
+                source.columns().len()
+            ),
+        ));
+    }
+    Ok(Box::new(Guarded {
+        path: path.to_owned(),
+        inner: source,
+    }))
+}
+
+/// Runs a decoder step, turning a panic inside a third-party decoder (on corrupt input) into an
+/// error naming the file: bad input must never take the process down.
+fn guarded<T>(path: &Path, f: impl FnOnce() -> Result<T, IngestError>) -> Result<T, IngestError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("unknown");
+            Err(IngestError::file(
+                path,
+                format!("corrupt file: the decoder failed ({what})"),
+            ))
+        }
+    }
+}
+
+/// A source whose every step is [`guarded`].
+struct Guarded {
+    path: PathBuf,
+    inner: Box<dyn RowSource>,
+}
+
+impl RowSource for Guarded {
+    fn columns(&self) -> &[String] {
+        self.inner.columns()
+    }
+
+    fn next_batch(&mut self, batch: &mut Batch) -> Result<bool, IngestError> {
+        let path = self.path.clone();
+        guarded(&path, || self.inner.next_batch(batch))
     }
 }
