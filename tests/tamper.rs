@@ -189,7 +189,6 @@ fn every_byte_flip_of_a_proof_is_rejected_in_process() {
         b[i] ^= 0x01;
         match Proof::from_json(&b) {
             Err(_) => {}
-            Ok(p) if p == original => {} // a whitespace flip: the same proof
             Ok(p) => assert!(
                 verify_proof(&p, &Policy::default()).is_err(),
                 "flip at byte {i} ({:?}) accepted a changed proof",
@@ -245,12 +244,7 @@ fn every_byte_flip_of_a_proof_file_is_caught() {
         b[i] ^= 0x01;
         s.write("f.json", &b);
         let r = s.run(&["verify", "f.json"]);
-        if r.code == 0 {
-            // Only whitespace-insignificant flips may pass: the parsed proof is unchanged.
-            let a: Value = serde_json::from_slice(&good).unwrap();
-            let c: Value = serde_json::from_slice(&b).unwrap();
-            assert_eq!(a, c, "flip at byte {i} accepted a different proof");
-        }
+        assert_ne!(r.code, 0, "flip at byte {i} was accepted");
     }
 }
 
