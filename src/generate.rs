@@ -608,7 +608,12 @@ pub struct GenerateOptions {
     pub seed: u64,
     /// File format.
     pub format: Format,
+    /// Domains to write (lowercase names); empty for all six.
+    pub domains: Vec<String>,
 }
+
+/// The domains the generator knows, in the order it writes them.
+pub const DOMAIN_NAMES: [&str; 6] = ["dm", "ae", "cm", "ex", "lb", "vs"];
 
 /// What was written.
 #[derive(Clone, Debug)]
@@ -648,7 +653,19 @@ fn cell_text(c: &Cell) -> String {
 /// I/O or encoder errors, with the file named.
 pub fn generate(opts: &GenerateOptions) -> Result<Generated, String> {
     std::fs::create_dir_all(&opts.out).map_err(|e| format!("{}: {e}", opts.out.display()))?;
-    let files: Result<Vec<_>, String> = DOMAINS.par_iter().map(|d| write_domain(d, opts)).collect();
+    for d in &opts.domains {
+        if !DOMAIN_NAMES.contains(&d.as_str()) {
+            return Err(format!(
+                "unknown domain {d:?}: choose from {}",
+                DOMAIN_NAMES.join(", ")
+            ));
+        }
+    }
+    let files: Result<Vec<_>, String> = DOMAINS
+        .par_iter()
+        .filter(|d| opts.domains.is_empty() || opts.domains.iter().any(|n| n == d.name))
+        .map(|d| write_domain(d, opts))
+        .collect();
     Ok(Generated { files: files? })
 }
 

@@ -26,6 +26,9 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_parser = ["csv", "parquet", "arrow"], default_value = "csv")]
     format: String,
+    /// Only these domains (comma-separated: dm,ae,cm,ex,lb,vs); default all.
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    domains: Vec<String>,
 }
 
 /// Runs `generate`.
@@ -47,6 +50,11 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         subjects,
         seed: args.seed,
         format,
+        domains: args
+            .domains
+            .iter()
+            .map(|d| d.to_ascii_lowercase())
+            .collect(),
     };
     let generated = generate::generate(&opts)
         .map_err(anyhow::Error::msg)
