@@ -25,6 +25,7 @@ fn fixture(format: Format) -> PathBuf {
             subjects: 1000,
             seed: 1,
             format,
+            domains: vec!["lb".into()],
         })
         .unwrap();
     }
