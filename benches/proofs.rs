@@ -93,6 +93,7 @@ fn bench(c: &mut Criterion) {
                     header: hex::encode(header.to_bytes()),
                     fields: header,
                 },
+                checkpoint: None,
             }
         })
         .collect();

@@ -122,6 +122,72 @@ impl Store {
         self.root.join("secret.key")
     }
 
+    /// The sponsor's checkpoint signing key, when one is configured.
+    pub fn signing_key_path(&self) -> PathBuf {
+        self.root.join("signing.key")
+    }
+
+    /// The signed checkpoint whose tip is the block at `height`.
+    pub fn checkpoint_path(&self, height: u64) -> PathBuf {
+        self.root.join("checkpoints").join(format!("{height}.note"))
+    }
+
+    /// The signing key, if one is configured.
+    ///
+    /// # Errors
+    /// An unreadable or malformed key file.
+    pub fn load_signer(&self) -> Result<Option<crate::signing::SignerKey>, StoreError> {
+        let path = self.signing_key_path();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => crate::signing::SignerKey::parse(&text)
+                .map(Some)
+                .map_err(|e| StoreError::Damaged {
+                    path,
+                    detail: e.to_string(),
+                }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_err(&path)(e)),
+        }
+    }
+
+    /// Signs and saves (atomically) the checkpoint of the block at `height`; returns its path.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn write_checkpoint(
+        &self,
+        signer: &crate::signing::SignerKey,
+        height: u64,
+        hash: &BlockHash,
+        time: u64,
+    ) -> Result<PathBuf, StoreError> {
+        let checkpoint = crate::note::Checkpoint {
+            origin: signer.name().to_owned(),
+            size: height + 1,
+            tip: *hash,
+            time,
+        };
+        let note = signer.sign(&checkpoint.to_text());
+        let path = self.checkpoint_path(height);
+        let dir = self.root.join("checkpoints");
+        std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        write_atomic(&path, note.to_text().as_bytes(), 0o644)?;
+        Ok(path)
+    }
+
+    /// The saved checkpoint of the block at `height`, if any.
+    ///
+    /// # Errors
+    /// An unreadable file.
+    pub fn checkpoint(&self, height: u64) -> Result<Option<String>, StoreError> {
+        let path = self.checkpoint_path(height);
+        match std::fs::read_to_string(&path) {
+            Ok(t) => Ok(Some(t)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_err(&path)(e)),
+        }
+    }
+
     /// Directory of one block's submissions.
     pub fn block_dir(&self, height: u64, hash: &BlockHash) -> PathBuf {
         self.root

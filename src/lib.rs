@@ -4,9 +4,10 @@
 //! The crate has two halves separated by the `pipeline` Cargo feature:
 //!
 //! * the **verification core** (always built): [`hash`], [`record`], [`tree`], [`proof`],
-//!   [`verify`] and [`chain::header`]. It depends only on sha2, hex, serde, serde_json and
-//!   rs_merkle, reads no files and never panics on untrusted bytes, so a regulator can audit it
-//!   in one sitting (`cargo build --lib --no-default-features`);
+//!   [`verify`], [`note`], [`consistency`] and [`chain::header`]. It depends only on sha2, hex,
+//!   serde, serde_json, rs_merkle, base64 and ed25519-dalek, reads no files and never panics on
+//!   untrusted bytes, so a regulator can audit it in one sitting
+//!   (`cargo build --lib --no-default-features`);
 //! * the **pipeline** (feature `pipeline`, on by default): ingest of CSV, Arrow IPC and Parquet,
 //!   salting, the store, mining, and the command-line interface.
 //!
@@ -15,7 +16,9 @@
 #![forbid(unsafe_code)]
 
 pub mod chain;
+pub mod consistency;
 pub mod hash;
+pub mod note;
 pub mod proof;
 pub mod record;
 pub mod tree;
@@ -35,3 +38,5 @@ pub mod pipeline;
 pub mod prove;
 #[cfg(feature = "pipeline")]
 pub mod salt;
+#[cfg(feature = "pipeline")]
+pub mod signing;

@@ -23,6 +23,16 @@ enum Command {
     Prove(cmd::prove::Args),
     /// Check a proof offline; exit 0 valid, 1 invalid, 2 unusable input.
     Verify(cmd::verify::Args),
+    /// Create or show Ed25519 keys: the sponsor's checkpoint key, or a witness key.
+    #[command(subcommand)]
+    Key(cmd::key::Command),
+    /// Print the signed checkpoint of the chain's tip (signing one if needed).
+    Checkpoint(cmd::checkpoint::Args),
+    /// Check offline that a later checkpoint extends an earlier one.
+    VerifyConsistency(cmd::consistency::Args),
+    /// Cosign a checkpoint as a witness.
+    #[command(subcommand)]
+    Witness(cmd::witness::Command),
     /// Write a deterministic SDTM-shaped study (DM, AE, CM, EX, LB, VS) for tests and benchmarks.
     Generate(cmd::generate::Args),
     /// Inspect or verify the chain file of a store.
@@ -46,6 +56,10 @@ fn main() -> ExitCode {
         Command::Verify(args) => cmd::verify::run(args),
         Command::Chain(c) => cmd::chain::run(c),
         Command::Generate(args) => cmd::generate::run(args),
+        Command::Key(c) => cmd::key::run(c),
+        Command::Checkpoint(args) => cmd::checkpoint::run(args),
+        Command::VerifyConsistency(args) => cmd::consistency::run(args),
+        Command::Witness(c) => cmd::witness::run(c),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

@@ -94,6 +94,8 @@ pub struct NotarizeReport {
     pub mining: Duration,
     /// Hashes tried while mining.
     pub hashes: u64,
+    /// The signed checkpoint written for the new tip, when a signing key is configured.
+    pub checkpoint: Option<PathBuf>,
 }
 
 /// Whether `id` is usable as a submission id (it names a directory in the store).
@@ -428,6 +430,7 @@ fn notarize_locked(
             elapsed: start.elapsed(),
             mining: Duration::ZERO,
             hashes: 0,
+            checkpoint: None,
         });
     }
 
@@ -516,6 +519,12 @@ fn notarize_locked(
     crate::crashpoint::hit("archived");
     chain_store::append(&chain_path, &entry_bytes, chain_len)?;
     crate::crashpoint::hit("appended");
+    // The block is committed; a checkpoint is a signed statement about it, written after. A crash
+    // here leaves the tip unsigned until `trialnotary checkpoint` signs it.
+    let checkpoint = match store.load_signer()? {
+        Some(signer) => Some(store.write_checkpoint(&signer, header.height, &hash, header.time)?),
+        None => None,
+    };
 
     let mut submissions: Vec<SubmissionReport> = manifests
         .iter()
@@ -535,5 +544,6 @@ fn notarize_locked(
         elapsed: start.elapsed(),
         mining,
         hashes: progress.hashes.load(std::sync::atomic::Ordering::Relaxed),
+        checkpoint,
     })
 }

@@ -123,6 +123,9 @@ pub struct Proof {
     pub steps: Vec<Step>,
     /// The anchoring block.
     pub block: BlockInfo,
+    /// A signed checkpoint (C2SP signed note) whose tip is this block, when the sponsor signs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<String>,
 }
 
 /// Why bytes are not a usable proof (as opposed to a well-formed proof that fails checks).

@@ -24,6 +24,7 @@ pub struct DatasetProver {
     submission_step: Step,
     block_step: Step,
     tree: Option<Tree>,
+    checkpoint: Option<String>,
 }
 
 fn step(tree: TreeKind, t: &Tree, index: u64) -> Step {
@@ -130,7 +131,9 @@ impl DatasetProver {
         let anchor_leaves = anchor_leaves.map_err(|e| PipelineError::Usage(e.to_string()))?;
         let anchor_tree = Tree::new(anchor_leaves);
         let salter = Salter::new(&secret, dataset);
+        let checkpoint = store.checkpoint(block.header.height)?;
         Ok(Self {
+            checkpoint,
             dir: block_dir.join(submission),
             submission_step: step(TreeKind::Submission, &sub_tree, dataset_index as u64),
             block_step: step(TreeKind::Block, &anchor_tree, position as u64),
@@ -140,6 +143,12 @@ impl DatasetProver {
             salter,
             tree: None,
         })
+    }
+
+    /// Attaches `note` (a signed checkpoint, perhaps cosigned) to the proofs made from now on,
+    /// instead of the one the store keeps for the block.
+    pub fn set_checkpoint(&mut self, note: String) {
+        self.checkpoint = Some(note);
     }
 
     fn dataset(&self) -> &ManifestDataset {
@@ -214,6 +223,7 @@ impl DatasetProver {
                 self.block_step.clone(),
             ],
             block: self.block_info(),
+            checkpoint: self.checkpoint.clone(),
         })
     }
 
@@ -282,6 +292,7 @@ impl DatasetProver {
             submission: self.manifest.submission.clone(),
             steps: vec![self.submission_step.clone(), self.block_step.clone()],
             block: self.block_info(),
+            checkpoint: self.checkpoint.clone(),
         })
     }
 }

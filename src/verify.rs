@@ -164,6 +164,10 @@ pub enum VerifyError {
     NotInChain(String),
     /// A dataset checked against data does not match the proof.
     DataMismatch(String),
+    /// The signed checkpoint is malformed, untrusted or lacks cosignatures.
+    Checkpoint(String),
+    /// The checkpoint does not cover the proof's block.
+    NotCovered(String),
 }
 
 impl fmt::Display for VerifyError {
@@ -213,6 +217,8 @@ impl fmt::Display for VerifyError {
             ),
             VerifyError::NotInChain(s) => write!(f, "chain: {s}"),
             VerifyError::DataMismatch(s) => write!(f, "data: {s}"),
+            VerifyError::Checkpoint(s) => write!(f, "checkpoint: {s}"),
+            VerifyError::NotCovered(s) => write!(f, "checkpoint: {s}"),
         }
     }
 }
@@ -478,6 +484,45 @@ pub fn check_in_chain(verdict: &Verdict, chain: &[BlockHeader]) -> Result<u64, V
         )));
     }
     Ok((chain.len() as u64) - height - 1)
+}
+
+/// Checks that `checkpoint` covers the verdict's block: its tip is that block, or, given a
+/// verified `chain` holding the block, the chain's block at the checkpoint's tip height is the
+/// checkpoint's tip.
+///
+/// # Errors
+/// [`VerifyError::NotCovered`] saying why not.
+pub fn checkpoint_covers(
+    verdict: &Verdict,
+    checkpoint: &crate::note::Checkpoint,
+    chain: Option<&[BlockHeader]>,
+) -> Result<(), VerifyError> {
+    let height = verdict.header.height;
+    if checkpoint.size == height + 1 && checkpoint.tip == verdict.block_hash {
+        return Ok(());
+    }
+    if checkpoint.size <= height {
+        return Err(VerifyError::NotCovered(format!(
+            "the checkpoint covers {} blocks, the proof's block is at height {height}",
+            checkpoint.size
+        )));
+    }
+    let Some(chain) = chain else {
+        return Err(VerifyError::NotCovered(format!(
+            "the checkpoint's tip ({} blocks) is later than the proof's block; give --chain to link them",
+            checkpoint.size
+        )));
+    };
+    check_in_chain(verdict, chain)?;
+    let tip = usize::try_from(checkpoint.size - 1)
+        .ok()
+        .and_then(|i| chain.get(i));
+    match tip {
+        Some(h) if h.hash() == checkpoint.tip => Ok(()),
+        _ => Err(VerifyError::NotCovered(
+            "the chain copy does not hold the checkpoint's tip: it is not the chain that was signed".into(),
+        )),
+    }
 }
 
 /// Re-hashes a dataset held by the verifier against a verified dataset proof: push the

@@ -16,6 +16,24 @@ pub enum Command {
     Show(Args),
     /// Cut a torn tail (an interrupted append) off the chain, after backing the file up.
     Repair(Args),
+    /// Prove that the chain's later tip extends an earlier signed checkpoint.
+    Consistency(ConsistencyArgs),
+}
+
+/// Arguments of `chain consistency`.
+#[derive(clap::Args, Debug)]
+pub struct ConsistencyArgs {
+    #[command(flatten)]
+    store: StoreArg,
+    /// The earlier signed checkpoint (e.g. the one a regulator kept last month).
+    #[arg(long, value_name = "CHECKPOINT")]
+    from: std::path::PathBuf,
+    /// The later signed checkpoint (default: the store's checkpoint of the current tip).
+    #[arg(long, value_name = "CHECKPOINT")]
+    to: Option<std::path::PathBuf>,
+    /// Write the proof to this file instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<std::path::PathBuf>,
 }
 
 /// Arguments of the chain subcommands.
@@ -34,6 +52,7 @@ pub fn run(command: Command) -> anyhow::Result<Outcome> {
         Command::Verify(args) => verify(&args),
         Command::Show(args) => show(&args),
         Command::Repair(args) => repair(&args),
+        Command::Consistency(args) => consistency(&args),
     }
 }
 
@@ -174,4 +193,63 @@ fn repair(args: &Args) -> anyhow::Result<Outcome> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+fn consistency(args: &ConsistencyArgs) -> anyhow::Result<Outcome> {
+    use anyhow::Context;
+    use trialnotary::consistency::{CONSISTENCY_FORMAT, ConsistencyProof};
+    use trialnotary::note::{Checkpoint, Note};
+    let store = Store::new(&args.store.store);
+    let _lock = store.lock(false, true)?;
+    let path = store.chain_path();
+    let blocks = chain_store::read_chain(&path)?;
+    chain_store::validate(&path, &blocks)?;
+    let read = |p: &std::path::Path| {
+        std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
+    };
+    let from_text = read(&args.from)?;
+    let from = Checkpoint::parse(&Note::parse(from_text.as_bytes())?.text)?;
+    let to_text = match &args.to {
+        Some(p) => read(p)?,
+        None => {
+            let tip = blocks.last().context("the chain is empty")?;
+            store.checkpoint(tip.header.height)?.with_context(|| {
+                format!(
+                    "the tip (height {}) has no checkpoint: run `trialnotary checkpoint` first",
+                    tip.header.height
+                )
+            })?
+        }
+    };
+    let to = Checkpoint::parse(&Note::parse(to_text.as_bytes())?.text)?;
+    if from.size > to.size || to.size > blocks.len() as u64 {
+        anyhow::bail!(
+            "cannot prove {} blocks extend {}: this chain has {}",
+            to.size,
+            from.size,
+            blocks.len()
+        );
+    }
+    let headers = blocks[from.size as usize..to.size as usize]
+        .iter()
+        .map(|b| hex::encode(b.header.to_bytes()))
+        .collect();
+    let proof = ConsistencyProof {
+        format: CONSISTENCY_FORMAT.into(),
+        version: 1,
+        from: from_text,
+        to: to_text,
+        headers,
+    };
+    // Plain data serializes without error.
+    let mut json = serde_json::to_vec_pretty(&proof).expect("proof serializes");
+    json.push(b'\n');
+    match &args.output {
+        Some(p) => trialnotary::archive::write_atomic(p, &json, 0o644)?,
+        None => {
+            use std::io::Write;
+            std::io::stdout().lock().write_all(&json)?;
+        }
+    }
+    Ok(Outcome::Ok)
 }

@@ -1,10 +1,14 @@
 //! One module per subcommand: its clap arguments and its `run`.
 
 pub mod chain;
+pub mod checkpoint;
+pub mod consistency;
 pub mod generate;
+pub mod key;
 pub mod notarize;
 pub mod prove;
 pub mod verify;
+pub mod witness;
 
 use std::io::Write;
 use std::path::PathBuf;

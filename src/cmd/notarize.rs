@@ -98,6 +98,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             "mining_seconds": report.mining.as_secs_f64(),
             "megabytes_per_second": mb_per_s,
             "records_per_second": records_per_s,
+            "checkpoint": report.checkpoint,
         }))?;
         return Ok(Outcome::Ok);
     }
@@ -126,6 +127,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             out,
             "nothing new: every submission is already anchored with these contents"
         )?,
+    }
+    if let Some(path) = &report.checkpoint {
+        writeln!(out, "  checkpoint  {}", path.display())?;
     }
     for s in &report.submissions {
         writeln!(

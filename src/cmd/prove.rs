@@ -29,6 +29,9 @@ pub struct Args {
     all_rows: bool,
     #[command(flatten)]
     store: StoreArg,
+    /// Attach this signed checkpoint (e.g. one cosigned by witnesses) instead of the store's.
+    #[arg(long, value_name = "FILE")]
+    checkpoint: Option<PathBuf>,
     /// Output file (default: standard output). Written atomically.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -38,6 +41,11 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let store = Store::new(&args.store.store);
     let mut prover = DatasetProver::open(&store, &args.submission, &args.dataset)?;
+    if let Some(path) = &args.checkpoint {
+        let note = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        prover.set_checkpoint(note);
+    }
     match &args.output {
         Some(path) => {
             // Written to a temporary file beside the target and renamed, so a failed run never

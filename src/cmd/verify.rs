@@ -10,8 +10,11 @@ use super::print_json;
 use crate::Outcome;
 use trialnotary::chain::store as chain_store;
 use trialnotary::ingest::{self, Batch};
+use trialnotary::note::{Checkpoint, Note, TrustStore, check_checkpoint};
 use trialnotary::proof::{Proof, ProofKind};
-use trialnotary::verify::{DataCheck, Policy, Verdict, VerifyError, check_in_chain, verify_proof};
+use trialnotary::verify::{
+    DataCheck, Policy, Verdict, VerifyError, check_in_chain, checkpoint_covers, verify_proof,
+};
 
 /// Arguments of `verify`.
 #[derive(clap::Args, Debug)]
@@ -28,6 +31,13 @@ pub struct Args {
     /// For a dataset proof: the dataset file (CSV, Parquet or Arrow) to re-hash row by row.
     #[arg(long, value_name = "FILE")]
     data: Option<PathBuf>,
+    /// Trust store: sponsor keys, witness keys, required cosignatures and minimum difficulty.
+    /// The block must be covered by a checkpoint signed by a trusted sponsor key.
+    #[arg(long, value_name = "FILE")]
+    trust: Option<PathBuf>,
+    /// Use this signed checkpoint instead of the one the proof carries.
+    #[arg(long, value_name = "FILE")]
+    checkpoint: Option<PathBuf>,
     /// Print one JSON object per proof instead of a sentence.
     #[arg(long)]
     json: bool,
@@ -38,6 +48,43 @@ struct Checked {
     verdict: Result<Verdict, VerifyError>,
     confirmations: Option<u64>,
     data_checked: bool,
+    /// Who signed the covering checkpoint, and whether a trust store vouched for them.
+    signed: Option<Signed>,
+}
+
+struct Signed {
+    signer: String,
+    witnesses: Vec<String>,
+    trusted: bool,
+}
+
+/// Checks the covering checkpoint: against the trust store when there is one.
+fn check_signed(
+    verdict: &Verdict,
+    note: Option<&str>,
+    trust: Option<&TrustStore>,
+    chain: Option<&[trialnotary::chain::header::BlockHeader]>,
+) -> Result<Option<Signed>, VerifyError> {
+    let bad = |e: trialnotary::note::NoteError| VerifyError::Checkpoint(e.to_string());
+    match (trust, note) {
+        (Some(_), None) => Err(VerifyError::Checkpoint(
+            "the proof carries no signed checkpoint and the trust store requires one (give --checkpoint)".into(),
+        )),
+        (Some(t), Some(n)) => {
+            let tc = check_checkpoint(n.as_bytes(), t).map_err(bad)?;
+            checkpoint_covers(verdict, &tc.checkpoint, chain)?;
+            Ok(Some(Signed { signer: tc.signer, witnesses: tc.witnesses, trusted: true }))
+        }
+        (None, Some(n)) => {
+            let note = Note::parse(n.as_bytes()).map_err(bad)?;
+            let cp = Checkpoint::parse(&note.text).map_err(bad)?;
+            checkpoint_covers(verdict, &cp, chain)?;
+            let signer = note.signatures.first().map(|s| s.name.clone()).unwrap_or_default();
+            let witnesses = note.signatures.iter().skip(1).map(|s| s.name.clone()).collect();
+            Ok(Some(Signed { signer, witnesses, trusted: false }))
+        }
+        (None, None) => Ok(None),
+    }
 }
 
 /// Runs `verify`.
@@ -60,19 +107,44 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     if args.data.is_some() && (proofs.len() != 1 || proofs[0].kind != ProofKind::Dataset) {
         anyhow::bail!("--data needs a dataset proof (`prove --dataset NAME` without --row)");
     }
-    let policy = Policy {
-        min_difficulty: args.min_difficulty,
+    let trust = match &args.trust {
+        Some(p) => Some(
+            TrustStore::parse(
+                &std::fs::read_to_string(p)
+                    .with_context(|| format!("cannot read trust store {}", p.display()))?,
+            )
+            .with_context(|| p.display().to_string())?,
+        ),
+        None => None,
     };
+    let external = match &args.checkpoint {
+        Some(p) => Some(
+            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?,
+        ),
+        None => None,
+    };
+    let min_difficulty = args
+        .min_difficulty
+        .max(trust.as_ref().map_or(0, |t| t.min_difficulty));
+    let policy = Policy { min_difficulty };
     let mut all_valid = true;
     for (i, proof) in proofs.iter().enumerate() {
         let mut checked = Checked {
             verdict: verify_proof(proof, &policy),
             confirmations: None,
             data_checked: false,
+            signed: None,
         };
         if let (Ok(v), Some(chain)) = (&checked.verdict, &chain) {
             match check_in_chain(v, chain) {
                 Ok(c) => checked.confirmations = Some(c),
+                Err(e) => checked.verdict = Err(e),
+            }
+        }
+        if let Ok(v) = &checked.verdict {
+            let note = external.as_deref().or(proof.checkpoint.as_deref());
+            match check_signed(v, note, trust.as_ref(), chain.as_deref()) {
+                Ok(s) => checked.signed = s,
                 Err(e) => checked.verdict = Err(e),
             }
         }
@@ -157,11 +229,15 @@ fn report(args: &Args, index: usize, count: usize, c: &Checked) -> anyhow::Resul
     } else {
         String::new()
     };
-    let warnings: Vec<&str> = if args.chain.is_none() {
-        vec![POW_WARNING]
-    } else {
-        vec![]
-    };
+    let mut warnings: Vec<String> = Vec::new();
+    match &c.signed {
+        None if args.chain.is_none() => warnings.push(POW_WARNING.to_owned()),
+        Some(s) if !s.trusted => warnings.push(format!(
+            "the checkpoint is signed by {:?}, but no --trust store was given, so nobody vouched for that key",
+            s.signer
+        )),
+        _ => {}
+    }
     match &c.verdict {
         Ok(v) => {
             if args.json {
@@ -177,6 +253,9 @@ fn report(args: &Args, index: usize, count: usize, c: &Checked) -> anyhow::Resul
                               "work_bits": v.work_bits},
                     "confirmations": c.confirmations,
                     "data_checked": c.data_checked,
+                    "checkpoint": c.signed.as_ref().map(|s| json!({
+                        "signer": s.signer, "witnesses": s.witnesses, "trusted": s.trusted,
+                    })),
                     "warnings": warnings,
                 }));
             }
@@ -193,6 +272,17 @@ fn report(args: &Args, index: usize, count: usize, c: &Checked) -> anyhow::Resul
             }
             if c.data_checked {
                 println!("{prefix}  every row of the data file matches the notarized dataset");
+            }
+            if let Some(s) = c.signed.as_ref().filter(|s| s.trusted) {
+                println!(
+                    "{prefix}  covered by a checkpoint signed by trusted key {}{}",
+                    s.signer,
+                    if s.witnesses.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", cosigned by {}", s.witnesses.join(", "))
+                    }
+                );
             }
             for w in warnings {
                 eprintln!("warning: {w}");

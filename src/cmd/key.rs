@@ -1,0 +1,80 @@
+//! `trialnotary key generate` and `trialnotary key public`: Ed25519 keys in C2SP signed-note form.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use super::StoreArg;
+use crate::Outcome;
+use trialnotary::archive::{Store, write_atomic};
+use trialnotary::signing::SignerKey;
+
+/// Key subcommands.
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Create a signing key (mode 0600) and print its public key to share.
+    Generate(GenerateArgs),
+    /// Print the public key of a signing key file.
+    Public(PublicArgs),
+}
+
+/// Arguments of `key generate`.
+#[derive(clap::Args, Debug)]
+pub struct GenerateArgs {
+    /// The key's name. For a sponsor key it names the chain in every checkpoint (its origin),
+    /// e.g. `sponsor.example/CDISCPILOT01`.
+    #[arg(long)]
+    name: String,
+    /// Make a witness key (cosignatures, C2SP tlog-cosignature) instead of a sponsor key.
+    #[arg(long)]
+    witness: bool,
+    /// Where to write the key (default for a sponsor key: `<store>/signing.key`, which makes
+    /// every `notarize` sign a checkpoint).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    store: StoreArg,
+}
+
+/// Arguments of `key public`.
+#[derive(clap::Args, Debug)]
+pub struct PublicArgs {
+    /// The signing key file.
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+}
+
+/// Runs a key subcommand.
+pub fn run(command: Command) -> anyhow::Result<Outcome> {
+    match command {
+        Command::Generate(args) => {
+            let path = match (&args.out, args.witness) {
+                (Some(p), _) => p.clone(),
+                (None, false) => Store::new(&args.store.store).signing_key_path(),
+                (None, true) => anyhow::bail!("a witness key needs --out FILE"),
+            };
+            if path.exists() {
+                anyhow::bail!("{} exists; a key is never overwritten", path.display());
+            }
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
+            }
+            let key = SignerKey::generate(&args.name, args.witness)?;
+            write_atomic(&path, format!("{}\n", key.to_text()).as_bytes(), 0o600)?;
+            eprintln!(
+                "wrote the private key to {} (mode 0600); share the public key:",
+                path.display()
+            );
+            println!("{}", key.verifier().to_text());
+            Ok(Outcome::Ok)
+        }
+        Command::Public(args) => {
+            let text = std::fs::read_to_string(&args.key)
+                .with_context(|| format!("cannot read {}", args.key.display()))?;
+            let key = SignerKey::parse(&text).with_context(|| args.key.display().to_string())?;
+            println!("{}", key.verifier().to_text());
+            Ok(Outcome::Ok)
+        }
+    }
+}

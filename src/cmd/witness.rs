@@ -1,0 +1,109 @@
+//! `trialnotary witness cosign`: a regulator or third party checks a checkpoint (signed by the
+//! sponsor's key, consistent with the last one it cosigned) and adds its cosignature.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use crate::Outcome;
+use trialnotary::archive::write_atomic;
+use trialnotary::consistency::{ConsistencyProof, verify_consistency};
+use trialnotary::note::{Checkpoint, Note, VerifierKey};
+use trialnotary::signing::SignerKey;
+
+/// Witness subcommands.
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Cosign a checkpoint after checking it.
+    Cosign(Args),
+}
+
+/// Arguments of `witness cosign`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The witness's signing key (from `key generate --witness`).
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+    /// The checkpoint to cosign (a signed note).
+    #[arg(long, value_name = "FILE")]
+    checkpoint: PathBuf,
+    /// The sponsor's public key: the checkpoint must be signed by it.
+    #[arg(long, value_name = "VKEY")]
+    log_key: String,
+    /// The witness's state: the last checkpoint it cosigned for this chain. When it exists, a
+    /// consistency proof from it to the new checkpoint is required; it is updated after cosigning.
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
+    /// Consistency proof from the state's checkpoint to this one (`chain consistency`).
+    #[arg(long, value_name = "FILE")]
+    consistency: Option<PathBuf>,
+    /// Where to write the cosigned checkpoint (default: standard output).
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+fn read(path: &PathBuf) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// Runs a witness subcommand.
+pub fn run(Command::Cosign(args): Command) -> anyhow::Result<Outcome> {
+    let key =
+        SignerKey::parse(&read(&args.key)?).with_context(|| args.key.display().to_string())?;
+    if !key.is_witness() {
+        anyhow::bail!(
+            "{} is not a witness key (make one with `key generate --witness`)",
+            args.key.display()
+        );
+    }
+    let log_key = VerifierKey::parse(&args.log_key)?;
+    let text = read(&args.checkpoint)?;
+    let mut note =
+        Note::parse(text.as_bytes()).with_context(|| args.checkpoint.display().to_string())?;
+    let checkpoint = Checkpoint::parse(&note.text)?;
+    if log_key.name != checkpoint.origin || note.signed_by(&log_key).is_none() {
+        println!(
+            "REFUSED: the checkpoint is not signed by {} for its origin {:?}",
+            log_key.name, checkpoint.origin
+        );
+        return Ok(Outcome::Rejected);
+    }
+    if let Some(state) = args.state.as_ref().filter(|s| s.exists()) {
+        let previous = Note::parse(read(state)?.as_bytes())?;
+        if previous.text != note.text {
+            let proof_path = args.consistency.as_ref().with_context(|| {
+                format!(
+                    "{} holds an earlier checkpoint: give --consistency from it to this one",
+                    state.display()
+                )
+            })?;
+            let proof: ConsistencyProof = serde_json::from_str(&read(proof_path)?)
+                .with_context(|| format!("{}: not a consistency proof", proof_path.display()))?;
+            let from = Note::parse(proof.from.as_bytes())?;
+            let to = Note::parse(proof.to.as_bytes())?;
+            if from.text != previous.text || to.text != note.text {
+                println!(
+                    "REFUSED: the consistency proof is not from the last cosigned checkpoint to this one"
+                );
+                return Ok(Outcome::Rejected);
+            }
+            if let Err(e) = verify_consistency(&proof, None) {
+                println!("REFUSED: not consistent with the last cosigned checkpoint: {e}");
+                return Ok(Outcome::Rejected);
+            }
+        }
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    key.cosign(&mut note, now);
+    let out = note.to_text();
+    if let Some(state) = &args.state {
+        write_atomic(state, out.as_bytes(), 0o644)?;
+    }
+    match &args.output {
+        Some(path) => write_atomic(path, out.as_bytes(), 0o644)?,
+        None => print!("{out}"),
+    }
+    Ok(Outcome::Ok)
+}

@@ -1,0 +1,376 @@
+//! Trust beyond proof of work: sponsor-signed checkpoints, witness cosignatures, a regulator's
+//! trust store, and consistency proofs that catch a rewritten (re-mined) chain.
+
+mod common;
+
+use common::{Scratch, fixtures};
+
+const ORIGIN: &str = "sponsor.example/TNSTUDY01";
+
+/// A store with a sponsor key; returns the sponsor's public key.
+fn sponsor(s: &Scratch) -> String {
+    let r = s.ok(&["key", "generate", "--name", ORIGIN]);
+    r.stdout.trim().to_owned()
+}
+
+fn witness(s: &Scratch, name: &str) -> String {
+    let file = format!("{name}.key");
+    s.ok(&[
+        "key",
+        "generate",
+        "--witness",
+        "--name",
+        name,
+        "--out",
+        &file,
+    ])
+    .stdout
+    .trim()
+    .to_owned()
+}
+
+#[test]
+fn keys_are_private_and_shareable() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Scratch::new();
+    let vkey = sponsor(&s);
+    assert!(vkey.starts_with(&format!("{ORIGIN}+")), "{vkey}");
+    let mode = std::fs::metadata(s.store().join("signing.key"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let again = s.ok(&["key", "public", "--key", "notary/signing.key"]);
+    assert_eq!(again.stdout.trim(), vkey);
+    // Never overwritten.
+    assert_eq!(s.run(&["key", "generate", "--name", ORIGIN]).code, 2);
+}
+
+#[test]
+fn signed_checkpoint_travels_with_the_proof_and_the_trust_store_decides() {
+    let s = Scratch::new();
+    let vkey = sponsor(&s);
+    let report = s.notarize(&[&fixtures().join("tnstudy01")], &[]);
+    let cp_path = report["checkpoint"].as_str().unwrap().to_owned();
+    let cp = std::fs::read_to_string(s.path().join(&cp_path)).unwrap();
+    assert!(cp.starts_with(&format!("{ORIGIN}\n1\n")), "{cp}");
+    assert!(
+        cp.contains("\n\n\u{2014} sponsor.example/TNSTUDY01 "),
+        "{cp}"
+    );
+    assert_eq!(s.ok(&["checkpoint"]).stdout, cp);
+
+    s.ok(&[
+        "prove",
+        "--submission",
+        "tnstudy01",
+        "--dataset",
+        "lb",
+        "--row",
+        "3",
+        "-o",
+        "p.json",
+    ]);
+    let proof: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(s.path().join("p.json")).unwrap()).unwrap();
+    assert_eq!(proof["checkpoint"].as_str().unwrap(), cp);
+
+    s.write(
+        "trust.txt",
+        format!("# regulator's trust store\nlog {vkey}\n").as_bytes(),
+    );
+    let v = s
+        .ok(&["verify", "p.json", "--trust", "trust.txt", "--json"])
+        .json();
+    assert_eq!(v["checkpoint"]["trusted"], true);
+    assert_eq!(v["checkpoint"]["signer"], ORIGIN);
+    assert_eq!(v["warnings"].as_array().unwrap().len(), 0);
+
+    // Without a trust store it verifies with a warning that nobody vouched for the key.
+    let v = s.ok(&["verify", "p.json", "--json"]).json();
+    assert!(
+        v["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("no --trust store"),
+        "{v}"
+    );
+
+    // A key not in the trust store is rejected.
+    let other = Scratch::new();
+    let other_key = sponsor(&other);
+    s.write("other-trust.txt", format!("log {other_key}\n").as_bytes());
+    let r = s.run(&["verify", "p.json", "--trust", "other-trust.txt"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("not signed by a key in the trust store"),
+        "{}",
+        r.stdout
+    );
+
+    // A tampered checkpoint (another tip claimed under the same signature) is rejected.
+    let mut tampered = proof.clone();
+    tampered["checkpoint"] = serde_json::Value::String(cp.replacen("\n1\n", "\n2\n", 1));
+    s.write("t.json", &serde_json::to_vec(&tampered).unwrap());
+    let r = s.run(&["verify", "t.json", "--trust", "trust.txt"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+
+    // A proof without a checkpoint, under a trust store, is rejected with the reason.
+    let mut bare = proof.clone();
+    bare.as_object_mut().unwrap().remove("checkpoint");
+    s.write("bare.json", &serde_json::to_vec(&bare).unwrap());
+    let r = s.run(&["verify", "bare.json", "--trust", "trust.txt"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("carries no signed checkpoint"),
+        "{}",
+        r.stdout
+    );
+    // Unsigned proofs still verify without a trust store, with the proof-of-work warning.
+    let r = s.ok(&["verify", "bare.json"]);
+    assert!(
+        r.stderr.contains("only the sponsor's proof of work"),
+        "{}",
+        r.stderr
+    );
+
+    // The trust store's minimum difficulty applies.
+    s.write(
+        "strict.txt",
+        format!("log {vkey}\nmin-difficulty 30\n").as_bytes(),
+    );
+    let r = s.run(&["verify", "p.json", "--trust", "strict.txt"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("below the required minimum 30"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn witnesses_cosign_after_checking_consistency() {
+    let s = Scratch::new();
+    let vkey = sponsor(&s);
+    let wkey = witness(&s, "witness.example");
+    s.notarize(&[&fixtures().join("tnstudy01")], &[]);
+    s.ok(&["checkpoint", "-o", "cp1.note"]);
+    // First cosignature: no state yet.
+    s.ok(&[
+        "witness",
+        "cosign",
+        "--key",
+        "witness.example.key",
+        "--checkpoint",
+        "cp1.note",
+        "--log-key",
+        &vkey,
+        "--state",
+        "witness-state.note",
+        "-o",
+        "cp1.cosigned",
+    ]);
+    // A second block; the witness needs a consistency proof from what it cosigned.
+    s.notarize(&[&fixtures().join("cdiscpilot01")], &[]);
+    s.ok(&["checkpoint", "-o", "cp2.note"]);
+    let r = s.run(&[
+        "witness",
+        "cosign",
+        "--key",
+        "witness.example.key",
+        "--checkpoint",
+        "cp2.note",
+        "--log-key",
+        &vkey,
+        "--state",
+        "witness-state.note",
+    ]);
+    assert_eq!(r.code, 2, "a consistency proof is required: {}", r.stderr);
+    s.ok(&[
+        "chain",
+        "consistency",
+        "--from",
+        "cp1.note",
+        "--to",
+        "cp2.note",
+        "-o",
+        "c12.json",
+    ]);
+    s.ok(&[
+        "witness",
+        "cosign",
+        "--key",
+        "witness.example.key",
+        "--checkpoint",
+        "cp2.note",
+        "--log-key",
+        &vkey,
+        "--state",
+        "witness-state.note",
+        "--consistency",
+        "c12.json",
+        "-o",
+        "cp2.cosigned",
+    ]);
+
+    // A regulator requiring one witness accepts the cosigned checkpoint, not the bare one.
+    s.write(
+        "trust.txt",
+        format!("log {vkey}\nwitness {wkey}\nwitnesses 1\n").as_bytes(),
+    );
+    s.ok(&[
+        "prove",
+        "--submission",
+        "cdiscpilot01",
+        "--dataset",
+        "dm",
+        "--row",
+        "1",
+        "-o",
+        "p.json",
+    ]);
+    let r = s.run(&["verify", "p.json", "--trust", "trust.txt"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout
+            .contains("0 valid cosignatures from trusted witnesses, 1 required"),
+        "{}",
+        r.stdout
+    );
+    let v = s
+        .ok(&[
+            "verify",
+            "p.json",
+            "--trust",
+            "trust.txt",
+            "--checkpoint",
+            "cp2.cosigned",
+            "--json",
+        ])
+        .json();
+    assert_eq!(v["checkpoint"]["witnesses"][0], "witness.example");
+    // A later checkpoint covers an earlier block given the chain that links them.
+    s.ok(&[
+        "prove",
+        "--submission",
+        "tnstudy01",
+        "--dataset",
+        "dm",
+        "--row",
+        "0",
+        "-o",
+        "old.json",
+    ]);
+    let r = s.run(&[
+        "verify",
+        "old.json",
+        "--trust",
+        "trust.txt",
+        "--checkpoint",
+        "cp2.cosigned",
+    ]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("give --chain to link them"),
+        "{}",
+        r.stdout
+    );
+    s.ok(&[
+        "verify",
+        "old.json",
+        "--trust",
+        "trust.txt",
+        "--checkpoint",
+        "cp2.cosigned",
+        "--chain",
+        "notary/chain.tnc",
+    ]);
+
+    // Consistency verifies offline; under this trust store only between cosigned checkpoints.
+    s.ok(&["verify-consistency", "c12.json"]);
+    let r = s.run(&["verify-consistency", "c12.json", "--trust", "trust.txt"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout
+            .contains("earlier checkpoint: checkpoint has 0 valid cosignatures"),
+        "{}",
+        r.stdout
+    );
+    s.ok(&[
+        "chain",
+        "consistency",
+        "--from",
+        "cp1.cosigned",
+        "--to",
+        "cp2.cosigned",
+        "-o",
+        "c12w.json",
+    ]);
+    s.ok(&["verify-consistency", "c12w.json", "--trust", "trust.txt"]);
+}
+
+#[test]
+fn a_rewritten_chain_is_caught_by_an_older_checkpoint() {
+    let s = Scratch::new();
+    let vkey = sponsor(&s);
+    s.notarize(&[&fixtures().join("tnstudy01")], &[]);
+    s.notarize(&[&fixtures().join("crossformat/csv")], &[]);
+    s.ok(&["checkpoint", "-o", "kept-by-regulator.note"]);
+
+    // The sponsor rewrites history: drops both blocks and re-mines from height 0 with other data,
+    // keeping the same signing key (the worst case: the key holder is the rewriter).
+    std::fs::remove_file(s.store().join("chain.tnc")).unwrap();
+    std::fs::remove_dir_all(s.store().join("checkpoints")).unwrap();
+    s.notarize(&[&fixtures().join("cdiscpilot01")], &[]);
+    s.notarize(&[&fixtures().join("crossformat/parquet-zstd")], &[]);
+    s.notarize(&[&fixtures().join("types/csv")], &[]);
+    s.ok(&["checkpoint", "-o", "now.note"]);
+
+    s.ok(&[
+        "chain",
+        "consistency",
+        "--from",
+        "kept-by-regulator.note",
+        "--to",
+        "now.note",
+        "-o",
+        "c.json",
+    ]);
+    s.write("trust.txt", format!("log {vkey}\n").as_bytes());
+    let r = s.run(&["verify-consistency", "c.json", "--trust", "trust.txt"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("block at height 2: does not extend"),
+        "{}",
+        r.stdout
+    );
+
+    // Consistent growth verifies; a checkpoint from another key does not.
+    s.notarize(&[&fixtures().join("types/parquet")], &[]);
+    s.ok(&["checkpoint", "-o", "later.note"]);
+    s.ok(&[
+        "chain",
+        "consistency",
+        "--from",
+        "now.note",
+        "-o",
+        "ok.json",
+    ]);
+    let v = s
+        .ok(&[
+            "verify-consistency",
+            "ok.json",
+            "--trust",
+            "trust.txt",
+            "--json",
+        ])
+        .json();
+    assert_eq!((v["from"].as_u64(), v["to"].as_u64()), (Some(3), Some(4)));
+    let other = Scratch::new();
+    s.write("other.txt", format!("log {}\n", sponsor(&other)).as_bytes());
+    assert_eq!(
+        s.run(&["verify-consistency", "ok.json", "--trust", "other.txt"])
+            .code,
+        1
+    );
+}
