@@ -91,6 +91,64 @@ pub fn convert_parallel(
         .collect()
 }
 
+/// Streams an Arrow reader (Parquet or IPC) as canonical values batches: each decoded record
+/// batch is converted on all cores, then handed out one piece at a time.
+pub struct BatchSource<R> {
+    path: std::path::PathBuf,
+    reader: R,
+    columns: Vec<String>,
+    row: u64,
+    ready: std::collections::VecDeque<Batch>,
+    /// The format's name for error messages: "Parquet", "Arrow IPC".
+    what: &'static str,
+}
+
+impl<R> BatchSource<R> {
+    /// Wraps `reader`, whose batches have `schema`.
+    pub fn new(path: &Path, reader: R, schema: &arrow_schema::Schema, what: &'static str) -> Self {
+        Self {
+            path: path.to_owned(),
+            reader,
+            columns: column_names(schema),
+            row: 0,
+            ready: Default::default(),
+            what,
+        }
+    }
+}
+
+impl<R> super::RowSource for BatchSource<R>
+where
+    R: Iterator<Item = Result<RecordBatch, arrow_schema::ArrowError>> + Send,
+{
+    fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    fn next_batch(&mut self, batch: &mut Batch) -> Result<bool, IngestError> {
+        loop {
+            if let Some(b) = self.ready.pop_front() {
+                *batch = b;
+                return Ok(true);
+            }
+            batch.clear();
+            let Some(rb) = self.reader.next() else {
+                return Ok(false);
+            };
+            let rb = rb.map_err(|e| {
+                IngestError::at(
+                    &self.path,
+                    format!("row {}", self.row),
+                    format!("corrupt {} data: {e}", self.what),
+                )
+            })?;
+            self.ready
+                .extend(convert_parallel(&self.path, &rb, self.row)?);
+            self.row += rb.num_rows() as u64;
+        }
+    }
+}
+
 /// Column names of a schema.
 pub fn column_names(schema: &arrow_schema::Schema) -> Vec<String> {
     schema.fields().iter().map(|f| f.name().clone()).collect()

@@ -3,21 +3,12 @@
 
 use std::fs::File;
 use std::io::{BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use arrow_array::RecordBatch;
 use arrow_ipc::reader::{FileReader, StreamReader};
 
-use super::{Batch, IngestError, RowSource, arrow};
-
-/// Streams an Arrow IPC file or stream.
-pub struct IpcSource<R> {
-    path: PathBuf,
-    reader: R,
-    columns: Vec<String>,
-    row: u64,
-    ready: std::collections::VecDeque<Batch>,
-}
+use super::arrow::BatchSource;
+use super::{IngestError, RowSource};
 
 /// Largest uncompressed size a compressed IPC buffer may declare. arrow-ipc allocates whatever
 /// the 8-byte prefix of a compressed buffer says, so a corrupt prefix would abort the process;
@@ -158,54 +149,21 @@ pub fn open(path: &Path) -> Result<Box<dyn RowSource>, IngestError> {
     check_sizes(path, &open()?, is_file_format)?;
     if is_file_format {
         let reader = FileReader::try_new(BufReader::new(open()?), None).map_err(bad)?;
-        let columns = arrow::column_names(&reader.schema());
-        Ok(Box::new(IpcSource {
-            path: path.to_owned(),
+        let schema = reader.schema();
+        Ok(Box::new(BatchSource::new(
+            path,
             reader,
-            columns,
-            row: 0,
-            ready: Default::default(),
-        }))
+            &schema,
+            "Arrow IPC",
+        )))
     } else {
         let reader = StreamReader::try_new(BufReader::new(open()?), None).map_err(bad)?;
-        let columns = arrow::column_names(&reader.schema());
-        Ok(Box::new(IpcSource {
-            path: path.to_owned(),
+        let schema = reader.schema();
+        Ok(Box::new(BatchSource::new(
+            path,
             reader,
-            columns,
-            row: 0,
-            ready: Default::default(),
-        }))
-    }
-}
-
-impl<R> RowSource for IpcSource<R>
-where
-    R: Iterator<Item = Result<RecordBatch, arrow_schema::ArrowError>> + Send,
-{
-    fn columns(&self) -> &[String] {
-        &self.columns
-    }
-
-    fn next_batch(&mut self, batch: &mut Batch) -> Result<bool, IngestError> {
-        if let Some(b) = self.ready.pop_front() {
-            *batch = b;
-            return Ok(true);
-        }
-        batch.clear();
-        let Some(rb) = self.reader.next() else {
-            return Ok(false);
-        };
-        let rb = rb.map_err(|e| {
-            IngestError::at(
-                &self.path,
-                format!("row {}", self.row),
-                format!("corrupt Arrow IPC data: {e}"),
-            )
-        })?;
-        self.ready
-            .extend(arrow::convert_parallel(&self.path, &rb, self.row)?);
-        self.row += rb.num_rows() as u64;
-        self.next_batch(batch)
+            &schema,
+            "Arrow IPC",
+        )))
     }
 }
