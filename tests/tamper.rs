@@ -330,3 +330,44 @@ fn proof_is_checked_against_the_chain_copy() {
         r.stdout
     );
 }
+
+/// Sampled byte flips over a longer chain (every byte is covered on the two-block chain above).
+#[test]
+fn sampled_flips_in_a_longer_chain_name_the_block() {
+    let s = Scratch::new();
+    for i in 0..12 {
+        let id = format!("S{i:02}");
+        let input = if i % 2 == 0 {
+            "crossformat/csv"
+        } else {
+            "types/csv"
+        };
+        s.notarize(&[&fixtures().join(input)], &["--id", &id]);
+    }
+    let shown = s.ok(&["chain", "show", "--json"]).json();
+    let offsets: Vec<u64> = shown["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["offset"].as_u64().unwrap())
+        .collect();
+    assert_eq!(offsets.len(), 12);
+    let path = s.store().join("chain.tnc");
+    let good = std::fs::read(&path).unwrap();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for _ in 0..150 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let at = (x % good.len() as u64) as usize;
+        let mut b = good.clone();
+        b[at] ^= 1 << (x % 8);
+        std::fs::write(&path, &b).unwrap();
+        let r = s.run(&["chain", "verify", "--json"]);
+        assert_eq!(r.code, 1, "flip at {at}");
+        let want = offsets.iter().rposition(|&o| o <= at as u64).unwrap();
+        assert_eq!(r.json()["height"], want as u64, "flip at {at}");
+    }
+    std::fs::write(&path, &good).unwrap();
+    s.ok(&["chain", "verify"]);
+}
