@@ -335,6 +335,29 @@ pub fn read_leaves(dir: &Path, d: &ManifestDataset) -> Result<Vec<NodeHash>, Sto
         .collect())
 }
 
+/// Root of the leaves `start..end` of a dataset, streamed from its leaves file.
+///
+/// # Errors
+/// An unreadable or short leaves file.
+pub fn leaves_root(
+    dir: &Path,
+    d: &ManifestDataset,
+    start: u64,
+    end: u64,
+) -> Result<NodeHash, StoreError> {
+    let path = dir.join(format!("{}.leaves", d.stem));
+    let mut f = File::open(&path).map_err(io_err(&path))?;
+    f.seek(SeekFrom::Start(start * 32)).map_err(io_err(&path))?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, f);
+    let mut builder = crate::tree::RootBuilder::new();
+    let mut leaf = [0u8; 32];
+    for _ in start..end {
+        reader.read_exact(&mut leaf).map_err(io_err(&path))?;
+        builder.push(NodeHash::from_bytes(leaf));
+    }
+    Ok(builder.root())
+}
+
 /// Reads the canonical values array of one row.
 ///
 /// # Errors

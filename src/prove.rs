@@ -185,15 +185,56 @@ impl DatasetProver {
         Ok(self.tree.as_ref().expect("tree built"))
     }
 
-    /// A record proof for `row` whose canonical values array is `values` (as stored).
-    fn record_proof_from(&mut self, row: u64, values: &[u8]) -> Result<Proof, PipelineError> {
+    /// The dataset step of `row` without building the tree: its path from subtree roots
+    /// streamed off the leaves file, in O(log n) memory.
+    fn streamed_step(&self, row: u64) -> Result<Step, PipelineError> {
+        let d = self.dataset();
+        let size = d.entry.rows;
+        let path = crate::tree::audit_path_with(row, size, |a, b| {
+            archive::leaves_root(&self.dir, d, a, b)
+        })?
+        .ok_or_else(|| PipelineError::Usage(format!("row {row} is out of range")))?;
+        Ok(Step {
+            tree: TreeKind::Dataset,
+            leaf_hash: archive::leaves_root(&self.dir, d, row, row + 1)?,
+            leaf_index: row,
+            tree_size: size,
+            audit_path: path,
+            root: d.entry.root,
+        })
+    }
+
+    /// A record proof for `row` whose canonical values array is `values` (as stored). With
+    /// `stream`, the path is computed without building the dataset's tree (one proof); without,
+    /// from the tree built once (every row).
+    fn record_proof_from(
+        &mut self,
+        row: u64,
+        values: &[u8],
+        stream: bool,
+    ) -> Result<Proof, PipelineError> {
         let salt = self.salter.salt(row, values);
         let mut buf = Vec::with_capacity(values.len() + 64);
         write_record(&mut buf, &salt, values);
         let leaf = leaf_hash(&buf).into_node();
         let dir = self.dir.clone();
-        let tree = self.record_tree()?;
-        let row_step = step(TreeKind::Dataset, tree, row);
+        let row_step = if stream {
+            self.streamed_step(row)?
+        } else {
+            step(TreeKind::Dataset, self.record_tree()?, row)
+        };
+        // The streamed path is checked against the stored root, as the built tree is.
+        if crate::verify::verify_inclusion(
+            &row_step.leaf_hash,
+            row,
+            row_step.tree_size,
+            &row_step.audit_path,
+            &row_step.root,
+        )
+        .is_err()
+        {
+            return Err(damaged(dir, "stored leaves do not give the dataset root"));
+        }
         if row_step.leaf_hash != leaf {
             return Err(damaged(
                 dir,
@@ -240,7 +281,7 @@ impl DatasetProver {
             )));
         }
         let values = archive::read_values(&self.dir, self.dataset(), row)?;
-        self.record_proof_from(row, &values)
+        self.record_proof_from(row, &values, true)
     }
 
     /// Calls `sink` with the proof of every row, in order, streaming the stored values.
@@ -254,7 +295,7 @@ impl DatasetProver {
         let lines = archive::values_lines(&self.dir, self.dataset())?;
         let mut row = 0u64;
         for line in lines {
-            let proof = self.record_proof_from(row, &line?)?;
+            let proof = self.record_proof_from(row, &line?, false)?;
             sink(proof)?;
             row += 1;
         }

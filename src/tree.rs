@@ -133,6 +133,48 @@ impl Tree {
     }
 }
 
+/// The RFC 9162 inclusion path (section 2.1.3.1) of leaf `index` in a tree of `size` leaves,
+/// computed from subtree roots alone: `subtree_root(start, end)` must return the root of leaves
+/// `start..end`. Memory stays O(log n) whatever the size, for proving one leaf of a huge tree
+/// without building it. `Ok(None)` when the index is out of range.
+///
+/// # Errors
+/// Whatever `subtree_root` returns.
+pub fn audit_path_with<E>(
+    index: u64,
+    size: u64,
+    mut subtree_root: impl FnMut(u64, u64) -> Result<NodeHash, E>,
+) -> Result<Option<Vec<NodeHash>>, E> {
+    if index >= size {
+        return Ok(None);
+    }
+    let (mut lo, mut hi, mut m) = (0u64, size, index);
+    // Sibling ranges from the root down; the path lists them bottom-up.
+    let mut siblings = Vec::new();
+    while hi - lo > 1 {
+        let k = largest_power_of_two_below(hi - lo);
+        if m < k {
+            siblings.push((lo + k, hi));
+            hi = lo + k;
+        } else {
+            siblings.push((lo, lo + k));
+            lo += k;
+            m -= k;
+        }
+    }
+    siblings
+        .iter()
+        .rev()
+        .map(|&(a, b)| subtree_root(a, b))
+        .collect::<Result<Vec<_>, E>>()
+        .map(Some)
+}
+
+/// The largest power of two strictly below `n` (`n >= 2`).
+fn largest_power_of_two_below(n: u64) -> u64 {
+    1 << (63 - (n - 1).leading_zeros())
+}
+
 #[cfg(feature = "pipeline")]
 fn next_level(level: &[NodeHash]) -> Vec<NodeHash> {
     use rayon::prelude::*;
@@ -281,6 +323,24 @@ pub(crate) mod tests {
                 );
             }
             assert_eq!(tree.audit_path(n as u64), None);
+        }
+    }
+
+    #[test]
+    fn paths_from_subtree_roots_match_the_built_tree() {
+        for n in 1..=300usize {
+            let leaves = leaves(n);
+            let tree = Tree::new(leaves.clone());
+            for i in 0..n as u64 {
+                let path = audit_path_with(i, n as u64, |a, b| {
+                    Ok::<_, ()>(root_of(&leaves[a as usize..b as usize]))
+                });
+                assert_eq!(path, Ok(tree.audit_path(i)), "{i} of {n}");
+            }
+            assert_eq!(
+                audit_path_with(n as u64, n as u64, |_, _| Ok::<_, ()>(empty_root())),
+                Ok(None)
+            );
         }
     }
 
