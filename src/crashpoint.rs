@@ -1,6 +1,7 @@
 //! A test hook: with `TRIALNOTARY_TEST_CRASH_AT=<point>` in the environment the process aborts at
 //! that point, as SIGKILL or a power cut would, so the crash tests can stop a run exactly there.
-//! Points: `ingested`, `secret-saved`, `archived`, `mid-append`, `appended`.
+//! Points: `ingested`, `secret-saved`, `mid-archive` (after the first submission's files are
+//! moved into place), `archived`, `mid-append`, `appended`.
 
 /// The environment variable naming the point to crash at.
 pub const VAR: &str = "TRIALNOTARY_TEST_CRASH_AT";

@@ -511,6 +511,7 @@ fn notarize_locked(
         write_atomic(&manifest_path, &json, 0o600)?;
         let target = block_dir.join(&m.submission.id);
         std::fs::rename(&staged, &target).map_err(io_err(&target))?;
+        crate::crashpoint::hit("mid-archive");
     }
     sync_dir(&block_dir).map_err(io_err(&block_dir))?;
     if let Some(parent) = block_dir.parent() {

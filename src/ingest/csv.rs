@@ -88,23 +88,15 @@ impl CsvSource {
     fn fill(&mut self) -> Result<(), IngestError> {
         while self.ready.is_empty() && !(self.eof && self.buf.is_empty()) {
             if !self.eof {
-                let start = self.buf.len();
-                self.buf.resize(start + BLOCK, 0);
-                let mut filled = start;
-                while filled < self.buf.len() {
-                    match self.file.read(&mut self.buf[filled..]) {
-                        Ok(0) => {
-                            self.eof = true;
-                            break;
-                        }
-                        Ok(n) => filled += n,
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                        Err(e) => {
-                            return Err(IngestError::file(&self.path, format!("read error: {e}")));
-                        }
-                    }
+                // read_to_end fills spare capacity without zeroing it first.
+                self.buf.reserve(BLOCK);
+                let n = (&mut self.file)
+                    .take(BLOCK as u64)
+                    .read_to_end(&mut self.buf)
+                    .map_err(|e| IngestError::file(&self.path, format!("read error: {e}")))?;
+                if n < BLOCK {
+                    self.eof = true;
                 }
-                self.buf.truncate(filled);
             }
             let end = if self.eof {
                 Some(self.buf.len())
