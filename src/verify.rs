@@ -434,6 +434,12 @@ pub fn verify_proof(proof: &Proof, policy: &Policy) -> Result<Verdict, VerifyErr
 fn check_header(proof: &Proof, policy: &Policy) -> Result<BlockHeader, VerifyError> {
     let block = &proof.block;
     let bytes = hex::decode(&block.header).map_err(|e| VerifyError::BadHeader(e.to_string()))?;
+    // One spelling only: the header is lowercase hex, as written.
+    if hex::encode(&bytes) != block.header {
+        return Err(VerifyError::BadHeader(
+            "header hex must be lowercase".into(),
+        ));
+    }
     let header =
         BlockHeader::from_bytes(&bytes).map_err(|e| VerifyError::BadHeader(e.to_string()))?;
     if header != block.fields || header.height != block.height {

@@ -105,32 +105,12 @@ fn crash_at_every_commit_point_loses_nothing() {
             }
         }
         // The first submission still proves, and the next run works and cleans up after the crash.
-        s.ok(&[
-            "prove",
-            "--submission",
-            "cdiscpilot01",
-            "--dataset",
-            "dm",
-            "--row",
-            "0",
-            "-o",
-            "p.json",
-        ]);
+        s.prove_row("cdiscpilot01", "dm", 0, "p.json");
         s.ok(&["verify", "p.json", "--chain", "notary/chain.tnc"]);
         let again = s.notarize(&[&fixtures().join("crossformat/csv")], &[]);
         assert_eq!(again["submissions"][0]["records"], 200);
         s.ok(&["chain", "verify"]);
-        s.ok(&[
-            "prove",
-            "--submission",
-            "csv",
-            "--dataset",
-            "lb",
-            "--row",
-            "5",
-            "-o",
-            "q.json",
-        ]);
+        s.prove_row("csv", "lb", 5, "q.json");
         s.ok(&["verify", "q.json", "--chain", "notary/chain.tnc"]);
         let leftovers: Vec<_> = std::fs::read_dir(s.store())
             .unwrap()
@@ -200,17 +180,7 @@ fn sigkill_at_random_moments() {
         );
     }
     // Every block that made it is provable.
-    s.ok(&[
-        "prove",
-        "--submission",
-        "cdiscpilot01",
-        "--dataset",
-        "lb",
-        "--row",
-        "3",
-        "-o",
-        "p.json",
-    ]);
+    s.prove_row("cdiscpilot01", "lb", 3, "p.json");
     s.ok(&["verify", "p.json", "--chain", "notary/chain.tnc"]);
 }
 

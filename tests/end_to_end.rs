@@ -15,17 +15,7 @@ fn sample_notarize_prove_verify() {
     assert_eq!(sub["datasets"], 4);
     assert!(sub["records"].as_u64().unwrap() > 300);
 
-    s.ok(&[
-        "prove",
-        "--submission",
-        "cdiscpilot01",
-        "--dataset",
-        "lb",
-        "--row",
-        "7",
-        "-o",
-        "p.json",
-    ]);
+    s.prove_row("cdiscpilot01", "lb", 7, "p.json");
     let v = s.ok(&["verify", "p.json", "--json"]).json();
     assert_eq!(v["valid"], true);
     assert_eq!(v["row"], 7);
@@ -338,17 +328,7 @@ fn dataset_proof_checks_the_regulators_copy_of_the_data() {
 fn min_difficulty_is_enforced() {
     let s = Scratch::new();
     s.notarize(&[&fixtures().join("cdiscpilot01")], &[]);
-    s.ok(&[
-        "prove",
-        "--submission",
-        "cdiscpilot01",
-        "--dataset",
-        "ae",
-        "--row",
-        "0",
-        "-o",
-        "p.json",
-    ]);
+    s.prove_row("cdiscpilot01", "ae", 0, "p.json");
     let r = s.run(&["verify", "p.json", "--min-difficulty", "20"]);
     assert_eq!(r.code, 1);
     assert!(

@@ -20,17 +20,7 @@ fn good() -> &'static (Vec<u8>, Vec<u8>) {
         let s = common::Scratch::new();
         s.notarize(&[&common::fixtures().join("cdiscpilot01")], &[]);
         s.notarize(&[&common::fixtures().join("crossformat/csv")], &[]);
-        s.ok(&[
-            "prove",
-            "--submission",
-            "cdiscpilot01",
-            "--dataset",
-            "ae",
-            "--row",
-            "3",
-            "-o",
-            "p.json",
-        ]);
+        s.prove_row("cdiscpilot01", "ae", 3, "p.json");
         (
             std::fs::read(s.path().join("p.json")).unwrap(),
             std::fs::read(s.store().join("chain.tnc")).unwrap(),

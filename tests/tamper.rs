@@ -8,17 +8,7 @@ use serde_json::Value;
 fn setup() -> (Scratch, Value) {
     let s = Scratch::new();
     s.notarize(&[&fixtures().join("cdiscpilot01")], &[]);
-    s.ok(&[
-        "prove",
-        "--submission",
-        "cdiscpilot01",
-        "--dataset",
-        "vs",
-        "--row",
-        "37",
-        "-o",
-        "p.json",
-    ]);
+    s.prove_row("cdiscpilot01", "vs", 37, "p.json");
     let proof: Value =
         serde_json::from_slice(&std::fs::read(s.path().join("p.json")).unwrap()).unwrap();
     (s, proof)
@@ -307,17 +297,7 @@ fn torn_tail_is_reported_and_blocks_the_next_run() {
 fn proof_is_checked_against_the_chain_copy() {
     let s = Scratch::new();
     s.notarize(&[&fixtures().join("cdiscpilot01")], &[]);
-    s.ok(&[
-        "prove",
-        "--submission",
-        "cdiscpilot01",
-        "--dataset",
-        "dm",
-        "--row",
-        "0",
-        "-o",
-        "p.json",
-    ]);
+    s.prove_row("cdiscpilot01", "dm", 0, "p.json");
     // A different chain (another store) does not hold this block.
     let other = Scratch::new();
     other.notarize(&[&fixtures().join("crossformat/csv")], &[]);

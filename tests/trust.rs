@@ -60,17 +60,7 @@ fn signed_checkpoint_travels_with_the_proof_and_the_trust_store_decides() {
     );
     assert_eq!(s.ok(&["checkpoint"]).stdout, cp);
 
-    s.ok(&[
-        "prove",
-        "--submission",
-        "tnstudy01",
-        "--dataset",
-        "lb",
-        "--row",
-        "3",
-        "-o",
-        "p.json",
-    ]);
+    s.prove_row("tnstudy01", "lb", 3, "p.json");
     let proof: serde_json::Value =
         serde_json::from_slice(&std::fs::read(s.path().join("p.json")).unwrap()).unwrap();
     assert_eq!(proof["checkpoint"].as_str().unwrap(), cp);
@@ -218,17 +208,7 @@ fn witnesses_cosign_after_checking_consistency() {
         "trust.txt",
         format!("log {vkey}\nwitness {wkey}\nwitnesses 1\n").as_bytes(),
     );
-    s.ok(&[
-        "prove",
-        "--submission",
-        "cdiscpilot01",
-        "--dataset",
-        "dm",
-        "--row",
-        "1",
-        "-o",
-        "p.json",
-    ]);
+    s.prove_row("cdiscpilot01", "dm", 1, "p.json");
     let r = s.run(&["verify", "p.json", "--trust", "trust.txt"]);
     assert_eq!(r.code, 1);
     assert!(
@@ -250,17 +230,7 @@ fn witnesses_cosign_after_checking_consistency() {
         .json();
     assert_eq!(v["checkpoint"]["witnesses"][0], "witness.example");
     // A later checkpoint covers an earlier block given the chain that links them.
-    s.ok(&[
-        "prove",
-        "--submission",
-        "tnstudy01",
-        "--dataset",
-        "dm",
-        "--row",
-        "0",
-        "-o",
-        "old.json",
-    ]);
+    s.prove_row("tnstudy01", "dm", 0, "old.json");
     let r = s.run(&[
         "verify",
         "old.json",

@@ -99,6 +99,22 @@ impl Scratch {
         self.ok(&refs).json()
     }
 
+    /// Proves one row into `out`, asserting success.
+    pub fn prove_row(&self, submission: &str, dataset: &str, row: u64, out: &str) -> Run {
+        let row = row.to_string();
+        self.ok(&[
+            "prove",
+            "--submission",
+            submission,
+            "--dataset",
+            dataset,
+            "--row",
+            &row,
+            "-o",
+            out,
+        ])
+    }
+
     /// Writes a file under the scratch directory, creating parents.
     pub fn write(&self, rel: &str, bytes: &[u8]) -> PathBuf {
         let p = self.path().join(rel);

@@ -95,6 +95,9 @@ add("block-hash-wrong", "the stated block hash changed",
     edit(R, lambda p: p["block"].__setitem__("hash", flip(p["block"]["hash"]))), 1, "block hash mismatch")
 add("header-not-hex", "the header is not hex",
     edit(R, lambda p: p["block"].__setitem__("header", "zz" + p["block"]["header"][2:])), 1, "block header:")
+add("header-uppercase", "the header in uppercase hex: the same bytes, another spelling",
+    edit(R, lambda p: p["block"].__setitem__("header", p["block"]["header"].upper())), 1,
+    "header hex must be lowercase")
 add("header-short", "the header is 95 bytes",
     edit(R, lambda p: p["block"].__setitem__("header", p["block"]["header"][:-2])), 1, "header is 95 bytes")
 
