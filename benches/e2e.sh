@@ -32,7 +32,7 @@ run() { # $1 = label, $2 = submission dir
   /usr/bin/time -v "$bin" notarize "$2" --id "$1" --store "$out/store-$1" --difficulty 16 --json --no-progress \
     > "$out/$1.json" 2> "$out/$1.time"
   python_free_field() { grep -o "\"$1\": *[0-9.e+-]*" "$out/$2.json" | head -1 | sed 's/.*: *//'; }
-  secs=$(python_free_field elapsed_seconds "$1")
+  secs=$(python_free_field elapsed_seconds "$1")   # whole run, mining (difficulty 16) included
   records=$(python_free_field records "$1")
   rss_kb=$(grep "Maximum resident" "$out/$1.time" | awk '{print $NF}')
   echo "$secs $records $rss_kb"
