@@ -101,7 +101,7 @@ fn secret_and_store_are_private() {
     assert!(!String::from_utf8_lossy(&chain).contains(secret.trim()));
 }
 
-/// The same table written as CSV, Parquet (pyarrow snappy and zstd, polars, DuckDB) and Arrow IPC
+/// The same table written as CSV, Parquet (pyarrow snappy and zstd, pandas, polars, DuckDB) and Arrow IPC
 /// (Feather lz4 and zstd) yields the same root.
 #[test]
 fn cross_format_roots_are_equal() {
@@ -112,6 +112,7 @@ fn cross_format_roots_are_equal() {
         "parquet-zstd",
         "feather-lz4",
         "feather-zstd",
+        "pandas",
         "polars",
         "duckdb",
     ];
