@@ -2,42 +2,14 @@
 //! self-delimiting checksummed entry per block, fsync'd before success; a torn or corrupt tail is
 //! reported with its byte offset and never repaired silently. Knows nothing of datasets.
 //!
-//! Entry layout (big-endian), specified in `docs/FORMAT.md`:
-//! `"TNB1"` (4) | payload length (4) | payload | SHA-256(magic || length || payload) (32), where
-//! payload = header (96) | submission count (4) | per submission: length (4) | entry bytes.
+//! The byte format is `chain::format`'s.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
-use super::header::{BlockHeader, HEADER_VERSION, leading_zero_bits};
-use crate::hash::{BlockHash, LeafHash};
-use crate::record::SubmissionEntry;
-use crate::tree::root_of;
-
-/// First four bytes of every entry.
-pub const ENTRY_MAGIC: &[u8; 4] = b"TNB1";
-
-/// Framing bytes around a payload: magic, length and checksum.
-const FRAME: usize = 4 + 4 + 32;
-
-/// Largest payload accepted, so a corrupt length cannot make us allocate gigabytes.
-const MAX_PAYLOAD: usize = 64 << 20;
-
-/// A block as stored: header, the submission entries its anchor root commits to, and where it is.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StoredBlock {
-    /// The header.
-    pub header: BlockHeader,
-    /// `header.hash()`.
-    pub hash: BlockHash,
-    /// Submission entries, in anchor-tree order (sorted by id).
-    pub submissions: Vec<SubmissionEntry>,
-    /// Byte offset of the entry in the chain file.
-    pub offset: u64,
-}
+use super::format::{self, ChainFault};
+pub use super::format::{ENTRY_MAGIC, StoredBlock, encode_entry};
 
 /// Why the chain cannot be read, verified or appended to.
 #[derive(Debug, thiserror::Error)]
@@ -98,68 +70,49 @@ pub enum ChainError {
     },
 }
 
+impl ChainError {
+    fn from_fault(path: &Path, fault: ChainFault) -> Self {
+        let path = path.to_owned();
+        match fault {
+            ChainFault::TornTail {
+                offset,
+                blocks,
+                detail,
+            } => Self::TornTail {
+                path,
+                offset,
+                blocks,
+                detail,
+            },
+            ChainFault::Corrupt {
+                height,
+                offset,
+                detail,
+            } => Self::Corrupt {
+                path,
+                height,
+                offset,
+                detail,
+            },
+            ChainFault::Invalid {
+                height,
+                offset,
+                detail,
+            } => Self::Invalid {
+                path,
+                height,
+                offset,
+                detail,
+            },
+        }
+    }
+}
+
 fn io(path: &Path) -> impl Fn(std::io::Error) -> ChainError + '_ {
     move |source| ChainError::Io {
         path: path.to_owned(),
         source,
     }
-}
-
-/// Encodes a block as a chain entry.
-///
-/// # Errors
-/// When a submission entry cannot be encoded (a count above 2^53).
-pub fn encode_entry(
-    header: &BlockHeader,
-    submissions: &[SubmissionEntry],
-) -> Result<Vec<u8>, crate::record::EncodeError> {
-    let mut payload = Vec::with_capacity(BlockHeader::SIZE + 4 + 160 * submissions.len());
-    payload.extend_from_slice(&header.to_bytes());
-    payload.extend_from_slice(&(submissions.len() as u32).to_be_bytes());
-    for s in submissions {
-        let bytes = s.to_bytes()?;
-        payload.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
-        payload.extend_from_slice(&bytes);
-    }
-    let mut entry = Vec::with_capacity(payload.len() + FRAME);
-    entry.extend_from_slice(ENTRY_MAGIC);
-    entry.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-    entry.extend_from_slice(&payload);
-    let sum = Sha256::digest(&entry);
-    entry.extend_from_slice(&sum);
-    Ok(entry)
-}
-
-/// Decodes a payload; `Err` says what is wrong.
-fn decode_payload(payload: &[u8]) -> Result<(BlockHeader, Vec<SubmissionEntry>), String> {
-    let header_bytes = payload
-        .get(..BlockHeader::SIZE)
-        .ok_or("payload shorter than a header")?;
-    let header = BlockHeader::from_bytes(header_bytes).map_err(|e| e.to_string())?;
-    let mut rest = &payload[BlockHeader::SIZE..];
-    let take_u32 = |rest: &mut &[u8]| -> Result<usize, String> {
-        let (n, tail) = rest.split_first_chunk::<4>().ok_or("payload truncated")?;
-        *rest = tail;
-        Ok(u32::from_be_bytes(*n) as usize)
-    };
-    let count = take_u32(&mut rest)?;
-    let mut subs = Vec::with_capacity(count.min(4096));
-    for i in 0..count {
-        let len = take_u32(&mut rest)?;
-        let bytes = rest.get(..len).ok_or("payload truncated")?;
-        rest = &rest[len..];
-        let entry: SubmissionEntry = serde_json::from_slice(bytes)
-            .map_err(|e| format!("submission entry {i} is not valid: {e}"))?;
-        // Only the canonical encoding is accepted, so the stored bytes are the hashed bytes.
-        if entry.to_bytes().map_err(|e| e.to_string())? != bytes {
-            return Err(format!("submission entry {i} is not in canonical form"));
-        }
-        subs.push(entry);
-    }
-    if !rest.is_empty() {
-        return Err(format!("{} trailing bytes in payload", rest.len()));
-    }
-    Ok((header, subs))
 }
 
 /// Reads every entry of the chain file, checking framing and checksums only. A missing file is
@@ -185,114 +138,15 @@ pub fn read_chain(path: &Path) -> Result<Vec<StoredBlock>, ChainError> {
 /// # Errors
 /// As [`read_chain`].
 pub fn parse_chain(path: &Path, bytes: &[u8]) -> Result<Vec<StoredBlock>, ChainError> {
-    let mut blocks = Vec::new();
-    let mut offset = 0usize;
-    while offset < bytes.len() {
-        let height = blocks.len() as u64;
-        let rest = &bytes[offset..];
-        let torn = |detail: String| ChainError::TornTail {
-            path: path.to_owned(),
-            offset: offset as u64,
-            blocks: height,
-            detail,
-        };
-        let corrupt = |detail: String| ChainError::Corrupt {
-            path: path.to_owned(),
-            height,
-            offset: offset as u64,
-            detail,
-        };
-        if rest.len() < 8 {
-            return Err(torn(format!(
-                "{} bytes, too short for an entry header",
-                rest.len()
-            )));
-        }
-        if &rest[..4] != ENTRY_MAGIC {
-            return Err(corrupt("bad entry magic".into()));
-        }
-        let len = u32::from_be_bytes([rest[4], rest[5], rest[6], rest[7]]) as usize;
-        if len > MAX_PAYLOAD {
-            return Err(corrupt(format!("entry length {len} is implausible")));
-        }
-        let total = len + FRAME;
-        if rest.len() < total {
-            return Err(torn(format!(
-                "entry needs {total} bytes, only {} remain (an append was interrupted)",
-                rest.len()
-            )));
-        }
-        let (body, sum) = rest[..total].split_at(total - 32);
-        if Sha256::digest(body).as_slice() != sum {
-            let msg = "checksum mismatch".to_owned();
-            return Err(if rest.len() == total {
-                torn(msg)
-            } else {
-                corrupt(msg)
-            });
-        }
-        let (header, submissions) = decode_payload(&body[8..]).map_err(corrupt)?;
-        blocks.push(StoredBlock {
-            hash: header.hash(),
-            header,
-            submissions,
-            offset: offset as u64,
-        });
-        offset += total;
-    }
-    Ok(blocks)
+    format::parse(bytes).map_err(|fault| ChainError::from_fault(path, fault))
 }
 
-/// Checks what the checksums cannot: heights from 0, each `prev` the hash of the block before,
-/// each anchor root the root over its submission entries, each hash meeting its difficulty.
+/// Checks heights, links, anchor roots and proof of work; see [`format::check`].
 ///
 /// # Errors
 /// [`ChainError::Invalid`] naming the first bad block.
 pub fn validate(path: &Path, blocks: &[StoredBlock]) -> Result<(), ChainError> {
-    let mut prev = BlockHash::default();
-    for (i, b) in blocks.iter().enumerate() {
-        let invalid = |detail: String| ChainError::Invalid {
-            path: path.to_owned(),
-            height: i as u64,
-            offset: b.offset,
-            detail,
-        };
-        let h = &b.header;
-        if h.version != HEADER_VERSION {
-            return Err(invalid(format!("unknown version {}", h.version)));
-        }
-        if h.height != i as u64 {
-            return Err(invalid(format!("header says height {}", h.height)));
-        }
-        if h.prev != prev {
-            return Err(invalid(format!("previous hash {} is not {prev}", h.prev)));
-        }
-        let leaves: Result<Vec<_>, _> = b
-            .submissions
-            .iter()
-            .map(|s| s.leaf_hash().map(LeafHash::into_node))
-            .collect();
-        let leaves = leaves.map_err(|e| invalid(e.to_string()))?;
-        if root_of(&leaves) != h.anchor_root {
-            return Err(invalid(
-                "anchor root does not match the block's submission entries".into(),
-            ));
-        }
-        if !b.submissions.windows(2).all(|w| w[0].id < w[1].id) {
-            return Err(invalid(
-                "submission entries are not sorted by unique id".into(),
-            ));
-        }
-        let bits = leading_zero_bits(&b.hash);
-        if bits < h.difficulty {
-            return Err(invalid(format!(
-                "hash {} has {bits} leading zero bits, difficulty is {}",
-                b.hash, h.difficulty
-            )));
-        }
-        prev = b.hash;
-    }
-    Ok(())
+    format::check(blocks).map_err(|fault| ChainError::from_fault(path, fault))
 }
 
 /// Appends one encoded entry to the chain file and fsyncs it (and, for a new file, its
@@ -417,77 +271,4 @@ pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
         dir
     };
     File::open(dir)?.sync_all()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::hash::empty_root;
-
-    fn block(height: u64, prev: BlockHash) -> (BlockHeader, Vec<SubmissionEntry>) {
-        let subs = vec![SubmissionEntry {
-            id: "S1".into(),
-            root: empty_root(),
-            records: 0,
-            datasets: 1,
-        }];
-        let leaf = subs[0].leaf_hash().unwrap().into_node();
-        let header = BlockHeader {
-            version: HEADER_VERSION,
-            height,
-            prev,
-            anchor_root: root_of(&[leaf]),
-            time: 1,
-            difficulty: 0,
-            nonce: 0,
-        };
-        (header, subs)
-    }
-
-    fn two_blocks() -> Vec<u8> {
-        let (h0, s0) = block(0, BlockHash::default());
-        let mut bytes = encode_entry(&h0, &s0).unwrap();
-        let (h1, s1) = block(1, h0.hash());
-        bytes.extend(encode_entry(&h1, &s1).unwrap());
-        bytes
-    }
-
-    #[test]
-    fn round_trip_and_validate() {
-        let p = Path::new("chain");
-        let blocks = parse_chain(p, &two_blocks()).unwrap();
-        assert_eq!(blocks.len(), 2);
-        validate(p, &blocks).unwrap();
-    }
-
-    #[test]
-    fn every_truncation_is_a_torn_tail_at_the_second_entry() {
-        let bytes = two_blocks();
-        let first = encode_entry(
-            &block(0, BlockHash::default()).0,
-            &block(0, BlockHash::default()).1,
-        )
-        .unwrap()
-        .len();
-        for cut in first + 1..bytes.len() {
-            match parse_chain(Path::new("c"), &bytes[..cut]) {
-                Err(ChainError::TornTail { offset, blocks, .. }) => {
-                    assert_eq!((offset, blocks), (first as u64, 1), "cut at {cut}");
-                }
-                other => panic!("cut at {cut}: {other:?}"),
-            }
-        }
-    }
-
-    #[test]
-    fn every_flipped_byte_is_detected() {
-        let bytes = two_blocks();
-        for i in 0..bytes.len() {
-            let mut b = bytes.clone();
-            b[i] ^= 0x01;
-            let p = Path::new("c");
-            let result = parse_chain(p, &b).and_then(|blocks| validate(p, &blocks).map(|_| blocks));
-            assert!(result.is_err(), "flip at byte {i} went unnoticed");
-        }
-    }
 }
