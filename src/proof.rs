@@ -215,6 +215,33 @@ impl Proof {
     }
 }
 
+/// Parses a proof file: one JSON proof, or NDJSON with one proof per line (as
+/// `prove --all-rows` writes).
+///
+/// # Errors
+/// The [`ProofError`] of the whole file, or of the first bad line (with its number).
+pub fn parse_proofs(bytes: &[u8]) -> Result<Vec<Proof>, ProofError> {
+    let lines: Vec<&[u8]> = bytes
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+        .collect();
+    let ndjson = lines.len() > 1
+        && lines
+            .iter()
+            .all(|l| l.first() == Some(&b'{') && l.last() == Some(&b'}'))
+        && Proof::from_json(lines[0]).is_ok();
+    if !ndjson {
+        return Ok(vec![Proof::from_json(bytes)?]);
+    }
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            Proof::from_json(l).map_err(|e| ProofError::Malformed(format!("line {}: {e}", i + 1)))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -531,6 +531,164 @@ pub fn checkpoint_covers(
     }
 }
 
+/// Everything a verifier brings besides the proof.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Evidence<'a> {
+    /// Minimum difficulty.
+    pub policy: Policy,
+    /// Headers of a verified chain copy, in height order.
+    pub chain: Option<&'a [BlockHeader]>,
+    /// The verifier's trust store.
+    pub trust: Option<&'a crate::note::TrustStore>,
+    /// A signed checkpoint to use instead of the proof's own.
+    pub checkpoint: Option<&'a str>,
+}
+
+/// Who signed the checkpoint that covers the proof's block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Signed {
+    /// The signing key's name (the chain's origin).
+    pub signer: String,
+    /// Names of the cosigning witnesses (trusted ones, when a trust store was given).
+    pub witnesses: Vec<String>,
+    /// Whether a trust store vouched for the signer.
+    pub trusted: bool,
+}
+
+/// A valid proof, with what the evidence added.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Report {
+    /// The proof's verdict.
+    pub verdict: Verdict,
+    /// Blocks after the proof's block in the chain copy, when one was given.
+    pub confirmations: Option<u64>,
+    /// The covering checkpoint, when there is one.
+    pub signed: Option<Signed>,
+    /// What the verifier should know: what backs the block when nothing trusted does.
+    pub warnings: Vec<String>,
+}
+
+/// Warning for a block that only the sponsor's proof of work backs.
+pub const POW_WARNING: &str = "only the sponsor's proof of work backs this block: compare its hash \
+                               with a chain copy or tip you trust (--chain) or require a signed \
+                               checkpoint (--trust) to detect a rewritten history";
+
+/// Verifies a proof against the evidence: [`verify_proof`], then the chain copy (the block must
+/// be in it), then the covering checkpoint (signed by a trusted key and cosigned as the trust
+/// store requires; without a trust store, only parsed and matched).
+///
+/// # Errors
+/// The first failed check.
+pub fn verify_with(proof: &Proof, evidence: &Evidence<'_>) -> Result<Report, VerifyError> {
+    let mut policy = evidence.policy;
+    if let Some(t) = evidence.trust {
+        policy.min_difficulty = policy.min_difficulty.max(t.min_difficulty);
+    }
+    let verdict = verify_proof(proof, &policy)?;
+    let confirmations = match evidence.chain {
+        Some(chain) => Some(check_in_chain(&verdict, chain)?),
+        None => None,
+    };
+    let note = evidence.checkpoint.or(proof.checkpoint.as_deref());
+    let signed = check_signed(&verdict, note, evidence.trust, evidence.chain)?;
+    let mut warnings = Vec::new();
+    match &signed {
+        None if evidence.chain.is_none() => warnings.push(POW_WARNING.to_owned()),
+        Some(s) if !s.trusted => warnings.push(format!(
+            "the checkpoint is signed by {:?}, but no trust store was given (--trust), so nobody \
+             vouched for that key",
+            s.signer
+        )),
+        _ => {}
+    }
+    Ok(Report {
+        verdict,
+        confirmations,
+        signed,
+        warnings,
+    })
+}
+
+fn check_signed(
+    verdict: &Verdict,
+    note: Option<&str>,
+    trust: Option<&crate::note::TrustStore>,
+    chain: Option<&[BlockHeader]>,
+) -> Result<Option<Signed>, VerifyError> {
+    use crate::note::{Checkpoint, Note, check_checkpoint};
+    let bad = |e: crate::note::NoteError| VerifyError::Checkpoint(e.to_string());
+    match (trust, note) {
+        (Some(_), None) => Err(VerifyError::Checkpoint(
+            "the proof carries no signed checkpoint and the trust store requires one (give --checkpoint)"
+                .into(),
+        )),
+        (Some(t), Some(n)) => {
+            let tc = check_checkpoint(n.as_bytes(), t).map_err(bad)?;
+            checkpoint_covers(verdict, &tc.checkpoint, chain)?;
+            Ok(Some(Signed { signer: tc.signer, witnesses: tc.witnesses, trusted: true }))
+        }
+        (None, Some(n)) => {
+            let note = Note::parse(n.as_bytes()).map_err(bad)?;
+            let cp = Checkpoint::parse(&note.text).map_err(bad)?;
+            checkpoint_covers(verdict, &cp, chain)?;
+            let signer = note.signatures.first().map(|s| s.name.clone()).unwrap_or_default();
+            let witnesses = note.signatures.iter().skip(1).map(|s| s.name.clone()).collect();
+            Ok(Some(Signed { signer, witnesses, trusted: false }))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+impl Report {
+    /// The report as a JSON object (`"valid": true` and the details).
+    pub fn to_json(&self) -> serde_json::Value {
+        let v = &self.verdict;
+        serde_json::json!({
+            "valid": true,
+            "kind": v.kind,
+            "dataset": v.dataset,
+            "row": v.row,
+            "submission": v.submission,
+            "submission_root": v.submission_root,
+            "block": {"height": v.header.height, "hash": v.block_hash, "time": v.header.time,
+                      "difficulty": v.header.difficulty, "work_bits": v.work_bits},
+            "confirmations": self.confirmations,
+            "checkpoint": self.signed.as_ref().map(|s| serde_json::json!({
+                "signer": s.signer, "witnesses": s.witnesses, "trusted": s.trusted,
+            })),
+            "warnings": self.warnings,
+        })
+    }
+
+    /// The verdict as sentences for a person, without the warnings.
+    pub fn lines(&self) -> Vec<String> {
+        let v = &self.verdict;
+        let what = match v.row {
+            Some(row) => format!("row {row} of dataset {}", v.dataset),
+            None => format!("dataset {}", v.dataset),
+        };
+        let mut out = vec![format!(
+            "VALID: {what} in submission {} is anchored in block {} ({}), difficulty {} bits",
+            v.submission, v.header.height, v.block_hash, v.header.difficulty
+        )];
+        if let Some(n) = self.confirmations {
+            out.push(format!("  in the given chain, with {n} later block(s)"));
+        }
+        if let Some(s) = self.signed.as_ref().filter(|s| s.trusted) {
+            let cosigned = if s.witnesses.is_empty() {
+                String::new()
+            } else {
+                format!(", cosigned by {}", s.witnesses.join(", "))
+            };
+            out.push(format!(
+                "  covered by a checkpoint signed by trusted key {}{cosigned}",
+                s.signer
+            ));
+        }
+        out
+    }
+}
+
 /// Re-hashes a dataset held by the verifier against a verified dataset proof: push the
 /// canonical `values` array of each row in order, then [`DataCheck::finish`].
 #[derive(Debug)]

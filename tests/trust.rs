@@ -76,13 +76,23 @@ fn signed_checkpoint_travels_with_the_proof_and_the_trust_store_decides() {
     assert_eq!(v["checkpoint"]["signer"], ORIGIN);
     assert_eq!(v["warnings"].as_array().unwrap().len(), 0);
 
+    // The regulator's stand-alone verifier agrees.
+    let mini = |trust: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_trialnotary-verify"))
+            .args(["p.json", "--trust", trust])
+            .current_dir(s.path())
+            .output()
+            .unwrap()
+    };
+    assert!(mini("trust.txt").status.success());
+
     // Without a trust store it verifies with a warning that nobody vouched for the key.
     let v = s.ok(&["verify", "p.json", "--json"]).json();
     assert!(
         v["warnings"][0]
             .as_str()
             .unwrap()
-            .contains("no --trust store"),
+            .contains("no trust store was given"),
         "{v}"
     );
 
@@ -92,6 +102,7 @@ fn signed_checkpoint_travels_with_the_proof_and_the_trust_store_decides() {
     s.write("other-trust.txt", format!("log {other_key}\n").as_bytes());
     let r = s.run(&["verify", "p.json", "--trust", "other-trust.txt"]);
     assert_eq!(r.code, 1);
+    assert_eq!(mini("other-trust.txt").status.code(), Some(1));
     assert!(
         r.stdout.contains("not signed by a key in the trust store"),
         "{}",

@@ -26,6 +26,28 @@ fn good_vectors_verify() {
         ]);
         assert_eq!(r.code, 0, "{f}: {}{}", r.stdout, r.stderr);
     }
+    for f in ["good-record.json", "good-dataset.json"] {
+        let p = dir().join(f);
+        let chain = dir().join("chain.tnc");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_trialnotary-verify"))
+            .args([
+                p.to_str().unwrap(),
+                "--chain",
+                chain.to_str().unwrap(),
+                "--min-difficulty",
+                "12",
+                "--json",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{f}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["confirmations"], 0);
+    }
     let data = common::fixtures().join("cdiscpilot01/dm.csv");
     let p = dir().join("good-dataset.json");
     s.ok(&[
@@ -55,6 +77,22 @@ fn broken_vectors_are_rejected_with_their_reason() {
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         let r = s.run(&refs);
         let what = format!("{} ({})", v["file"], v["description"]);
+        // The regulator's stand-alone verifier gives the same verdict and reason.
+        let mini = std::process::Command::new(env!("CARGO_BIN_EXE_trialnotary-verify"))
+            .args(&args[1..])
+            .output()
+            .unwrap();
+        assert_eq!(
+            mini.status.code(),
+            Some(r.code),
+            "{what}: trialnotary-verify disagrees"
+        );
+        let mini_out = String::from_utf8_lossy(&mini.stdout).into_owned()
+            + &String::from_utf8_lossy(&mini.stderr);
+        assert!(
+            mini_out.contains(v["reason"].as_str().unwrap()),
+            "{what}: trialnotary-verify said {mini_out:?}"
+        );
         assert_eq!(
             i64::from(r.code),
             v["exit"].as_i64().unwrap(),
