@@ -25,14 +25,7 @@ fn record(i: u64) -> Record {
 }
 
 fn step(tree: TreeKind, t: &Tree, i: u64) -> Step {
-    Step {
-        tree,
-        leaf_hash: t.leaves()[i as usize],
-        leaf_index: i,
-        tree_size: t.len(),
-        audit_path: t.audit_path(i).unwrap(),
-        root: t.root(),
-    }
+    Step::from_tree(tree, t, i).unwrap()
 }
 
 fn bench(c: &mut Criterion) {

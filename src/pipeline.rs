@@ -18,7 +18,7 @@ use crate::chain::mine::{MiningProgress, mine};
 use crate::chain::store::{self as chain_store, ChainError, StoredBlock, sync_dir};
 use crate::hash::{BlockHash, NodeHash, leaf_hash};
 use crate::ingest::{self, Batch, IngestError, SourceFile};
-use crate::record::{DatasetEntry, SubmissionEntry, write_record};
+use crate::record::{DatasetEntry, SubmissionEntry, entry_leaves, write_record};
 use crate::salt::{Salter, Secret};
 use crate::tree::{RootBuilder, root_of};
 
@@ -37,6 +37,9 @@ pub enum PipelineError {
     /// The request itself is wrong (ids, names, rows).
     #[error("{0}")]
     Usage(String),
+    /// A count too large for the canonical encoding.
+    #[error(transparent)]
+    Encode(#[from] crate::record::EncodeError),
     /// Writing output failed.
     #[error("writing output: {0}")]
     Output(#[from] std::io::Error),
@@ -246,6 +249,25 @@ fn write_dataset_files(
     Ok(root)
 }
 
+/// One report per submission, in id order; `at` gives the height that anchors it and whether
+/// this run did.
+fn reports(manifests: &[Manifest], at: impl Fn(&Manifest) -> (u64, bool)) -> Vec<SubmissionReport> {
+    let mut out: Vec<SubmissionReport> = manifests
+        .iter()
+        .map(|m| {
+            let (height, anchored_now) = at(m);
+            SubmissionReport {
+                entry: m.submission.clone(),
+                bytes: m.datasets.iter().map(|d| d.bytes).sum(),
+                height,
+                anchored_now,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| a.entry.id.cmp(&b.entry.id));
+    out
+}
+
 fn progress_bar(show: bool, len: u64, template: &str) -> indicatif::ProgressBar {
     if !show {
         return indicatif::ProgressBar::hidden();
@@ -364,11 +386,7 @@ fn notarize_locked(
     let mut records = 0;
     let mut manifests = Vec::new();
     for (input, datasets) in inputs.iter().zip(per_submission) {
-        let leaves: Result<Vec<NodeHash>, _> = datasets
-            .iter()
-            .map(|d| d.entry.leaf_hash().map(|l| l.into_node()))
-            .collect();
-        let leaves = leaves.map_err(|e| PipelineError::Usage(e.to_string()))?;
+        let leaves = entry_leaves(datasets.iter().map(|d| &d.entry))?;
         let rows: u64 = datasets.iter().map(|d| d.entry.rows).sum();
         records += rows;
         let entry = SubmissionEntry {
@@ -412,16 +430,7 @@ fn notarize_locked(
     };
     let bytes = total_bytes;
     if manifests.iter().all(|m| unchanged(m).is_some()) {
-        let mut submissions: Vec<SubmissionReport> = manifests
-            .iter()
-            .map(|m| SubmissionReport {
-                entry: m.submission.clone(),
-                bytes: m.datasets.iter().map(|d| d.bytes).sum(),
-                height: unchanged(m).unwrap_or_default(),
-                anchored_now: false,
-            })
-            .collect();
-        submissions.sort_by(|a, b| a.entry.id.cmp(&b.entry.id));
+        let submissions = reports(&manifests, |m| (unchanged(m).unwrap_or_default(), false));
         return Ok(NotarizeReport {
             block: None,
             submissions,
@@ -441,11 +450,7 @@ fn notarize_locked(
         .iter()
         .map(|&i| manifests[i].submission.clone())
         .collect();
-    let anchor_leaves: Result<Vec<NodeHash>, _> = entries
-        .iter()
-        .map(|e| e.leaf_hash().map(|l| l.into_node()))
-        .collect();
-    let anchor_leaves = anchor_leaves.map_err(|e| PipelineError::Usage(e.to_string()))?;
+    let anchor_leaves = entry_leaves(&entries)?;
     let prev: Option<&StoredBlock> = chain.last();
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -527,16 +532,7 @@ fn notarize_locked(
         None => None,
     };
 
-    let mut submissions: Vec<SubmissionReport> = manifests
-        .iter()
-        .map(|m| SubmissionReport {
-            entry: m.submission.clone(),
-            bytes: m.datasets.iter().map(|d| d.bytes).sum(),
-            height: header.height,
-            anchored_now: true,
-        })
-        .collect();
-    submissions.sort_by(|a, b| a.entry.id.cmp(&b.entry.id));
+    let submissions = reports(&manifests, |_| (header.height, true));
     Ok(NotarizeReport {
         block: Some((header, hash)),
         submissions,

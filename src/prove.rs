@@ -5,12 +5,12 @@ use std::path::PathBuf;
 
 use crate::archive::{self, Manifest, ManifestDataset, Store, StoreError};
 use crate::chain::store::{self as chain_store, StoredBlock};
-use crate::hash::{NodeHash, leaf_hash};
+use crate::hash::leaf_hash;
 use crate::pipeline::PipelineError;
 use crate::proof::{
     BlockInfo, PROOF_FORMAT, PROOF_VERSION, Proof, ProofKind, RecordClaim, Step, TreeKind,
 };
-use crate::record::{Salt, write_record};
+use crate::record::{Salt, entry_leaves, write_record};
 use crate::salt::Salter;
 use crate::tree::Tree;
 
@@ -28,15 +28,9 @@ pub struct DatasetProver {
 }
 
 fn step(tree: TreeKind, t: &Tree, index: u64) -> Step {
-    Step {
-        tree,
-        leaf_hash: t.leaves()[index as usize],
-        leaf_index: index,
-        tree_size: t.len(),
-        // The index comes from the tree's own leaves, so it is in range.
-        audit_path: t.audit_path(index).expect("index within tree"),
-        root: t.root(),
-    }
+    // Every caller passes the index of one of the tree's own leaves: a position found in it, or a
+    // row already checked against the dataset's row count, which is the tree's size.
+    Step::from_tree(tree, t, index).expect("index within tree")
 }
 
 fn damaged(path: PathBuf, detail: impl Into<String>) -> PipelineError {
@@ -110,26 +104,14 @@ impl DatasetProver {
             .load_secret()?
             .ok_or_else(|| damaged(store.secret_path(), "the salt secret is missing"))?;
 
-        let dataset_leaves: Result<Vec<NodeHash>, _> = manifest
-            .datasets
-            .iter()
-            .map(|d| d.entry.leaf_hash().map(|l| l.into_node()))
-            .collect();
-        let dataset_leaves = dataset_leaves.map_err(|e| PipelineError::Usage(e.to_string()))?;
-        let sub_tree = Tree::new(dataset_leaves);
+        let sub_tree = Tree::new(entry_leaves(manifest.datasets.iter().map(|d| &d.entry))?);
         if sub_tree.root() != manifest.submission.root {
             return Err(damaged(
                 block_dir.join(submission),
                 "dataset entries do not give the submission root",
             ));
         }
-        let anchor_leaves: Result<Vec<NodeHash>, _> = block
-            .submissions
-            .iter()
-            .map(|s| s.leaf_hash().map(|l| l.into_node()))
-            .collect();
-        let anchor_leaves = anchor_leaves.map_err(|e| PipelineError::Usage(e.to_string()))?;
-        let anchor_tree = Tree::new(anchor_leaves);
+        let anchor_tree = Tree::new(entry_leaves(&block.submissions)?);
         let salter = Salter::new(&secret, dataset);
         let checkpoint = store.checkpoint(block.header.height)?;
         Ok(Self {

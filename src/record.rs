@@ -296,6 +296,40 @@ impl SubmissionEntry {
     }
 }
 
+/// An object hashed as a leaf of a submission or anchor tree.
+pub trait Entry {
+    /// `SHA-256(0x00 || canonical bytes)`.
+    ///
+    /// # Errors
+    /// [`EncodeError::CountTooLarge`] for a count above 2^53 - 1.
+    fn leaf(&self) -> Result<LeafHash, EncodeError>;
+}
+
+impl Entry for DatasetEntry {
+    fn leaf(&self) -> Result<LeafHash, EncodeError> {
+        self.leaf_hash()
+    }
+}
+
+impl Entry for SubmissionEntry {
+    fn leaf(&self) -> Result<LeafHash, EncodeError> {
+        self.leaf_hash()
+    }
+}
+
+/// The leaves, in order, of the tree over `entries`.
+///
+/// # Errors
+/// As [`Entry::leaf`].
+pub fn entry_leaves<'a, E: Entry + 'a>(
+    entries: impl IntoIterator<Item = &'a E>,
+) -> Result<Vec<NodeHash>, EncodeError> {
+    entries
+        .into_iter()
+        .map(|e| e.leaf().map(LeafHash::into_node))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -694,7 +694,6 @@ impl Report {
 #[derive(Debug)]
 pub struct DataCheck<'a> {
     salts: &'a [Salt],
-    columns: &'a [String],
     expected_rows: u64,
     root: NodeHash,
     builder: RootBuilder,
@@ -707,7 +706,7 @@ impl<'a> DataCheck<'a> {
     ///
     /// # Errors
     /// [`VerifyError::DataMismatch`] when the proof carries no salts or the columns differ.
-    pub fn new(proof: &'a Proof, columns: &'a [String]) -> Result<Self, VerifyError> {
+    pub fn new(proof: &'a Proof, columns: &[String]) -> Result<Self, VerifyError> {
         let salts = proof.salts.as_deref().ok_or_else(|| {
             VerifyError::DataMismatch(
                 "the proof carries no salts; prove the dataset with --dataset alone".into(),
@@ -721,7 +720,6 @@ impl<'a> DataCheck<'a> {
         }
         Ok(Self {
             salts,
-            columns,
             expected_rows: proof.dataset.rows,
             root: proof.dataset.root,
             builder: RootBuilder::new(),
@@ -749,11 +747,6 @@ impl<'a> DataCheck<'a> {
         self.builder
             .push(crate::hash::leaf_hash(&self.buf).into_node());
         Ok(())
-    }
-
-    /// Number of columns each row must have.
-    pub fn columns(&self) -> usize {
-        self.columns.len()
     }
 
     /// Compares the recomputed dataset root with the proved one.

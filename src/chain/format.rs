@@ -11,8 +11,8 @@ use std::fmt;
 use sha2::{Digest, Sha256};
 
 use super::header::{BlockHeader, HEADER_VERSION, leading_zero_bits};
-use crate::hash::{BlockHash, LeafHash};
-use crate::record::SubmissionEntry;
+use crate::hash::BlockHash;
+use crate::record::{SubmissionEntry, entry_leaves};
 use crate::tree::root_of;
 
 /// First four bytes of every entry.
@@ -249,12 +249,7 @@ pub fn check(blocks: &[StoredBlock]) -> Result<(), ChainFault> {
         if h.prev != prev {
             return Err(invalid(format!("previous hash {} is not {prev}", h.prev)));
         }
-        let leaves: Result<Vec<_>, _> = b
-            .submissions
-            .iter()
-            .map(|s| s.leaf_hash().map(LeafHash::into_node))
-            .collect();
-        let leaves = leaves.map_err(|e| invalid(e.to_string()))?;
+        let leaves = entry_leaves(&b.submissions).map_err(|e| invalid(e.to_string()))?;
         if root_of(&leaves) != h.anchor_root {
             return Err(invalid(
                 "anchor root does not match the block's submission entries".into(),

@@ -54,14 +54,21 @@ fn search_chunk(
     None
 }
 
-/// Hashes `count` nonces of `template` from `start` on the calling thread and returns the first
-/// that meets its difficulty: the unit of work of [`mine`], public for benchmarks.
-pub fn hash_range(template: &BlockHeader, start: u64, count: u64) -> Option<u64> {
+/// The SHA-256 state after the header's first 64 bytes, which no nonce changes, and the last 32
+/// bytes, into which each nonce is written.
+fn midstate(template: &BlockHeader) -> (Sha256, [u8; 32]) {
     let bytes = template.to_bytes();
     let mut midstate = Sha256::new();
     midstate.update(&bytes[..64]);
     let mut tail = [0u8; 32];
     tail.copy_from_slice(&bytes[64..]);
+    (midstate, tail)
+}
+
+/// Hashes `count` nonces of `template` from `start` on the calling thread and returns the first
+/// that meets its difficulty: the unit of work of [`mine`], public for benchmarks.
+pub fn hash_range(template: &BlockHeader, start: u64, count: u64) -> Option<u64> {
+    let (midstate, tail) = midstate(template);
     let mut next = start;
     let end = start.saturating_add(count);
     while next < end {
@@ -77,11 +84,7 @@ pub fn hash_range(template: &BlockHeader, start: u64, count: u64) -> Option<u64>
 /// Finds the smallest nonce that gives `template` a hash with `template.difficulty` leading zero
 /// bits, on all rayon threads. `None` only if no 64-bit nonce works (difficulty far above 64).
 pub fn mine(template: &BlockHeader, progress: &MiningProgress) -> Option<(BlockHeader, BlockHash)> {
-    let bytes = template.to_bytes();
-    let mut midstate = Sha256::new();
-    midstate.update(&bytes[..64]);
-    let mut tail = [0u8; 32];
-    tail.copy_from_slice(&bytes[64..]);
+    let (midstate, tail) = midstate(template);
     let per_round = (rayon::current_num_threads() as u64 * 4).max(1);
     let mut round_start = 0u64;
     loop {

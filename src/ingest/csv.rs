@@ -48,7 +48,7 @@ impl CsvSource {
         let mut header = csv::ByteRecord::new();
         let found = reader
             .read_byte_record(&mut header)
-            .map_err(|e| csv_error(path, 0, &e))?;
+            .map_err(|e| csv_error(path, &e))?;
         if !found || header.is_empty() {
             return Err(IngestError::at(
                 path,
@@ -382,11 +382,11 @@ fn validate_utf8(record: &csv::ByteRecord) -> Result<&str, String> {
     Err("0\u{0}a multi-byte character is split across two fields".into())
 }
 
-fn csv_error(path: &Path, line_offset: u64, e: &csv::Error) -> IngestError {
+fn csv_error(path: &Path, e: &csv::Error) -> IngestError {
     match e.kind() {
         csv::ErrorKind::Io(io) => IngestError::file(path, format!("read error: {io}")),
         _ => {
-            let line = e.position().map_or(1, |p| p.line()) + line_offset;
+            let line = e.position().map_or(1, |p| p.line());
             IngestError::at(path, format!("line {line}"), format!("invalid CSV: {e}"))
         }
     }
