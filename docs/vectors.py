@@ -4,7 +4,6 @@ An independent check of the format: no trialnotary code is used. Run: python3 do
 """
 
 import hashlib
-import hmac
 import json
 import struct
 
@@ -22,22 +21,27 @@ def node(left, right):
     return hashlib.sha256(b"\x01" + bytes.fromhex(left) + bytes.fromhex(right)).hexdigest()
 
 
+def sha(data):
+    return hashlib.sha256(data).digest()
+
+
+def record_leaf(salt_hex, values):
+    return leaf(bytes.fromhex(salt_hex) + sha(jcs(values)))
+
+
 secret = bytes(32)
 dataset = "dm"
 values = ["CDISCPILOT01", "01-701-1015", None, "4.5"]
 values_json = jcs(values)
-msg = b"trialnotary/salt/v1" + struct.pack(">Q", len(dataset)) + dataset.encode() + struct.pack(">Q", 0) + values_json
-salt = hmac.new(secret, msg, hashlib.sha256).hexdigest()[:32]
+print("values array:", values_json.decode())
+print("its digest:", sha(values_json).hex())
+tag = sha(b"trialnotary/salt/v2" + struct.pack(">Q", len(dataset)) + dataset.encode())
+salt = sha(secret + tag + struct.pack(">Q", 0) + sha(values_json)).hex()[:32]
 print("salt (secret = 32 zero bytes, dataset dm, row 0):", salt)
-
-record = jcs({"salt": salt, "values": values})
-print("record bytes:", record.decode())
-r0 = leaf(record)
+r0 = record_leaf(salt, values)
 print("record leaf:", r0)
-record1 = jcs({"salt": "000102030405060708090a0b0c0d0e0f", "values": ["CDISCPILOT01", "01-701-1016", "F", None]})
-print("second record bytes:", record1.decode())
-r1 = leaf(record1)
-print("second record leaf:", r1)
+r1 = record_leaf("000102030405060708090a0b0c0d0e0f", ["CDISCPILOT01", "01-701-1016", "F", None])
+print("second record leaf (salt 000102...0f, values [\"CDISCPILOT01\",\"01-701-1016\",\"F\",null]):", r1)
 droot = node(r0, r1)
 print("dataset root (two records):", droot)
 

@@ -16,9 +16,9 @@ use crate::archive::{
 use crate::chain::header::{BlockHeader, HEADER_VERSION};
 use crate::chain::mine::{MiningProgress, mine};
 use crate::chain::store::{self as chain_store, ChainError, StoredBlock, sync_dir};
-use crate::hash::{BlockHash, NodeHash, leaf_hash};
+use crate::hash::{BlockHash, NodeHash};
 use crate::ingest::{self, Batch, IngestError, SourceFile};
-use crate::record::{DatasetEntry, SubmissionEntry, entry_leaves, write_record};
+use crate::record::{DatasetEntry, SubmissionEntry, entry_leaves, record_leaf, values_digest};
 use crate::salt::{Salter, Secret};
 use crate::tree::{RootBuilder, root_of};
 
@@ -189,12 +189,9 @@ fn hash_batch(salter: &Salter, batch: &Batch, first: u64) -> Vec<NodeHash> {
     (0..batch.len())
         .into_par_iter()
         .with_min_len(1024)
-        .map_init(Vec::new, |buf, i| {
-            let values = batch.row(i);
-            let salt = salter.salt(first + i as u64, values);
-            buf.clear();
-            write_record(buf, &salt, values);
-            leaf_hash(buf).into_node()
+        .map(|i| {
+            let digest = values_digest(batch.row(i));
+            record_leaf(&salter.salt(first + i as u64, &digest), &digest).into_node()
         })
         .collect_into_vec(&mut leaves);
     leaves

@@ -13,7 +13,7 @@ use crate::record::{DatasetEntry, Salt, SubmissionEntry};
 pub const PROOF_FORMAT: &str = "trialnotary-proof";
 
 /// The proof format version this code writes and reads.
-pub const PROOF_VERSION: u32 = 1;
+pub const PROOF_VERSION: u32 = 2;
 
 /// Largest proof file [`Proof::from_json`] accepts, so hostile input cannot exhaust memory.
 pub const MAX_PROOF_BYTES: usize = 1 << 30;
@@ -271,8 +271,12 @@ mod tests {
             Proof::from_json(br#"{"format":"trialnotary-proof","version":9}"#),
             Err(ProofError::UnsupportedVersion(9))
         );
-        assert!(matches!(
+        assert_eq!(
             Proof::from_json(br#"{"format":"trialnotary-proof","version":1}"#),
+            Err(ProofError::UnsupportedVersion(1))
+        );
+        assert!(matches!(
+            Proof::from_json(br#"{"format":"trialnotary-proof","version":2}"#),
             Err(ProofError::Malformed(_))
         ));
         assert!(matches!(

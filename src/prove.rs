@@ -5,12 +5,11 @@ use std::path::PathBuf;
 
 use crate::archive::{self, Manifest, ManifestDataset, Store, StoreError};
 use crate::chain::store::{self as chain_store, StoredBlock};
-use crate::hash::leaf_hash;
 use crate::pipeline::PipelineError;
 use crate::proof::{
     BlockInfo, PROOF_FORMAT, PROOF_VERSION, Proof, ProofKind, RecordClaim, Step, TreeKind,
 };
-use crate::record::{Salt, entry_leaves, write_record};
+use crate::record::{Salt, entry_leaves, record_leaf, values_digest};
 use crate::salt::Salter;
 use crate::tree::Tree;
 
@@ -195,10 +194,9 @@ impl DatasetProver {
         values: &[u8],
         stream: bool,
     ) -> Result<Proof, PipelineError> {
-        let salt = self.salter.salt(row, values);
-        let mut buf = Vec::with_capacity(values.len() + 64);
-        write_record(&mut buf, &salt, values);
-        let leaf = leaf_hash(&buf).into_node();
+        let digest = values_digest(values);
+        let salt = self.salter.salt(row, &digest);
+        let leaf = record_leaf(&salt, &digest).into_node();
         let dir = self.dir.clone();
         let row_step = if stream {
             self.streamed_step(row)?
@@ -297,7 +295,7 @@ impl DatasetProver {
     pub fn dataset_proof(&mut self) -> Result<Proof, PipelineError> {
         let mut salts: Vec<Salt> = Vec::with_capacity(self.rows() as usize);
         for (row, line) in archive::values_lines(&self.dir, self.dataset())?.enumerate() {
-            salts.push(self.salter.salt(row as u64, &line?));
+            salts.push(self.salter.salt(row as u64, &values_digest(&line?)));
         }
         if salts.len() as u64 != self.rows() {
             return Err(damaged(

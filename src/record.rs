@@ -1,16 +1,19 @@
 //! The canonical record and the other leaf objects (dataset and submission entries), and their
-//! byte encoding: RFC 8785 (JSON Canonicalization Scheme) text, specified in `docs/FORMAT.md`.
+//! byte encoding, specified in `docs/FORMAT.md`.
 //!
-//! Every object hashed into a tree is a JSON object whose keys are fixed ASCII names written in
-//! RFC 8785 order, whose strings are escaped as RFC 8785 section 3.2.2.2 requires and whose numbers
-//! are non-negative integers below 2^53 (written in decimal, which is what ECMAScript renders).
-//! Any JCS library therefore reproduces these bytes, and a regulator can recompute a leaf as
-//! `sha256(0x00 || jcs(object))` without our code. The three objects have disjoint key sets, so
-//! the bytes of one kind can never be read as another.
+//! A record's values are an RFC 8785 (JSON Canonicalization Scheme) array of strings and nulls;
+//! its leaf is `SHA-256(0x00 || salt || SHA-256(values_json))`, so the values, the bulk of every
+//! row, are hashed once. Dataset and submission entries are JSON objects whose keys are fixed
+//! ASCII names written in RFC 8785 order and whose numbers are integers below 2^53, so any JCS
+//! library reproduces their bytes and a regulator can recompute every leaf without our code.
+//! Record leaf data is exactly 48 bytes and every entry object is longer, with disjoint key sets,
+//! so the bytes of one kind can never be read as another.
 
 use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use sha2::{Digest, Sha256};
 
 use crate::hash::{LeafHash, NodeHash, leaf_hash};
 
@@ -138,16 +141,20 @@ pub fn write_values<'a>(out: &mut Vec<u8>, values: impl IntoIterator<Item = Opti
     out.push(b']');
 }
 
-/// Appends a complete record, `{"salt":"<hex>","values":<values>}`, given the `values` array
-/// already encoded by [`write_values`]. This is the byte string whose leaf hash is committed.
-pub fn write_record(out: &mut Vec<u8>, salt: &Salt, values_json: &[u8]) {
-    let mut hex = [0u8; 2 * SALT_SIZE];
-    salt.write_hex(&mut hex);
-    out.extend_from_slice(b"{\"salt\":\"");
-    out.extend_from_slice(&hex);
-    out.extend_from_slice(b"\",\"values\":");
-    out.extend_from_slice(values_json);
-    out.push(b'}');
+/// Number of bytes in a record's leaf data: the salt, then the digest of its values.
+pub const RECORD_LEAF_DATA_SIZE: usize = SALT_SIZE + 32;
+
+/// `SHA-256(values_json)`: the digest of a record's canonical values array.
+pub fn values_digest(values_json: &[u8]) -> [u8; 32] {
+    Sha256::digest(values_json).into()
+}
+
+/// A record's leaf: `SHA-256(0x00 || salt || digest)` with `digest` from [`values_digest`].
+pub fn record_leaf(salt: &Salt, digest: &[u8; 32]) -> LeafHash {
+    let mut data = [0u8; RECORD_LEAF_DATA_SIZE];
+    data[..SALT_SIZE].copy_from_slice(&salt.0);
+    data[SALT_SIZE..].copy_from_slice(digest);
+    leaf_hash(&data)
 }
 
 /// One row of a dataset: its salt and one value per column, in column order.
@@ -160,18 +167,16 @@ pub struct Record {
 }
 
 impl Record {
-    /// The canonical bytes `{"salt":"…","values":[…]}`.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut values = Vec::new();
-        write_values(&mut values, self.values.iter().map(|v| v.as_deref()));
-        let mut out = Vec::with_capacity(values.len() + 48);
-        write_record(&mut out, &self.salt, &values);
+    /// The canonical values array `[…]`.
+    pub fn values_json(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        write_values(&mut out, self.values.iter().map(|v| v.as_deref()));
         out
     }
 
-    /// `SHA-256(0x00 || to_bytes())`.
+    /// `SHA-256(0x00 || salt || SHA-256(values_json))`.
     pub fn leaf_hash(&self) -> LeafHash {
-        leaf_hash(&self.to_bytes())
+        record_leaf(&self.salt, &values_digest(&self.values_json()))
     }
 }
 
@@ -341,7 +346,7 @@ mod tests {
     }
 
     #[test]
-    fn record_bytes_known_answer() {
+    fn record_values_known_answer() {
         // Vector in docs/FORMAT.md, "Test vectors".
         let rec = Record {
             salt: Salt::from_hex("000102030405060708090a0b0c0d0e0f").unwrap(),
@@ -354,11 +359,14 @@ mod tests {
                 Some("Ünïcode \"q\"\n".into()),
             ],
         };
-        let text = String::from_utf8(rec.to_bytes()).unwrap();
+        let text = String::from_utf8(rec.values_json()).unwrap();
         assert_eq!(
             text,
-            r#"{"salt":"000102030405060708090a0b0c0d0e0f","values":["CDISC01","01-701-1015",null,null,"4.5","Ünïcode \"q\"\n"]}"#
+            r#"["CDISC01","01-701-1015",null,null,"4.5","Ünïcode \"q\"\n"]"#
         );
+        let mut data = rec.salt.0.to_vec();
+        data.extend_from_slice(&Sha256::digest(text.as_bytes()));
+        assert_eq!(rec.leaf_hash(), leaf_hash(&data));
     }
 
     #[test]
@@ -413,17 +421,15 @@ mod tests {
     }
 
     proptest! {
-        /// Our record bytes equal what an independent RFC 8785 library writes.
+        /// Our values arrays equal what an independent RFC 8785 library writes.
         #[test]
-        fn record_matches_jcs_library(
-            salt in any::<[u8; SALT_SIZE]>(),
+        fn values_match_jcs_library(
             values in proptest::collection::vec(proptest::option::of(".*"), 0..8),
         ) {
-            let rec = Record { salt: Salt::from_bytes(salt), values: values.clone() };
+            let rec = Record { salt: Salt::default(), values: values.clone() };
             let normalized: Vec<Option<String>> =
                 values.into_iter().map(|v| v.filter(|s| !s.is_empty())).collect();
-            let want = jcs(&json!({"values": normalized, "salt": hex::encode(salt)}));
-            prop_assert_eq!(rec.to_bytes(), want);
+            prop_assert_eq!(rec.values_json(), jcs(&json!(normalized)));
         }
     }
 }

@@ -1,17 +1,20 @@
-//! The store's salt secret and the per-record salt derived from it with HMAC-SHA-256, so that no
-//! per-row salt is ever stored and a proof discloses only its own record's salt.
+//! The store's salt secret and the per-record salt derived from it, so that no per-row salt is
+//! ever stored and a proof discloses only its own record's salt.
 //!
-//! `salt = HMAC-SHA-256(secret, "trialnotary/salt/v1" || u64be(len(dataset)) || dataset ||
-//! u64be(row) || values_json)[..16]`. The values are part of the input so that one disclosed
-//! salt never helps guess the record at the same position of another submission.
+//! `salt = SHA-256(secret || SHA-256(tag || u64be(len(dataset)) || dataset) || u64be(row) ||
+//! digest)[..16]`, where `digest = SHA-256(values_json)` is the one the leaf commits to. This is
+//! AMAC (Bellare, Bernstein and Tessaro, EUROCRYPT 2016: a keyed prefix hash with truncated
+//! output, a PRF because the truncation hides the state a length extension would need). The
+//! secret and the dataset's tag digest fill exactly one SHA-256 block, hashed once per dataset,
+//! so each salt costs one compression. The digest is part of the input so that one disclosed salt
+//! never helps guess the record at the same position of another submission.
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 
 use crate::record::{SALT_SIZE, Salt};
 
-/// Domain-separation tag at the start of every salt derivation.
-const SALT_TAG: &[u8] = b"trialnotary/salt/v1";
+/// Domain-separation tag of the dataset part of every salt derivation.
+const SALT_TAG: &[u8] = b"trialnotary/salt/v2";
 
 /// Bytes in the store secret.
 pub const SECRET_SIZE: usize = 32;
@@ -53,28 +56,30 @@ impl Secret {
 /// Derives salts for the records of one dataset.
 #[derive(Clone)]
 pub struct Salter {
-    /// HMAC keyed with the secret and fed the tag and dataset name; cloned per record so the
-    /// key pads and the common prefix are hashed once.
-    prefix: Hmac<Sha256>,
+    /// SHA-256 after the first block, `secret || SHA-256(tag || dataset)`; cloned per record.
+    prefix: Sha256,
 }
 
 impl Salter {
     /// A salter for `dataset` under `secret`.
     pub fn new(secret: &Secret, dataset: &str) -> Self {
-        // HMAC accepts keys of any length.
-        let mut mac = Hmac::<Sha256>::new_from_slice(&secret.0).expect("HMAC takes any key length");
-        mac.update(SALT_TAG);
-        mac.update(&(dataset.len() as u64).to_be_bytes());
-        mac.update(dataset.as_bytes());
-        Self { prefix: mac }
+        let mut tag = Sha256::new();
+        tag.update(SALT_TAG);
+        tag.update((dataset.len() as u64).to_be_bytes());
+        tag.update(dataset.as_bytes());
+        let mut prefix = Sha256::new();
+        prefix.update(secret.0);
+        prefix.update(tag.finalize());
+        Self { prefix }
     }
 
-    /// The salt of row `row` whose canonical values array is `values_json`.
-    pub fn salt(&self, row: u64, values_json: &[u8]) -> Salt {
-        let mut mac = self.prefix.clone();
-        mac.update(&row.to_be_bytes());
-        mac.update(values_json);
-        let full = mac.finalize().into_bytes();
+    /// The salt of row `row` whose canonical values array has digest `digest`
+    /// ([`crate::record::values_digest`]).
+    pub fn salt(&self, row: u64, digest: &[u8; 32]) -> Salt {
+        let mut h = self.prefix.clone();
+        h.update(row.to_be_bytes());
+        h.update(digest);
+        let full = h.finalize();
         let mut out = [0u8; SALT_SIZE];
         out.copy_from_slice(&full[..SALT_SIZE]);
         Salt::from_bytes(out)
@@ -89,22 +94,24 @@ mod tests {
     fn salts_depend_on_every_input() {
         let s = Secret::from_hex(&"11".repeat(32)).unwrap();
         let a = Salter::new(&s, "dm");
-        let base = a.salt(0, b"[\"x\"]");
-        assert_eq!(base, a.salt(0, b"[\"x\"]"));
-        assert_ne!(base, a.salt(1, b"[\"x\"]"));
-        assert_ne!(base, a.salt(0, b"[\"y\"]"));
-        assert_ne!(base, Salter::new(&s, "ae").salt(0, b"[\"x\"]"));
+        let (x, y) = ([1u8; 32], [2u8; 32]);
+        let base = a.salt(0, &x);
+        assert_eq!(base, a.salt(0, &x));
+        assert_ne!(base, a.salt(1, &x));
+        assert_ne!(base, a.salt(0, &y));
+        assert_ne!(base, Salter::new(&s, "ae").salt(0, &x));
         let other = Secret::from_hex(&"22".repeat(32)).unwrap();
-        assert_ne!(base, Salter::new(&other, "dm").salt(0, b"[\"x\"]"));
+        assert_ne!(base, Salter::new(&other, "dm").salt(0, &x));
     }
 
     #[test]
     fn known_answer() {
-        // Recomputed independently with Python's hmac module; see docs/FORMAT.md.
+        // Recomputed independently with Python's hashlib; see docs/FORMAT.md.
         let s = Secret::from_hex(&"00".repeat(32)).unwrap();
-        let salt = Salter::new(&s, "dm").salt(0, b"[\"CDISC01\",null]");
+        let digest = crate::record::values_digest(b"[\"CDISC01\",null]");
+        let salt = Salter::new(&s, "dm").salt(0, &digest);
         assert_eq!(salt.to_hex(), KNOWN_SALT);
     }
 
-    const KNOWN_SALT: &str = "59105460e682b594dc5255aacde46aee";
+    const KNOWN_SALT: &str = "5b114e705657b5bf9dee19d87ac31bf8";
 }

@@ -7,7 +7,7 @@ use std::fmt;
 use crate::chain::header::{BlockHeader, leading_zero_bits};
 use crate::hash::{BlockHash, LeafHash, NodeHash, node_hash};
 use crate::proof::{Proof, ProofKind, Step, TreeKind};
-use crate::record::{Record, Salt, write_record};
+use crate::record::{Record, Salt, record_leaf, values_digest};
 use crate::tree::RootBuilder;
 
 /// Why an inclusion path does not lead from a leaf to a root (RFC 9162 section 2.1.3.2).
@@ -697,7 +697,6 @@ pub struct DataCheck<'a> {
     expected_rows: u64,
     root: NodeHash,
     builder: RootBuilder,
-    buf: Vec<u8>,
 }
 
 impl<'a> DataCheck<'a> {
@@ -723,7 +722,6 @@ impl<'a> DataCheck<'a> {
             expected_rows: proof.dataset.rows,
             root: proof.dataset.root,
             builder: RootBuilder::new(),
-            buf: Vec::new(),
         })
     }
 
@@ -742,10 +740,8 @@ impl<'a> DataCheck<'a> {
                     self.expected_rows
                 ))
             })?;
-        self.buf.clear();
-        write_record(&mut self.buf, salt, values_json);
         self.builder
-            .push(crate::hash::leaf_hash(&self.buf).into_node());
+            .push(record_leaf(salt, &values_digest(values_json)).into_node());
         Ok(())
     }
 

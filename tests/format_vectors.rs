@@ -3,7 +3,9 @@
 
 use trialnotary::chain::header::{BlockHeader, HEADER_VERSION};
 use trialnotary::hash::{BlockHash, NodeHash};
-use trialnotary::record::{DatasetEntry, Record, Salt, SubmissionEntry, write_values};
+use trialnotary::record::{
+    DatasetEntry, Record, Salt, SubmissionEntry, values_digest, write_values,
+};
 use trialnotary::salt::{Salter, Secret};
 use trialnotary::tree::root_of;
 
@@ -17,20 +19,25 @@ fn format_md_vectors() {
     let mut values_json = Vec::new();
     write_values(&mut values_json, values);
     let secret = Secret::from_hex(&"00".repeat(32)).unwrap();
-    let salt = Salter::new(&secret, "dm").salt(0, &values_json);
-    assert_eq!(salt.to_hex(), "117fe37d73e99e7169b75bf5aba74550");
+    let digest = values_digest(&values_json);
+    assert_eq!(
+        hex::encode(digest),
+        "22478e042d8b309287bf7245538a09b1d66d7672174bf6ca91dcca16d8202c12"
+    );
+    let salt = Salter::new(&secret, "dm").salt(0, &digest);
+    assert_eq!(salt.to_hex(), "8724b350dab4931586f1205c2de4a605");
 
     let r0 = Record {
         salt,
         values: values.iter().map(|v| v.map(String::from)).collect(),
     };
     assert_eq!(
-        String::from_utf8(r0.to_bytes()).unwrap(),
-        r#"{"salt":"117fe37d73e99e7169b75bf5aba74550","values":["CDISCPILOT01","01-701-1015",null,"4.5"]}"#
+        String::from_utf8(r0.values_json()).unwrap(),
+        r#"["CDISCPILOT01","01-701-1015",null,"4.5"]"#
     );
     assert_eq!(
         r0.leaf_hash().to_hex(),
-        "f4315120838c065f60ac90d3e1ef7dcee0b0418616f61fc78b6c829e18fa3d21"
+        "2ca4420ac10b708c7a2ba897f3b3ca451f7d11a7c4d5849e860b2834bc9fa392"
     );
     let r1 = Record {
         salt: Salt::from_hex("000102030405060708090a0b0c0d0e0f").unwrap(),
@@ -43,12 +50,12 @@ fn format_md_vectors() {
     };
     assert_eq!(
         r1.leaf_hash().to_hex(),
-        "3964bc4b140ef9b82173a5ec8c9a0a981deb20fec95619fb14f0094479196e11"
+        "5743bf20e40644ec838524b9c707a35bd9de482c9b14d48de9ba1f19db5bb87c"
     );
     let droot = root_of(&[r0.leaf_hash().into_node(), r1.leaf_hash().into_node()]);
     assert_eq!(
         droot,
-        n("ab1807f39f6817a224127636e01c37851c0850b7ea270c52f2d8cef3a83780da")
+        n("c3a665a10071877aa5bd184d6868863d153535ff131ba04bf70b44996d2512fd")
     );
 
     let entry = DatasetEntry {
@@ -62,7 +69,7 @@ fn format_md_vectors() {
     let d = entry.leaf_hash().unwrap();
     assert_eq!(
         d.to_hex(),
-        "d71d417d464bfc3f625acafceb12f26a458e2e129991764a9fb0ef83549468c3"
+        "ba26989af041e2cfb933bef35f9b8b0df5eebafb651bed53265423001d0d01ea"
     );
     let sub = SubmissionEntry {
         id: "CDISCPILOT01".into(),
@@ -73,7 +80,7 @@ fn format_md_vectors() {
     let s = sub.leaf_hash().unwrap();
     assert_eq!(
         s.to_hex(),
-        "a6f6b2d9bdbdba2bca7bd1a70bf20ced5db14ac06e88b1c771742ee5442a44c3"
+        "70bf9ea6d15b066ea24f77cdd520d2cd5fab524464982e3b18d449451a6ed9a3"
     );
 
     let header = BlockHeader {
@@ -88,10 +95,10 @@ fn format_md_vectors() {
     assert_eq!(
         hex::encode(header.to_bytes()),
         "0000000100000000000000000000000000000000000000000000000000000000000000000000000000000000\
-         a6f6b2d9bdbdba2bca7bd1a70bf20ced5db14ac06e88b1c771742ee5442a44c3000000006ab13b80000000000000000000000000"
+         70bf9ea6d15b066ea24f77cdd520d2cd5fab524464982e3b18d449451a6ed9a3000000006ab13b80000000000000000000000000"
     );
     assert_eq!(
         header.hash().to_hex(),
-        "107febc597e0c5723bd81ef8b0396d869d2f2f4c4a1ddb82222f6e0f7a8c6272"
+        "8605ff5a9ecd14375c583bd16dd937a20bae3f3c02dba7589f2391dc4c1f6180"
     );
 }

@@ -200,12 +200,12 @@ fn unusable_proofs_exit_2() {
     assert!(r.stderr.contains("not valid JSON"), "{}", r.stderr);
 
     let mut v = p.clone();
-    v["version"] = Value::from(2);
-    s.write("v2.json", &serde_json::to_vec(&v).unwrap());
-    let r = s.run(&["verify", "v2.json"]);
+    v["version"] = Value::from(1);
+    s.write("v1.json", &serde_json::to_vec(&v).unwrap());
+    let r = s.run(&["verify", "v1.json"]);
     assert_eq!(r.code, 2);
     assert!(
-        r.stderr.contains("proof version 2 is not supported"),
+        r.stderr.contains("proof version 1 is not supported"),
         "{}",
         r.stderr
     );

@@ -143,7 +143,7 @@ add("dataset-proof-with-record", "a dataset proof that carries a record",
     edit(dataset, lambda p: p.__setitem__("record", R["record"])), 1, "proof shape")
 add("trailing-garbage", "bytes after the JSON document", None, 2, "not valid JSON",
     raw=json.dumps(R) + "\ngarbage")
-add("wrong-version", "version 2", edit(R, lambda p: p.__setitem__("version", 2)), 2, "proof version 2 is not supported")
+add("wrong-version", "version 1: records committed the older way", edit(R, lambda p: p.__setitem__("version", 1)), 2, "proof version 1 is not supported")
 add("wrong-format", "another format name", edit(R, lambda p: p.__setitem__("format", "x")), 2, "not a trialnotary proof")
 add("unknown-field", "an unknown top-level field", edit(R, lambda p: p.__setitem__("extra", 1)), 2, "malformed proof")
 add("not-json", "not JSON at all", None, 2, "not valid JSON", raw="\x00\x01 not json")
