@@ -28,6 +28,9 @@ use crate::salt::Secret;
 /// The `format` field of a manifest.
 pub const MANIFEST_FORMAT: &str = "trialnotary-manifest";
 
+/// Manifest layout version: 2 keeps leaf hashes only (version 1 also kept the values).
+pub const MANIFEST_VERSION: u32 = 2;
+
 /// Errors reading or writing the store, naming the file.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -69,11 +72,11 @@ pub fn io_err(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
 pub struct Manifest {
     /// Always [`MANIFEST_FORMAT`].
     pub format: String,
-    /// Manifest layout version (1).
+    /// Manifest layout version ([`MANIFEST_VERSION`]).
     pub version: u32,
     /// The submission entry anchored in the block.
     pub submission: SubmissionEntry,
-    /// The path the submission was read from, for the record.
+    /// The absolute path the submission was read from: where `prove` reads the data.
     pub source: String,
     /// Datasets in name order (submission-tree order).
     pub datasets: Vec<ManifestDataset>,
@@ -282,10 +285,19 @@ impl Store {
             path: path.clone(),
             detail: e.to_string(),
         })?;
-        if m.format != MANIFEST_FORMAT || m.version != 1 {
+        if m.format != MANIFEST_FORMAT {
             return Err(StoreError::Damaged {
                 path,
                 detail: "unknown manifest format".into(),
+            });
+        }
+        if m.version != MANIFEST_VERSION {
+            return Err(StoreError::Damaged {
+                path,
+                detail: format!(
+                    "manifest version {} was written by another trialnotary (this one reads {MANIFEST_VERSION})",
+                    m.version
+                ),
             });
         }
         Ok(m)
@@ -358,46 +370,35 @@ pub fn leaves_root(
     Ok(builder.root())
 }
 
-/// Reads the canonical values array of one row.
-///
-/// # Errors
-/// Unreadable or inconsistent index or values files.
-pub fn read_values(dir: &Path, d: &ManifestDataset, row: u64) -> Result<Vec<u8>, StoreError> {
-    let index_path = dir.join(format!("{}.index", d.stem));
-    let values_path = dir.join(format!("{}.values", d.stem));
-    let mut index = File::open(&index_path).map_err(io_err(&index_path))?;
-    let mut start = [0u8; 8];
-    index
-        .seek(SeekFrom::Start(row * 8))
-        .map_err(io_err(&index_path))?;
-    index.read_exact(&mut start).map_err(io_err(&index_path))?;
-    let start = u64::from_le_bytes(start);
-    let mut values = File::open(&values_path).map_err(io_err(&values_path))?;
-    values
-        .seek(SeekFrom::Start(start))
-        .map_err(io_err(&values_path))?;
-    let mut reader = std::io::BufReader::new(values);
-    let mut line = Vec::new();
-    std::io::BufRead::read_until(&mut reader, b'\n', &mut line).map_err(io_err(&values_path))?;
-    if line.pop() != Some(b'\n') {
-        return Err(StoreError::Damaged {
-            path: values_path,
-            detail: format!("row {row} is truncated"),
-        });
-    }
-    Ok(line)
+/// Reads a dataset's leaf hashes in order, one at a time.
+pub struct LeafReader {
+    path: PathBuf,
+    reader: std::io::BufReader<File>,
 }
 
-/// Streams every row's canonical values array, in order.
-///
-/// # Errors
-/// An unreadable values file.
-pub fn values_lines(
-    dir: &Path,
-    d: &ManifestDataset,
-) -> Result<impl Iterator<Item = Result<Vec<u8>, StoreError>> + use<>, StoreError> {
-    let path = dir.join(format!("{}.values", d.stem));
-    let f = File::open(&path).map_err(io_err(&path))?;
-    let reader = std::io::BufReader::with_capacity(1 << 20, f);
-    Ok(std::io::BufRead::split(reader, b'\n').map(move |r| r.map_err(io_err(&path))))
+impl LeafReader {
+    /// Opens the leaves file of `d` in the submission directory `dir`.
+    ///
+    /// # Errors
+    /// An unreadable file.
+    pub fn open(dir: &Path, d: &ManifestDataset) -> Result<Self, StoreError> {
+        let path = dir.join(format!("{}.leaves", d.stem));
+        let f = File::open(&path).map_err(io_err(&path))?;
+        Ok(Self {
+            reader: std::io::BufReader::with_capacity(1 << 20, f),
+            path,
+        })
+    }
+
+    /// The next leaf hash.
+    ///
+    /// # Errors
+    /// A read error or a file shorter than its rows.
+    pub fn next_leaf(&mut self) -> Result<NodeHash, StoreError> {
+        let mut leaf = [0u8; 32];
+        self.reader
+            .read_exact(&mut leaf)
+            .map_err(io_err(&self.path))?;
+        Ok(NodeHash::from_bytes(leaf))
+    }
 }

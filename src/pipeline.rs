@@ -11,7 +11,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use rayon::prelude::*;
 
 use crate::archive::{
-    MANIFEST_FORMAT, Manifest, ManifestDataset, Store, StoreError, io_err, write_atomic,
+    MANIFEST_FORMAT, MANIFEST_VERSION, Manifest, ManifestDataset, Store, StoreError, io_err,
+    write_atomic,
 };
 use crate::chain::header::{BlockHeader, HEADER_VERSION};
 use crate::chain::mine::{MiningProgress, mine};
@@ -140,8 +141,8 @@ struct Ingested {
     file: SourceFile,
 }
 
-/// Reads one file, writing its leaves, values and index into `dir` with stem `stem`. Reading and
-/// hashing (on all cores) overlap with writing (on its own thread).
+/// Reads one file, writing its leaf hashes into `dir` with stem `stem`. Reading and hashing (on
+/// all cores) overlap with writing and the root (on their own thread).
 fn ingest_file(
     file: &SourceFile,
     secret: &Secret,
@@ -151,19 +152,19 @@ fn ingest_file(
     let mut source = ingest::open(&file.path, file.format)?;
     let columns = source.columns().to_vec();
     let salter = Salter::new(secret, &file.dataset);
-    let (tx, rx) = std::sync::mpsc::sync_channel::<(Batch, Vec<NodeHash>)>(2);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<NodeHash>>(2);
     let root = std::thread::scope(|scope| {
-        let writer = scope.spawn(move || write_dataset_files(dir, stem, rx));
+        let writer = scope.spawn(move || write_leaves(dir, stem, rx));
         let read = (|| -> Result<(), PipelineError> {
             let mut first = 0u64;
+            let mut batch = Batch::default();
             loop {
-                let mut batch = Batch::default();
                 if !source.next_batch(&mut batch)? {
                     return Ok(());
                 }
                 let leaves = hash_batch(&salter, &batch, first);
                 first += batch.len() as u64;
-                if tx.send((batch, leaves)).is_err() {
+                if tx.send(leaves).is_err() {
                     // The writer stopped on an error, which join reports below.
                     return Ok(());
                 }
@@ -184,7 +185,7 @@ fn ingest_file(
 }
 
 /// Salts and hashes every row of a batch on all cores, in row order.
-fn hash_batch(salter: &Salter, batch: &Batch, first: u64) -> Vec<NodeHash> {
+pub(crate) fn hash_batch(salter: &Salter, batch: &Batch, first: u64) -> Vec<NodeHash> {
     let mut leaves = Vec::with_capacity(batch.len());
     (0..batch.len())
         .into_par_iter()
@@ -197,52 +198,28 @@ fn hash_batch(salter: &Salter, batch: &Batch, first: u64) -> Vec<NodeHash> {
     leaves
 }
 
-/// Writes the leaves, values and index files of one dataset from hashed batches, fsyncs them,
-/// and returns the dataset's root.
-fn write_dataset_files(
+/// Writes the leaves file of one dataset from hashed batches, fsyncs it, and returns the
+/// dataset's root. The store keeps no values: the data stays in the sponsor's submission, and
+/// `prove` re-reads it and checks it against these leaves.
+fn write_leaves(
     dir: &Path,
     stem: &str,
-    batches: std::sync::mpsc::Receiver<(Batch, Vec<NodeHash>)>,
+    batches: std::sync::mpsc::Receiver<Vec<NodeHash>>,
 ) -> Result<RootBuilder, PipelineError> {
-    let create = |ext: &str| -> Result<(PathBuf, BufWriter<File>), PipelineError> {
-        let path = dir.join(format!("{stem}.{ext}"));
-        let f = File::create(&path).map_err(io_err(&path))?;
-        Ok((path, BufWriter::with_capacity(1 << 20, f)))
-    };
-    let (leaves_path, mut leaves_out) = create("leaves")?;
-    let (values_path, mut values_out) = create("values")?;
-    let (index_path, mut index_out) = create("index")?;
+    let path = dir.join(format!("{stem}.leaves"));
+    let f = File::create(&path).map_err(io_err(&path))?;
+    let mut out = BufWriter::with_capacity(1 << 20, f);
     let mut root = RootBuilder::new();
-    let mut offset = 0u64;
-    let mut index = Vec::new();
-    let mut leaf_bytes = Vec::new();
-    for (batch, leaves) in batches {
-        index.clear();
-        leaf_bytes.clear();
-        for (i, leaf) in leaves.iter().enumerate() {
+    for leaves in batches {
+        for leaf in &leaves {
             root.push(*leaf);
-            leaf_bytes.extend_from_slice(leaf.as_bytes());
-            index.extend_from_slice(&(offset + batch.start(i) as u64).to_le_bytes());
+            out.write_all(leaf.as_bytes()).map_err(io_err(&path))?;
         }
-        values_out
-            .write_all(&batch.buf)
-            .map_err(io_err(&values_path))?;
-        offset += batch.buf.len() as u64;
-        leaves_out
-            .write_all(&leaf_bytes)
-            .map_err(io_err(&leaves_path))?;
-        index_out.write_all(&index).map_err(io_err(&index_path))?;
     }
-    for (path, out) in [
-        (leaves_path, leaves_out),
-        (values_path, values_out),
-        (index_path, index_out),
-    ] {
-        let f = out
-            .into_inner()
-            .map_err(|e| io_err(&path)(e.into_error()))?;
-        f.sync_all().map_err(io_err(&path))?;
-    }
+    let f = out
+        .into_inner()
+        .map_err(|e| io_err(&path)(e.into_error()))?;
+    f.sync_all().map_err(io_err(&path))?;
     Ok(root)
 }
 
@@ -394,9 +371,13 @@ fn notarize_locked(
         };
         let manifest = Manifest {
             format: MANIFEST_FORMAT.into(),
-            version: 1,
+            version: MANIFEST_VERSION,
             submission: entry,
-            source: input.path.display().to_string(),
+            // Absolute, so `prove` finds the data from any working directory.
+            source: std::fs::canonicalize(&input.path)
+                .unwrap_or_else(|_| input.path.clone())
+                .display()
+                .to_string(),
             datasets: datasets
                 .into_iter()
                 .enumerate()

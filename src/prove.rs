@@ -1,10 +1,12 @@
-//! Building proofs from the store: finds the block that last anchored a submission, rebuilds the
-//! trees from stored leaf hashes and derives the disclosed salts. Never re-reads the datasets.
+//! Building proofs: finds the block that last anchored a submission, rebuilds the trees from the
+//! stored leaf hashes, re-reads the disclosed rows from the submission's data (the store keeps no
+//! values), checks each against its stored leaf and derives the disclosed salts.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::archive::{self, Manifest, ManifestDataset, Store, StoreError};
 use crate::chain::store::{self as chain_store, StoredBlock};
+use crate::ingest::{self, Batch, IngestError};
 use crate::pipeline::PipelineError;
 use crate::proof::{
     BlockInfo, PROOF_FORMAT, PROOF_VERSION, Proof, ProofKind, RecordClaim, Step, TreeKind,
@@ -24,6 +26,7 @@ pub struct DatasetProver {
     block_step: Step,
     tree: Option<Tree>,
     checkpoint: Option<String>,
+    data: PathBuf,
 }
 
 fn step(tree: TreeKind, t: &Tree, index: u64) -> Step {
@@ -40,11 +43,18 @@ fn damaged(path: PathBuf, detail: impl Into<String>) -> PipelineError {
 }
 
 impl DatasetProver {
-    /// Opens the latest anchoring of `submission` in `store` and selects `dataset`.
+    /// Opens the latest anchoring of `submission` in `store` and selects `dataset`, whose rows
+    /// are read from `data` (the submission directory or file) or, without it, from where they
+    /// were notarized.
     ///
     /// # Errors
     /// Unknown submission or dataset (listing what exists), a damaged chain or store.
-    pub fn open(store: &Store, submission: &str, dataset: &str) -> Result<Self, PipelineError> {
+    pub fn open(
+        store: &Store,
+        submission: &str,
+        dataset: &str,
+        data: Option<&Path>,
+    ) -> Result<Self, PipelineError> {
         let _lock = store.lock(false, true)?;
         let chain_path = store.chain_path();
         let chain = chain_store::read_chain(&chain_path)?;
@@ -113,7 +123,19 @@ impl DatasetProver {
         let anchor_tree = Tree::new(entry_leaves(&block.submissions)?);
         let salter = Salter::new(&secret, dataset);
         let checkpoint = store.checkpoint(block.header.height)?;
+        let base = data.map_or_else(|| PathBuf::from(&manifest.source), Path::to_path_buf);
+        let file = &manifest.datasets[dataset_index].file;
+        // A one-file submission was notarized from the file itself; tell it from a directory
+        // even when it is gone, so the error names the dataset file.
+        let one_file = manifest.datasets.len() == 1
+            && Path::new(&manifest.source).file_name() == Some(std::ffi::OsStr::new(file));
+        let data = if base.is_file() || (one_file && !base.is_dir()) {
+            base
+        } else {
+            base.join(file)
+        };
         Ok(Self {
+            data,
             checkpoint,
             dir: block_dir.join(submission),
             submission_step: step(TreeKind::Submission, &sub_tree, dataset_index as u64),
@@ -185,23 +207,21 @@ impl DatasetProver {
         })
     }
 
-    /// A record proof for `row` whose canonical values array is `values` (as stored). With
-    /// `stream`, the path is computed without building the dataset's tree (one proof); without,
+    /// A record proof for `row` whose canonical values array is `values` (as read). Without
+    /// `tree`, the path is computed without building the dataset's tree (one proof); with it,
     /// from the tree built once (every row).
     fn record_proof_from(
-        &mut self,
+        &self,
         row: u64,
         values: &[u8],
-        stream: bool,
+        tree: Option<&Tree>,
     ) -> Result<Proof, PipelineError> {
         let digest = values_digest(values);
         let salt = self.salter.salt(row, &digest);
         let leaf = record_leaf(&salt, &digest).into_node();
-        let dir = self.dir.clone();
-        let row_step = if stream {
-            self.streamed_step(row)?
-        } else {
-            step(TreeKind::Dataset, self.record_tree()?, row)
+        let row_step = match tree {
+            None => self.streamed_step(row)?,
+            Some(t) => step(TreeKind::Dataset, t, row),
         };
         // The streamed path is checked against the stored root, as the built tree is.
         if crate::verify::verify_inclusion(
@@ -213,16 +233,17 @@ impl DatasetProver {
         )
         .is_err()
         {
-            return Err(damaged(dir, "stored leaves do not give the dataset root"));
-        }
-        if row_step.leaf_hash != leaf {
             return Err(damaged(
-                dir,
-                format!("stored values of row {row} do not match its leaf"),
+                self.dir.clone(),
+                "stored leaves do not give the dataset root",
             ));
         }
-        let parsed: Vec<Option<String>> = serde_json::from_slice(values)
-            .map_err(|e| damaged(self.dir.clone(), format!("row {row}: {e}")))?;
+        if row_step.leaf_hash != leaf {
+            return Err(self.changed(&format!("row {row}"), "differs from the notarized record"));
+        }
+        // Our own encoder wrote these bytes; failing to read them back is a bug.
+        let parsed: Vec<Option<String>> =
+            serde_json::from_slice(values).expect("canonical values are JSON");
         let d = self.dataset();
         Ok(Proof {
             format: PROOF_FORMAT.into(),
@@ -248,10 +269,75 @@ impl DatasetProver {
         })
     }
 
-    /// The proof of one row.
+    /// The error for data that no longer matches what was notarized, naming file and place.
+    fn changed(&self, at: &str, what: &str) -> PipelineError {
+        IngestError::at(
+            &self.data,
+            at,
+            format!(
+                "{what} in block {}: the file changed since (point --data at the copy that was notarized)",
+                self.block.header.height
+            ),
+        )
+        .into()
+    }
+
+    /// Streams the dataset's rows from its file, calling `each` with the number and canonical
+    /// values of every row below `until`, and returns how many rows it passed.
+    fn read_rows(
+        &self,
+        until: u64,
+        mut each: impl FnMut(u64, &[u8]) -> Result<(), PipelineError>,
+    ) -> Result<u64, PipelineError> {
+        let d = self.dataset();
+        let mut source = ingest::open(&self.data, d.format).map_err(|e| {
+            PipelineError::Ingest(IngestError {
+                message: format!(
+                    "{} (the submission was notarized from {}; pass --data to read it elsewhere)",
+                    e.message, self.manifest.source
+                ),
+                ..e
+            })
+        })?;
+        if source.columns() != d.entry.columns.as_slice() {
+            return Err(self.changed(
+                "header",
+                &format!(
+                    "columns {:?} differ from the notarized {:?}",
+                    source.columns(),
+                    d.entry.columns
+                ),
+            ));
+        }
+        let mut batch = Batch::default();
+        let mut row = 0u64;
+        while row < until && source.next_batch(&mut batch)? {
+            for i in 0..batch.len() {
+                if row == until {
+                    break;
+                }
+                each(row, batch.row(i))?;
+                row += 1;
+            }
+        }
+        Ok(row)
+    }
+
+    /// Checks that the file held every notarized row: `read` rows were read up to `until`.
+    fn check_count(&self, read: u64, until: u64) -> Result<(), PipelineError> {
+        if read < until {
+            return Err(self.changed(
+                "end of file",
+                &format!("{read} rows, where {} were notarized", self.rows()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The proof of one row, read from the data and checked against its stored leaf.
     ///
     /// # Errors
-    /// A row out of range or a damaged store.
+    /// A row out of range, data that changed since, or a damaged store.
     pub fn record_proof(&mut self, row: u64) -> Result<Proof, PipelineError> {
         if row >= self.rows() {
             return Err(PipelineError::Usage(format!(
@@ -260,49 +346,54 @@ impl DatasetProver {
                 self.rows()
             )));
         }
-        let values = archive::read_values(&self.dir, self.dataset(), row)?;
-        self.record_proof_from(row, &values, true)
+        let mut values = Vec::new();
+        let read = self.read_rows(row + 1, |r, v| {
+            if r == row {
+                values = v.to_vec();
+            }
+            Ok(())
+        })?;
+        self.check_count(read, row + 1)?;
+        self.record_proof_from(row, &values, None)
     }
 
-    /// Calls `sink` with the proof of every row, in order, streaming the stored values.
+    /// Calls `sink` with the proof of every row, in order, streaming the rows from the data.
     ///
     /// # Errors
-    /// A damaged store, or the first error `sink` returns.
+    /// Data that changed since, a damaged store, or the first error `sink` returns.
     pub fn each_record_proof(
         &mut self,
         mut sink: impl FnMut(Proof) -> Result<(), PipelineError>,
     ) -> Result<(), PipelineError> {
-        let lines = archive::values_lines(&self.dir, self.dataset())?;
-        let mut row = 0u64;
-        for line in lines {
-            let proof = self.record_proof_from(row, &line?, false)?;
-            sink(proof)?;
-            row += 1;
-        }
-        if row != self.rows() {
-            return Err(damaged(
-                self.dir.clone(),
-                format!("{row} stored rows, {} expected", self.rows()),
-            ));
-        }
-        Ok(())
+        self.record_tree()?;
+        let tree = self.tree.as_ref();
+        let rows = self.rows();
+        let read = self.read_rows(rows, |row, values| {
+            sink(self.record_proof_from(row, values, tree)?)
+        })?;
+        self.check_count(read, rows)
     }
 
     /// The proof of the whole dataset, carrying every row's salt for `verify --data`.
     ///
     /// # Errors
-    /// A damaged store.
+    /// Data that changed since, or a damaged store.
     pub fn dataset_proof(&mut self) -> Result<Proof, PipelineError> {
-        let mut salts: Vec<Salt> = Vec::with_capacity(self.rows() as usize);
-        for (row, line) in archive::values_lines(&self.dir, self.dataset())?.enumerate() {
-            salts.push(self.salter.salt(row as u64, &values_digest(&line?)));
-        }
-        if salts.len() as u64 != self.rows() {
-            return Err(damaged(
-                self.dir.clone(),
-                "stored rows do not match the dataset entry",
-            ));
-        }
+        let rows = self.rows();
+        let mut salts: Vec<Salt> = Vec::with_capacity(usize::try_from(rows).unwrap_or(0));
+        let mut stored = archive::LeafReader::open(&self.dir, self.dataset())?;
+        let read = self.read_rows(rows, |row, values| {
+            let digest = values_digest(values);
+            let salt = self.salter.salt(row, &digest);
+            if record_leaf(&salt, &digest).into_node() != stored.next_leaf()? {
+                return Err(
+                    self.changed(&format!("row {row}"), "differs from the notarized record")
+                );
+            }
+            salts.push(salt);
+            Ok(())
+        })?;
+        self.check_count(read, rows)?;
         Ok(Proof {
             format: PROOF_FORMAT.into(),
             version: PROOF_VERSION,

@@ -445,3 +445,106 @@ fn a_second_run_waits_for_the_lock_or_fails_with_no_wait() {
         "the chain is append-only"
     );
 }
+
+/// The store keeps leaf hashes, never the patient data: `prove` re-reads the disclosed rows from
+/// the submission, wherever it now is, and refuses data that changed since it was notarized.
+#[test]
+fn prove_rereads_the_data_and_refuses_changed_rows() {
+    let s = Scratch::new();
+    let src = fixtures().join("cdiscpilot01");
+    for f in ["dm.csv", "ae.csv", "lb.parquet", "vs.parquet"] {
+        s.copy_fixture(&format!("cdiscpilot01/{f}"), &format!("sub/{f}"));
+    }
+    s.notarize(&[&s.path().join("sub")], &["--id", "pilot"]);
+
+    // No stored file holds a subject id from the data.
+    let dm = std::fs::read_to_string(src.join("dm.csv")).unwrap();
+    let subject = dm
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .nth(2)
+        .unwrap()
+        .trim_matches('"');
+    assert!(subject.len() > 5, "{subject}");
+    for (path, _) in common::fingerprint(&s.store()) {
+        let p = s.store().join(&path);
+        if p.is_file() {
+            let bytes = std::fs::read(&p).unwrap();
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(subject),
+                "{path} holds patient data"
+            );
+        }
+    }
+
+    // Moved: the error says where the data was and how to point elsewhere; --data does.
+    std::fs::rename(s.path().join("sub"), s.path().join("moved")).unwrap();
+    let args = [
+        "prove",
+        "--submission",
+        "pilot",
+        "--dataset",
+        "dm",
+        "--row",
+        "3",
+    ];
+    let r = s.run(&args);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("dm.csv"), "{}", r.stderr);
+    assert!(r.stderr.contains("--data"), "{}", r.stderr);
+    let mut with_data = args.to_vec();
+    with_data.extend(["--data", "moved", "-o", "p.json"]);
+    s.ok(&with_data);
+    let v = s.ok(&["verify", "p.json", "--json"]).json();
+    assert_eq!(v["valid"], true);
+
+    // One value edited in row 3: proving row 3, every row or the dataset names file and row;
+    // another row still proves.
+    let path = s.path().join("moved/dm.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let line = text.lines().nth(4).unwrap();
+    let edited = line.replacen("\"DM\"", "\"XX\"", 1);
+    assert_ne!(line, edited);
+    std::fs::write(&path, text.replacen(line, &edited, 1)).unwrap();
+    for extra in [&["--row", "3"][..], &["--all-rows"], &[]] {
+        let mut a = vec!["prove", "--submission", "pilot", "--dataset", "dm"];
+        a.extend(["--data", "moved"]);
+        a.extend(extra);
+        let r = s.run(&a);
+        assert_ne!(r.code, 0, "{extra:?}");
+        assert!(
+            r.stderr
+                .contains("dm.csv: row 3: differs from the notarized record in block 0"),
+            "{extra:?}: {}",
+            r.stderr
+        );
+    }
+    s.ok(&[
+        "prove",
+        "--submission",
+        "pilot",
+        "--dataset",
+        "dm",
+        "--row",
+        "2",
+        "--data",
+        "moved",
+    ]);
+
+    // Rows removed: the shortfall is named.
+    let first_lines: Vec<&str> = text.lines().take(3).collect();
+    std::fs::write(&path, first_lines.join("\n") + "\n").unwrap();
+    let r = s.run(&[
+        "prove",
+        "--submission",
+        "pilot",
+        "--dataset",
+        "dm",
+        "--data",
+        "moved",
+    ]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("2 rows, where"), "{}", r.stderr);
+}

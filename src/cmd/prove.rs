@@ -1,4 +1,5 @@
-//! `trialnotary prove`: write a record, all-rows (NDJSON) or dataset proof from the store.
+//! `trialnotary prove`: write a record, all-rows (NDJSON) or dataset proof from the store and
+//! the submission's data.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -27,6 +28,10 @@ pub struct Args {
     /// One proof per row, as NDJSON (one JSON proof per line).
     #[arg(long)]
     all_rows: bool,
+    /// The submission's data (directory or file, as given to `notarize`), if it is no longer
+    /// where it was notarized. Disclosed rows are re-read from it and checked against the store.
+    #[arg(long, value_name = "PATH")]
+    data: Option<PathBuf>,
     #[command(flatten)]
     store: StoreArg,
     /// Attach this signed checkpoint (e.g. one cosigned by witnesses) instead of the store's.
@@ -40,7 +45,12 @@ pub struct Args {
 /// Runs `prove`.
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let store = Store::new(&args.store.store);
-    let mut prover = DatasetProver::open(&store, &args.submission, &args.dataset)?;
+    let mut prover = DatasetProver::open(
+        &store,
+        &args.submission,
+        &args.dataset,
+        args.data.as_deref(),
+    )?;
     if let Some(path) = &args.checkpoint {
         let note = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
