@@ -212,12 +212,19 @@ fn split_points(buf: &[u8], n: usize) -> Vec<usize> {
 /// Parses whole records into canonical values arrays. Errors carry the 1-based line within the
 /// piece and the message, with the column index before a NUL when there is one.
 ///
-/// Lines without `"` or a stray `\r` (most SDTM exports) are split on commas directly; from the
-/// first line that has one, the rest of the piece goes through the csv crate's full RFC 4180
-/// state machine. A property test checks the fast path against the csv crate alone.
+/// A piece with no quote, `\r`, `\\` or control character but `\n` (most SDTM exports) is encoded
+/// in one pass over its separators ([`encode_plain`]). Otherwise lines without `"` or a stray `\r`
+/// are split on commas directly; from the first line that has one, the rest of the piece goes
+/// through the csv crate's full RFC 4180 state machine. Property tests check both fast paths
+/// against the csv crate alone.
 fn parse_piece(piece: &[u8], width: usize) -> Result<Batch, (u64, String)> {
     let mut batch = Batch::default();
     batch.buf.reserve(piece.len() * 3 / 2 + 64);
+    if std::str::from_utf8(piece).is_ok() && encode_plain(piece, width, &mut batch) {
+        return Ok(batch);
+    }
+    // Not plain, or a ragged row: line by line, which names the line.
+    batch.clear();
     let mut pos = 0;
     let mut line_no = 1u64;
     while pos < piece.len() {
@@ -237,6 +244,122 @@ fn parse_piece(piece: &[u8], width: usize) -> Result<Batch, (u64, String)> {
         line_no += 1;
     }
     Ok(batch)
+}
+
+/// Bytes of `0x0101…01 * b`: `b` in every byte of a word.
+const fn splat(b: u8) -> u64 {
+    0x0101_0101_0101_0101 * b as u64
+}
+
+/// The high bit of every byte of `w` that is zero, and no other bit (exact: no carries cross
+/// bytes).
+const fn zero_bytes(w: u64) -> u64 {
+    const LOW7: u64 = splat(0x7f);
+    !(((w & LOW7).wrapping_add(LOW7)) | w | LOW7)
+}
+
+/// Gathers the high bit of each byte of `m` into the byte's bit of the result (byte `i` → bit `i`).
+const fn gather(m: u64) -> u64 {
+    ((m >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56
+}
+
+/// For up to 64 bytes: bit `i` set where `chunk[i]` is `,` or `\n`, or `None` when the chunk has a
+/// byte that takes the piece off the plain path: `"`, `\\`, or a control character other than
+/// `\n` (so `\r` too). Eight bytes at a time in plain integer arithmetic (SWAR).
+fn separator_mask(chunk: &[u8]) -> Option<u64> {
+    let len = chunk.len();
+    let mut padded = [0u8; 64];
+    let chunk: &[u8] = if len == 64 {
+        chunk
+    } else {
+        padded[..len].copy_from_slice(chunk);
+        &padded
+    };
+    let mut mask = 0u64;
+    let mut bad = 0u64;
+    for (j, word) in chunk.chunks_exact(8).enumerate() {
+        let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
+        let newline = zero_bytes(w ^ splat(b'\n'));
+        let comma = zero_bytes(w ^ splat(b','));
+        // Below 0x20 exactly when the top three bits are clear.
+        let control = zero_bytes(w & splat(0xe0)) & !newline;
+        let trouble = control | zero_bytes(w ^ splat(b'"')) | zero_bytes(w ^ splat(b'\\'));
+        mask |= gather(newline | comma) << (8 * j);
+        bad |= gather(trouble) << (8 * j);
+    }
+    // The zero padding of a short chunk would count as control characters.
+    let real = if len == 64 { u64::MAX } else { (1u64 << len) - 1 };
+    (bad & real == 0).then_some(mask)
+}
+
+/// Encodes a piece that is UTF-8 and plain (no byte that needs quoting or escaping, see
+/// [`separator_mask`]): fields are the text between separators, found 64 bytes at a time from a
+/// bit mask rather than one search per field. Blank lines are skipped. Returns false at a
+/// non-plain byte or a ragged row, leaving `batch` for the caller to clear.
+fn encode_plain(piece: &[u8], width: usize, batch: &mut Batch) -> bool {
+    let mut row = PlainRow {
+        piece,
+        width,
+        start: 0,
+        fields: 0,
+    };
+    for (k, chunk) in piece.chunks(64).enumerate() {
+        let base = k * 64;
+        let Some(mut mask) = separator_mask(chunk) else {
+            return false;
+        };
+        while mask != 0 {
+            let at = base + mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            if !row.field(at, piece[at] == b'\n', batch) {
+                return false;
+            }
+        }
+    }
+    // A last line without its newline.
+    let open = row.start < piece.len() || row.fields > 0;
+    !open || row.field(piece.len(), true, batch)
+}
+
+/// Where [`encode_plain`] is within its piece.
+struct PlainRow<'a> {
+    piece: &'a [u8],
+    width: usize,
+    /// First byte of the current field.
+    start: usize,
+    /// Fields of the current row written so far.
+    fields: usize,
+}
+
+impl PlainRow<'_> {
+    /// Writes the field that ends at `end` (a separator, or the end of the piece); false at a
+    /// ragged row.
+    fn field(&mut self, end: usize, newline: bool, batch: &mut Batch) -> bool {
+        if newline && self.fields == 0 && end == self.start {
+            self.start = end + 1;
+            return true;
+        }
+        batch.buf.push(if self.fields == 0 { b'[' } else { b',' });
+        let text = &self.piece[self.start..end];
+        if text.is_empty() {
+            batch.buf.extend_from_slice(b"null");
+        } else {
+            batch.buf.push(b'"');
+            batch.buf.extend_from_slice(text);
+            batch.buf.push(b'"');
+        }
+        self.fields += 1;
+        self.start = end + 1;
+        if newline {
+            if self.fields != self.width {
+                return false;
+            }
+            batch.buf.push(b']');
+            batch.end_row();
+            self.fields = 0;
+        }
+        true
+    }
 }
 
 /// Encodes one line that has no quotes: fields are the text between commas.
@@ -287,15 +410,14 @@ fn simple_line(line: &[u8], width: usize, batch: &mut Batch) -> Result<(), Strin
     Ok(())
 }
 
-/// The line of a csv position within `rest`. The csv crate places a record after `\r\n` at the
-/// `\n`, one line early, so lines are counted from the bytes instead. Used on errors only.
+/// The line of a csv position within `rest`. The csv crate places a record just after the one
+/// before it, before any line ends and blank lines it skipped (after `\r\n`, at the `\n`), so
+/// those are stepped over and lines counted from the bytes. Used on errors only.
 fn line_at(rest: &[u8], first_line: u64, position: Option<&csv::Position>) -> u64 {
-    let b = position.map_or(0, |p| p.byte() as usize).min(rest.len());
-    let b = if rest.get(b) == Some(&b'\n') {
-        b + 1
-    } else {
-        b
-    };
+    let mut b = position.map_or(0, |p| p.byte() as usize).min(rest.len());
+    while matches!(rest.get(b), Some(b'\n' | b'\r')) {
+        b += 1;
+    }
     first_line + memchr::memchr_iter(b'\n', &rest[..b]).count() as u64
 }
 
@@ -435,6 +557,38 @@ mod tests {
         assert_eq!(last_record_end(b"a,\"b\nc"), None);
     }
 
+    proptest! {
+        /// The word-at-a-time mask equals a byte-by-byte one, for every byte value and length.
+        #[test]
+        fn separator_mask_matches_bytewise(
+            mut chunk in proptest::collection::vec(
+                proptest::sample::select(b",\na 9-\x7f\x80\xc3\xff\x21\x2b\x2d\x0b\x09".to_vec()), 0..=64),
+            odd in any::<u8>(),
+            at in any::<proptest::sample::Index>(),
+            inject in any::<bool>(),
+        ) {
+            if inject && !chunk.is_empty() {
+                let i = at.index(chunk.len());
+                chunk[i] = odd;
+            }
+            let want = chunk.iter().enumerate().fold(0u64, |m, (i, &b)| {
+                m | (u64::from(b == b',' || b == b'\n') << i)
+            });
+            let bad = chunk
+                .iter()
+                .any(|&b| (b < 0x20 && b != b'\n') || b == b'"' || b == b'\\');
+            prop_assert_eq!(separator_mask(&chunk), (!bad).then_some(want));
+        }
+    }
+
+    #[test]
+    fn ragged_row_after_blank_lines_names_its_line() {
+        for text in ["\"a\",b,c\n\n\nx,y\n", "a,b,c\n\n\nx,y\n", "\n\n\"x\",y\r\n"] {
+            let want = text.lines().position(|l| l.contains('y')).unwrap() as u64 + 1;
+            assert_eq!(parse_piece(text.as_bytes(), 3).unwrap_err().0, want, "{text:?}");
+        }
+    }
+
     /// The csv crate alone, as the reference for both parsing paths.
     fn reference(bytes: &[u8], width: usize) -> Result<Batch, (u64, String)> {
         parse_with_csv(bytes, width, 1, Batch::default())
@@ -457,6 +611,30 @@ mod tests {
             match (parse_piece(&bytes, 3), reference(&bytes, 3)) {
                 (Ok(a), Ok(b)) => { prop_assert_eq!(a.buf, b.buf); prop_assert_eq!(a.ends, b.ends); }
                 (Err(a), Err(b)) => prop_assert_eq!(a.0, b.0),
+                (a, b) => prop_assert!(false, "ours {:?} theirs {:?}", a.map(|b| b.buf), b.map(|b| b.buf)),
+            }
+        }
+
+        /// Plain pieces (the one-pass path), ragged rows, blank lines and a missing last newline
+        /// included, parse as the csv crate parses them.
+        #[test]
+        fn plain_path_matches_csv_crate(
+            lines in proptest::collection::vec("[ab é,]{0,12}", 0..60),
+            last_newline in any::<bool>(),
+        ) {
+            let mut bytes = lines.join("\n").into_bytes();
+            if last_newline && !bytes.is_empty() {
+                bytes.push(b'\n');
+            }
+            // The first ragged line, counted here: the csv crate's positions skip blank lines.
+            let ragged = lines.iter().position(|l| !l.is_empty() && l.split(',').count() != 3);
+            match (parse_piece(&bytes, 3), reference(&bytes, 3)) {
+                (Ok(a), Ok(b)) => {
+                    prop_assert_eq!(ragged, None);
+                    prop_assert_eq!(a.buf, b.buf);
+                    prop_assert_eq!(a.ends, b.ends);
+                }
+                (Err(a), Err(_)) => prop_assert_eq!(Some(a.0), ragged.map(|i| i as u64 + 1)),
                 (a, b) => prop_assert!(false, "ours {:?} theirs {:?}", a.map(|b| b.buf), b.map(|b| b.buf)),
             }
         }
