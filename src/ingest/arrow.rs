@@ -154,12 +154,19 @@ pub fn column_names(schema: &arrow_schema::Schema) -> Vec<String> {
     schema.fields().iter().map(|f| f.name().clone()).collect()
 }
 
+/// Whether `row` is null in the validity buffer `nulls` (taken once per array, not looked up
+/// through `dyn Array` for every cell).
+fn is_null(nulls: Option<&arrow_buffer::NullBuffer>, row: usize) -> bool {
+    nulls.is_some_and(|n| n.is_null(row))
+}
+
 fn with_nulls<'a>(
     array: &'a dyn Array,
     f: impl Fn(usize, &mut String) -> Result<(), String> + 'a,
 ) -> CellWriter<'a> {
+    let nulls = array.nulls().cloned();
     Box::new(move |row, out, text| {
-        if array.is_null(row) {
+        if is_null(nulls.as_ref(), row) {
             write_value(out, None);
             return Ok(());
         }
@@ -255,6 +262,26 @@ fn trim_decimal(mut s: String) -> String {
     if s == "-0" { "0".to_owned() } else { s }
 }
 
+/// Each of a dictionary's `n` values encoded once (the bytes, and the end of each value in them),
+/// so that rows copy them instead of encoding each again. Only when the dictionary is no larger
+/// than the `rows` that use it (else encoding it could cost more than the rows) and every value
+/// encodes (else the per-row path reports the row that holds a bad one).
+fn encode_dictionary(
+    values: &CellWriter<'_>,
+    n: usize,
+    rows: usize,
+) -> Option<(Vec<u8>, Vec<usize>)> {
+    if n > rows {
+        return None;
+    }
+    let (mut blob, mut ends, mut text) = (Vec::new(), Vec::with_capacity(n), String::new());
+    for v in 0..n {
+        values(v, &mut blob, &mut text).ok()?;
+        ends.push(blob.len());
+    }
+    Some((blob, ends))
+}
+
 fn writer(array: &dyn Array) -> Result<CellWriter<'_>, String> {
     Ok(match array.data_type() {
         DataType::Null => Box::new(|_, out, _| {
@@ -263,22 +290,25 @@ fn writer(array: &dyn Array) -> Result<CellWriter<'_>, String> {
         }),
         DataType::Utf8 => {
             let a = array.as_string::<i32>();
+            let nulls = array.nulls().cloned();
             Box::new(move |row, out, _| {
-                write_value(out, (!a.is_null(row)).then(|| a.value(row)));
+                write_value(out, (!is_null(nulls.as_ref(), row)).then(|| a.value(row)));
                 Ok(())
             })
         }
         DataType::LargeUtf8 => {
             let a = array.as_string::<i64>();
+            let nulls = array.nulls().cloned();
             Box::new(move |row, out, _| {
-                write_value(out, (!a.is_null(row)).then(|| a.value(row)));
+                write_value(out, (!is_null(nulls.as_ref(), row)).then(|| a.value(row)));
                 Ok(())
             })
         }
         DataType::Utf8View => {
             let a = array.as_string_view();
+            let nulls = array.nulls().cloned();
             Box::new(move |row, out, _| {
-                write_value(out, (!a.is_null(row)).then(|| a.value(row)));
+                write_value(out, (!is_null(nulls.as_ref(), row)).then(|| a.value(row)));
                 Ok(())
             })
         }
@@ -286,8 +316,22 @@ fn writer(array: &dyn Array) -> Result<CellWriter<'_>, String> {
             let dict = array.as_any_dictionary();
             let keys = dict.normalized_keys();
             let values = writer(dict.values().as_ref())?;
+            let nulls = array.nulls().cloned();
+            if let Some((blob, ends)) = encode_dictionary(&values, dict.values().len(), array.len())
+            {
+                return Ok(Box::new(move |row, out, _| {
+                    if is_null(nulls.as_ref(), row) {
+                        write_value(out, None);
+                    } else {
+                        let k = keys[row];
+                        let start = if k == 0 { 0 } else { ends[k - 1] };
+                        out.extend_from_slice(&blob[start..ends[k]]);
+                    }
+                    Ok(())
+                }));
+            }
             Box::new(move |row, out, text| {
-                if array.is_null(row) {
+                if is_null(nulls.as_ref(), row) {
                     write_value(out, None);
                     return Ok(());
                 }

@@ -288,7 +288,11 @@ fn separator_mask(chunk: &[u8]) -> Option<u64> {
         bad |= gather(trouble) << (8 * j);
     }
     // The zero padding of a short chunk would count as control characters.
-    let real = if len == 64 { u64::MAX } else { (1u64 << len) - 1 };
+    let real = if len == 64 {
+        u64::MAX
+    } else {
+        (1u64 << len) - 1
+    };
     (bad & real == 0).then_some(mask)
 }
 
@@ -583,9 +587,17 @@ mod tests {
 
     #[test]
     fn ragged_row_after_blank_lines_names_its_line() {
-        for text in ["\"a\",b,c\n\n\nx,y\n", "a,b,c\n\n\nx,y\n", "\n\n\"x\",y\r\n"] {
+        for text in [
+            "\"a\",b,c\n\n\nx,y\n",
+            "a,b,c\n\n\nx,y\n",
+            "\n\n\"x\",y\r\n",
+        ] {
             let want = text.lines().position(|l| l.contains('y')).unwrap() as u64 + 1;
-            assert_eq!(parse_piece(text.as_bytes(), 3).unwrap_err().0, want, "{text:?}");
+            assert_eq!(
+                parse_piece(text.as_bytes(), 3).unwrap_err().0,
+                want,
+                "{text:?}"
+            );
         }
     }
 
