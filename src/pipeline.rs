@@ -449,22 +449,23 @@ fn notarize_locked(
     let (header, hash) = std::thread::scope(|scope| {
         let show = opts.progress;
         let progress = &progress;
+        // Dropping `stop` wakes the display at once: a run never waits out its refresh interval.
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
         scope.spawn(move || {
             let bar = progress_bar(show, 0, "mine  {spinner} {msg}");
             let t = Instant::now();
-            while !progress.done.load(std::sync::atomic::Ordering::Relaxed) {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                stopped.recv_timeout(Duration::from_millis(100))
+            {
                 let n = progress.hashes.load(std::sync::atomic::Ordering::Relaxed);
                 let rate = n as f64 / t.elapsed().as_secs_f64().max(1e-9) / 1e6;
                 bar.set_message(format!("{n} hashes, {rate:.2} MH/s"));
                 bar.tick();
-                std::thread::sleep(Duration::from_millis(100));
             }
             bar.finish_and_clear();
         });
         let found = mine(&template, progress);
-        progress
-            .done
-            .store(true, std::sync::atomic::Ordering::Relaxed);
+        drop(stop);
         found
     })
     .ok_or_else(|| {

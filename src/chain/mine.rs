@@ -2,7 +2,7 @@
 //! SHA-256 state is computed once and cloned for every try. The result is the smallest valid
 //! nonce, whatever the number of threads, so a block never depends on scheduling.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
@@ -18,8 +18,6 @@ const CHUNK: u64 = 1 << 16;
 pub struct MiningProgress {
     /// Headers hashed.
     pub hashes: AtomicU64,
-    /// Set once a nonce is found.
-    pub done: AtomicBool,
 }
 
 /// Leading zero bits of a digest, checked without building a [`BlockHash`].
@@ -98,7 +96,6 @@ pub fn mine(template: &BlockHeader, progress: &MiningProgress) -> Option<(BlockH
             })
             .min();
         if let Some(nonce) = found {
-            progress.done.store(true, Ordering::Relaxed);
             let header = BlockHeader { nonce, ..*template };
             return Some((header, header.hash()));
         }
