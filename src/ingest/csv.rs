@@ -98,10 +98,14 @@ impl CsvSource {
                     self.eof = true;
                 }
             }
+            // Without a quote anywhere, every newline ends a record: no quote parity to track.
+            let quoted = memchr::memchr(b'"', &self.buf).is_some();
             let end = if self.eof {
                 Some(self.buf.len())
-            } else {
+            } else if quoted {
                 last_record_end(&self.buf)
+            } else {
+                memchr::memrchr(b'\n', &self.buf).map(|i| i + 1)
             };
             let Some(end) = end else {
                 if self.buf.len() > super::MAX_RECORD_BYTES {
@@ -114,18 +118,23 @@ impl CsvSource {
                 // One record longer than the buffer: read more before parsing.
                 continue;
             };
-            let pieces = split_points(&self.buf[..end], rayon::current_num_threads() * 4);
-            let results: Vec<Result<Batch, (usize, u64, String)>> = pieces
+            let pieces = split_points(&self.buf[..end], rayon::current_num_threads() * 4, quoted);
+            // Each piece also counts its lines, on its own core, for the line numbers of errors.
+            let results: Vec<Result<(Batch, u64), (usize, u64, String)>> = pieces
                 .par_windows(2)
                 .enumerate()
                 .map(|(k, w)| {
-                    parse_piece(&self.buf[w[0]..w[1]], self.columns.len())
-                        .map_err(|(l, m)| (k, l, m))
+                    let piece = &self.buf[w[0]..w[1]];
+                    let batch =
+                        parse_piece(piece, self.columns.len()).map_err(|(l, m)| (k, l, m))?;
+                    Ok((batch, memchr::memchr_iter(b'\n', piece).count() as u64))
                 })
                 .collect();
+            let mut lines = 0;
             for r in results {
                 match r {
-                    Ok(batch) => {
+                    Ok((batch, n)) => {
+                        lines += n;
                         if !batch.is_empty() {
                             self.ready.push_back(batch);
                         }
@@ -149,7 +158,7 @@ impl CsvSource {
                     }
                 }
             }
-            self.line += memchr::memchr_iter(b'\n', &self.buf[..end]).count() as u64;
+            self.line += lines;
             self.buf.drain(..end);
         }
         Ok(())
@@ -178,9 +187,10 @@ fn last_record_end(buf: &[u8]) -> Option<usize> {
     None
 }
 
-/// Cuts `buf` (whole records) into about `n` pieces at newlines outside quotes; returns the
-/// boundaries, starting with 0 and ending with `buf.len()`.
-fn split_points(buf: &[u8], n: usize) -> Vec<usize> {
+/// Cuts `buf` (whole records) into about `n` pieces at newlines outside quotes (at any newline
+/// when `quoted` is false: `buf` has no quote); returns the boundaries, starting with 0 and
+/// ending with `buf.len()`.
+fn split_points(buf: &[u8], n: usize, quoted: bool) -> Vec<usize> {
     let mut points = vec![0];
     let mut pos = 0;
     let mut odd = false;
@@ -188,6 +198,16 @@ fn split_points(buf: &[u8], n: usize) -> Vec<usize> {
         let target = buf.len() * k / n;
         if target <= pos {
             continue;
+        }
+        if !quoted {
+            match memchr::memchr(b'\n', &buf[target..]) {
+                Some(i) => {
+                    pos = target + i + 1;
+                    points.push(pos);
+                    continue;
+                }
+                None => break,
+            }
         }
         odd ^= count_quotes(&buf[pos..target]) % 2 == 1;
         pos = target;
@@ -548,7 +568,7 @@ mod tests {
     #[test]
     fn splits_only_outside_quotes() {
         let buf = b"a,\"x\ny\"\nb,c\n\"\"\"q\n\",d\ne,f\n";
-        let points = split_points(buf, 8);
+        let points = split_points(buf, 8, true);
         for p in &points[1..points.len() - 1] {
             assert_eq!(
                 count_quotes(&buf[..*p]) % 2,
@@ -662,7 +682,7 @@ mod tests {
             for r in &rows { w.write_record(r).unwrap(); }
             let bytes = w.into_inner().unwrap();
             let whole = reference(&bytes, 3).unwrap();
-            let points = split_points(&bytes, n);
+            let points = split_points(&bytes, n, bytes.contains(&b'"'));
             let mut joined = Vec::new();
             let mut count = 0;
             for p in points.windows(2) {
