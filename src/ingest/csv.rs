@@ -120,7 +120,7 @@ impl CsvSource {
             };
             let pieces = split_points(&self.buf[..end], rayon::current_num_threads() * 4, quoted);
             // Each piece also counts its lines, on its own core, for the line numbers of errors.
-            let results: Vec<Result<(Batch, u64), (usize, u64, String)>> = pieces
+            let results: Vec<Result<(Batch, u64), PieceError>> = pieces
                 .par_windows(2)
                 .enumerate()
                 .map(|(k, w)| {
@@ -186,6 +186,9 @@ fn last_record_end(buf: &[u8]) -> Option<usize> {
     }
     None
 }
+
+/// A piece that failed to parse: its index, the 1-based line within it, and the message.
+type PieceError = (usize, u64, String);
 
 /// Cuts `buf` (whole records) into about `n` pieces at newlines outside quotes (at any newline
 /// when `quoted` is false: `buf` has no quote); returns the boundaries, starting with 0 and
