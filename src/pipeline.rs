@@ -339,17 +339,26 @@ fn notarize_locked(
         total_bytes,
         "ingest {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
     );
-    let results: Vec<Result<Ingested, PipelineError>> = jobs
+    // Largest files first, so the others fill the cores beside them instead of leaving the
+    // largest alone at the end; results go back to job order, which is all the output depends on.
+    let mut order: Vec<usize> = (0..jobs.len()).collect();
+    order.sort_by_key(|&j| std::cmp::Reverse(jobs[j].2.bytes));
+    let mut results: Vec<(usize, Result<Ingested, PipelineError>)> = order
         .par_iter()
-        .map(|(_, d, file, dir)| {
-            let entry = ingest_file(file, &secret, dir, &format!("d{d}"))?;
-            bar.inc(file.bytes);
-            Ok(Ingested {
-                entry,
-                file: (*file).clone(),
-            })
+        .map(|&j| {
+            let (_, d, file, dir) = &jobs[j];
+            let ingested = ingest_file(file, &secret, dir, &format!("d{d}")).map(|entry| {
+                bar.inc(file.bytes);
+                Ingested {
+                    entry,
+                    file: (*file).clone(),
+                }
+            });
+            (j, ingested)
         })
         .collect();
+    results.sort_by_key(|(j, _)| *j);
+    let results = results.into_iter().map(|(_, r)| r);
     bar.finish_and_clear();
     // The first error in submission and dataset order, whatever thread hit it first.
     let mut per_submission: Vec<Vec<Ingested>> = files.iter().map(|_| Vec::new()).collect();
