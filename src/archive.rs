@@ -1,16 +1,15 @@
 //! The store directory around the chain: its lock, the salt secret, and per anchored submission
-//! the manifest, leaf hashes and canonical values that later proofs need, so `prove` never
-//! re-reads the datasets. Files other than the chain are written atomically.
+//! the manifest and the leaf hashes that later proofs need. It keeps no copy of the data: `prove`
+//! re-reads disclosed rows from the submission and checks them against the leaf hashes. Files
+//! other than the chain are written atomically.
 //!
 //! ```text
 //! <store>/LOCK                         advisory lock: one writer, or many readers
 //! <store>/chain.tnc                    the chain (see chain::store)
 //! <store>/secret.key                   salt secret, hex, mode 0600
 //! <store>/blocks/<height>-<hash16>/<submission id>/
-//!     manifest.json                    submission entry and dataset entries
+//!     manifest.json                    submission entry, dataset entries, where the data was read
 //!     d<k>.leaves                      32-byte leaf hashes, one per row
-//!     d<k>.values                      canonical values arrays, one per line
-//!     d<k>.index                       u64 little-endian start offset of each line
 //! ```
 
 use std::fs::{File, OpenOptions};

@@ -284,7 +284,7 @@ pub fn notarize(inputs: &[Input], opts: &NotarizeOptions) -> Result<NotarizeRepo
     let created = !opts.store.exists();
     {
         use std::os::unix::fs::DirBuilderExt;
-        // The store holds personal data (canonical values) and the salt secret: owner only.
+        // The store holds the salt secret, and its manifests name the data files: owner only.
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
