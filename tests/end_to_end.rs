@@ -479,24 +479,21 @@ fn prove_rereads_the_data_and_refuses_changed_rows() {
         }
     }
 
+    // `prove` of dataset dm with `extra` arguments.
+    let prove = |extra: &[&str]| {
+        let mut args = vec!["prove", "--submission", "pilot", "--dataset", "dm"];
+        args.extend(extra);
+        s.run(&args)
+    };
+
     // Moved: the error says where the data was and how to point elsewhere; --data does.
     std::fs::rename(s.path().join("sub"), s.path().join("moved")).unwrap();
-    let args = [
-        "prove",
-        "--submission",
-        "pilot",
-        "--dataset",
-        "dm",
-        "--row",
-        "3",
-    ];
-    let r = s.run(&args);
+    let r = prove(&["--row", "3"]);
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("dm.csv"), "{}", r.stderr);
     assert!(r.stderr.contains("--data"), "{}", r.stderr);
-    let mut with_data = args.to_vec();
-    with_data.extend(["--data", "moved", "-o", "p.json"]);
-    s.ok(&with_data);
+    let r = prove(&["--row", "3", "--data", "moved", "-o", "p.json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
     let v = s.ok(&["verify", "p.json", "--json"]).json();
     assert_eq!(v["valid"], true);
 
@@ -509,10 +506,9 @@ fn prove_rereads_the_data_and_refuses_changed_rows() {
     assert_ne!(line, edited);
     std::fs::write(&path, text.replacen(line, &edited, 1)).unwrap();
     for extra in [&["--row", "3"][..], &["--all-rows"], &[]] {
-        let mut a = vec!["prove", "--submission", "pilot", "--dataset", "dm"];
-        a.extend(["--data", "moved"]);
-        a.extend(extra);
-        let r = s.run(&a);
+        let mut args = vec!["--data", "moved"];
+        args.extend(extra);
+        let r = prove(&args);
         assert_ne!(r.code, 0, "{extra:?}");
         assert!(
             r.stderr
@@ -521,30 +517,12 @@ fn prove_rereads_the_data_and_refuses_changed_rows() {
             r.stderr
         );
     }
-    s.ok(&[
-        "prove",
-        "--submission",
-        "pilot",
-        "--dataset",
-        "dm",
-        "--row",
-        "2",
-        "--data",
-        "moved",
-    ]);
+    assert_eq!(prove(&["--row", "2", "--data", "moved"]).code, 0);
 
     // Rows removed: the shortfall is named.
     let first_lines: Vec<&str> = text.lines().take(3).collect();
     std::fs::write(&path, first_lines.join("\n") + "\n").unwrap();
-    let r = s.run(&[
-        "prove",
-        "--submission",
-        "pilot",
-        "--dataset",
-        "dm",
-        "--data",
-        "moved",
-    ]);
+    let r = prove(&["--data", "moved"]);
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("2 rows, where"), "{}", r.stderr);
 }
