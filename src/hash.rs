@@ -154,7 +154,67 @@ pub fn node_hash(left: &NodeHash, right: &NodeHash) -> NodeHash {
     buf[0] = NODE_PREFIX;
     buf[1..1 + HASH_SIZE].copy_from_slice(&left.0);
     buf[1 + HASH_SIZE..].copy_from_slice(&right.0);
-    NodeHash(Sha256::digest(buf).into())
+    NodeHash(short::finish(short::INITIAL, 0, &buf))
+}
+
+/// SHA-256 of short messages straight on sha2's compression function: a tail of at most
+/// [`short::MAX_TAIL`] bytes after a state that has absorbed whole blocks (or none) is padded in
+/// one stack buffer and compressed, without the streaming API's buffering. Node hashes, record
+/// leaves, salts and mining hash millions of such fixed-size messages; tests check every tail
+/// length against `Sha256::digest`.
+pub mod short {
+    use sha2::digest::generic_array::GenericArray;
+
+    /// SHA-256's initial state (FIPS 180-4 section 5.3.3).
+    pub const INITIAL: [u32; 8] = [
+        0x6a09_e667,
+        0xbb67_ae85,
+        0x3c6e_f372,
+        0xa54f_f53a,
+        0x510e_527f,
+        0x9b05_688c,
+        0x1f83_d9ab,
+        0x5be0_cd19,
+    ];
+
+    /// Longest tail [`finish`] takes: two blocks less the padding's `0x80` and 8 length bytes.
+    pub const MAX_TAIL: usize = 2 * 64 - 9;
+
+    /// `state` after compressing one more whole block.
+    pub fn absorb(mut state: [u32; 8], block: &[u8; 64]) -> [u32; 8] {
+        sha2::compress256(
+            &mut state,
+            std::slice::from_ref(GenericArray::from_slice(block)),
+        );
+        state
+    }
+
+    /// The digest of a message whose first `absorbed` bytes (a multiple of 64) are in `state` and
+    /// whose remaining bytes are `tail`.
+    ///
+    /// # Panics
+    /// When `tail` is longer than [`MAX_TAIL`]: every caller passes a fixed size below it.
+    pub fn finish(state: [u32; 8], absorbed: u64, tail: &[u8]) -> [u8; 32] {
+        assert!(tail.len() <= MAX_TAIL, "tail of {} bytes", tail.len());
+        let mut buf = [0u8; 128];
+        buf[..tail.len()].copy_from_slice(tail);
+        buf[tail.len()] = 0x80;
+        let blocks = if tail.len() + 9 <= 64 { 1 } else { 2 };
+        let bits = (absorbed + tail.len() as u64) * 8;
+        buf[blocks * 64 - 8..blocks * 64].copy_from_slice(&bits.to_be_bytes());
+        let mut state = state;
+        for block in buf[..blocks * 64].chunks_exact(64) {
+            sha2::compress256(
+                &mut state,
+                std::slice::from_ref(GenericArray::from_slice(block)),
+            );
+        }
+        let mut out = [0u8; 32];
+        for (o, w) in out.chunks_exact_mut(4).zip(state) {
+            o.copy_from_slice(&w.to_be_bytes());
+        }
+        out
+    }
 }
 
 /// The root of the empty tree, `MTH({}) = SHA-256()` (RFC 9162 section 2.1.1).
@@ -164,8 +224,8 @@ pub fn empty_root() -> NodeHash {
 
 /// `SHA-256(SHA-256(bytes))`, the block hash of a serialized header.
 pub fn double_sha256(bytes: &[u8]) -> BlockHash {
-    let first = Sha256::digest(bytes);
-    BlockHash(Sha256::digest(first).into())
+    let first: [u8; 32] = Sha256::digest(bytes).into();
+    BlockHash(short::finish(short::INITIAL, 0, &first))
 }
 
 /// Plugs RFC 9162 hashing into rs_merkle: `hash` is the leaf hash and `concat_and_hash` the node
@@ -223,6 +283,33 @@ mod tests {
             leaf_hash(b"").to_hex(),
             "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
         );
+    }
+
+    /// Every tail length after zero, one and two absorbed blocks, against the streaming API.
+    #[test]
+    fn short_finish_matches_sha256() {
+        let message: Vec<u8> = (0..=255u8).cycle().take(128 + short::MAX_TAIL).collect();
+        for blocks in 0..=2 {
+            let mut state = short::INITIAL;
+            for b in message[..64 * blocks].chunks_exact(64) {
+                state = short::absorb(state, b.try_into().unwrap());
+            }
+            for len in 0..=short::MAX_TAIL {
+                let whole = &message[..64 * blocks + len];
+                let want: [u8; 32] = Sha256::digest(whole).into();
+                let got = short::finish(state, 64 * blocks as u64, &whole[64 * blocks..]);
+                assert_eq!(got, want, "{blocks} blocks then {len} bytes");
+            }
+        }
+    }
+
+    #[test]
+    fn node_hash_is_sha256_of_prefixed_pair() {
+        let (l, r) = (leaf_hash(b"l").into_node(), leaf_hash(b"r").into_node());
+        let mut buf = vec![NODE_PREFIX];
+        buf.extend_from_slice(l.as_bytes());
+        buf.extend_from_slice(r.as_bytes());
+        assert_eq!(node_hash(&l, &r).0, <[u8; 32]>::from(Sha256::digest(&buf)));
     }
 
     #[test]

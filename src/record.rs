@@ -15,7 +15,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use sha2::{Digest, Sha256};
 
-use crate::hash::{LeafHash, NodeHash, leaf_hash};
+use crate::hash::{LeafHash, NodeHash, leaf_hash, short};
 
 /// Largest integer that RFC 8785 (through ECMAScript's IEEE 754 doubles) writes exactly.
 pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
@@ -154,10 +154,11 @@ pub fn values_digest(values_json: &[u8]) -> [u8; 32] {
 
 /// A record's leaf: `SHA-256(0x00 || salt || digest)` with `digest` from [`values_digest`].
 pub fn record_leaf(salt: &Salt, digest: &[u8; 32]) -> LeafHash {
-    let mut data = [0u8; RECORD_LEAF_DATA_SIZE];
-    data[..SALT_SIZE].copy_from_slice(&salt.0);
-    data[SALT_SIZE..].copy_from_slice(digest);
-    leaf_hash(&data)
+    let mut data = [0u8; 1 + RECORD_LEAF_DATA_SIZE];
+    data[0] = crate::hash::LEAF_PREFIX;
+    data[1..=SALT_SIZE].copy_from_slice(&salt.0);
+    data[1 + SALT_SIZE..].copy_from_slice(digest);
+    LeafHash::from_bytes(short::finish(short::INITIAL, 0, &data))
 }
 
 /// One row of a dataset: its salt and one value per column, in column order.

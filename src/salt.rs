@@ -11,6 +11,7 @@
 
 use sha2::{Digest, Sha256};
 
+use crate::hash::short;
 use crate::record::{SALT_SIZE, Salt};
 
 /// Domain-separation tag of the dataset part of every salt derivation.
@@ -56,8 +57,8 @@ impl Secret {
 /// Derives salts for the records of one dataset.
 #[derive(Clone)]
 pub struct Salter {
-    /// SHA-256 after the first block, `secret || SHA-256(tag || dataset)`; cloned per record.
-    prefix: Sha256,
+    /// The SHA-256 state after the first block, `secret || SHA-256(tag || dataset)`.
+    prefix: [u32; 8],
 }
 
 impl Salter {
@@ -67,19 +68,21 @@ impl Salter {
         tag.update(SALT_TAG);
         tag.update((dataset.len() as u64).to_be_bytes());
         tag.update(dataset.as_bytes());
-        let mut prefix = Sha256::new();
-        prefix.update(secret.0);
-        prefix.update(tag.finalize());
-        Self { prefix }
+        let mut block = [0u8; 64];
+        block[..SECRET_SIZE].copy_from_slice(&secret.0);
+        block[SECRET_SIZE..].copy_from_slice(&tag.finalize());
+        Self {
+            prefix: short::absorb(short::INITIAL, &block),
+        }
     }
 
     /// The salt of row `row` whose canonical values array has digest `digest`
     /// ([`crate::record::values_digest`]).
     pub fn salt(&self, row: u64, digest: &[u8; 32]) -> Salt {
-        let mut h = self.prefix.clone();
-        h.update(row.to_be_bytes());
-        h.update(digest);
-        let full = h.finalize();
+        let mut tail = [0u8; 8 + 32];
+        tail[..8].copy_from_slice(&row.to_be_bytes());
+        tail[8..].copy_from_slice(digest);
+        let full = short::finish(self.prefix, 64, &tail);
         let mut out = [0u8; SALT_SIZE];
         out.copy_from_slice(&full[..SALT_SIZE]);
         Salt::from_bytes(out)

@@ -1,14 +1,14 @@
 //! The parallel nonce search. The first 64 header bytes do not depend on the nonce, so their
-//! SHA-256 state is computed once and cloned for every try. The result is the smallest valid
-//! nonce, whatever the number of threads, so a block never depends on scheduling.
+//! SHA-256 state is computed once and every try compresses one more block, then the 32-byte
+//! digest. The result is the smallest valid nonce, whatever the number of threads, so a block
+//! never depends on scheduling.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 
 use super::header::BlockHeader;
-use crate::hash::BlockHash;
+use crate::hash::{BlockHash, short};
 
 /// Nonces one task tries before reporting back.
 const CHUNK: u64 = 1 << 16;
@@ -32,7 +32,7 @@ fn meets(hash: &[u8; 32], difficulty: u32) -> bool {
 
 /// Tries nonces `start..start + count` and returns the first that meets the target.
 fn search_chunk(
-    midstate: &Sha256,
+    midstate: &[u32; 8],
     tail: &[u8; 32],
     difficulty: u32,
     start: u64,
@@ -41,10 +41,8 @@ fn search_chunk(
     let mut tail = *tail;
     for nonce in start..start.saturating_add(count) {
         tail[24..32].copy_from_slice(&nonce.to_be_bytes());
-        let mut h = midstate.clone();
-        h.update(tail);
-        let first = h.finalize();
-        let second: [u8; 32] = Sha256::digest(first).into();
+        let first = short::finish(*midstate, 64, &tail);
+        let second = short::finish(short::INITIAL, 0, &first);
         if meets(&second, difficulty) {
             return Some(nonce);
         }
@@ -54,13 +52,13 @@ fn search_chunk(
 
 /// The SHA-256 state after the header's first 64 bytes, which no nonce changes, and the last 32
 /// bytes, into which each nonce is written.
-fn midstate(template: &BlockHeader) -> (Sha256, [u8; 32]) {
+fn midstate(template: &BlockHeader) -> ([u32; 8], [u8; 32]) {
     let bytes = template.to_bytes();
-    let mut midstate = Sha256::new();
-    midstate.update(&bytes[..64]);
+    let mut first = [0u8; 64];
+    first.copy_from_slice(&bytes[..64]);
     let mut tail = [0u8; 32];
     tail.copy_from_slice(&bytes[64..]);
-    (midstate, tail)
+    (short::absorb(short::INITIAL, &first), tail)
 }
 
 /// Hashes `count` nonces of `template` from `start` on the calling thread and returns the first
