@@ -390,9 +390,35 @@ fn nested_datasets_are_named_by_relative_path() {
 #[test]
 fn single_file_submission() {
     let s = Scratch::new();
-    let report = s.notarize(&[&fixtures().join("cdiscpilot01/dm.csv")], &[]);
+    let file = s.copy_fixture("cdiscpilot01/dm.csv", "dm.csv");
+    let report = s.notarize(&[&file], &[]);
     assert_eq!(report["submissions"][0]["id"], "dm");
     assert_eq!(report["submissions"][0]["records"], 60);
+    s.prove_row("dm", "dm", 59, "p.json");
+    // Gone, the file is still named as the dataset file; --data takes the file itself.
+    std::fs::rename(&file, s.path().join("kept.csv")).unwrap();
+    let r = s.run(&[
+        "prove",
+        "--submission",
+        "dm",
+        "--dataset",
+        "dm",
+        "--row",
+        "1",
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("dm.csv: cannot open"), "{}", r.stderr);
+    s.ok(&[
+        "prove",
+        "--submission",
+        "dm",
+        "--dataset",
+        "dm",
+        "--row",
+        "1",
+        "--data",
+        "kept.csv",
+    ]);
 }
 
 #[test]
@@ -496,6 +522,23 @@ fn prove_rereads_the_data_and_refuses_changed_rows() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let v = s.ok(&["verify", "p.json", "--json"]).json();
     assert_eq!(v["valid"], true);
+    // A Parquet dataset is re-read the same way.
+    s.ok(&[
+        "prove",
+        "--submission",
+        "pilot",
+        "--dataset",
+        "lb",
+        "--row",
+        "5",
+        "--data",
+        "moved",
+        "-o",
+        "lb.json",
+    ]);
+    let v = s.ok(&["verify", "lb.json", "--json"]).json();
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["dataset"], "lb");
 
     // One value edited in row 3: proving row 3, every row or the dataset names file and row;
     // another row still proves.
