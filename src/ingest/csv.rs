@@ -235,7 +235,7 @@ fn split_points(buf: &[u8], n: usize, quoted: bool) -> Vec<usize> {
 /// Parses whole records into canonical values arrays. Errors carry the 1-based line within the
 /// piece and the message, with the column index before a NUL when there is one.
 ///
-/// A piece with no quote, `\r`, `\\` or control character but `\n` (most SDTM exports) is encoded
+/// A piece with no quote, `\\` or control character but line ends (most SDTM exports) is encoded
 /// in one pass over its separators ([`encode_plain`]). Otherwise lines without `"` or a stray `\r`
 /// are split on commas directly; from the first line that has one, the rest of the piece goes
 /// through the csv crate's full RFC 4180 state machine. Property tests check both fast paths
@@ -287,9 +287,10 @@ const fn gather(m: u64) -> u64 {
 }
 
 /// For up to 64 bytes: bit `i` set where `chunk[i]` is `,` or `\n`, or `None` when the chunk has a
-/// byte that takes the piece off the plain path: `"`, `\\`, or a control character other than
-/// `\n` (so `\r` too). Eight bytes at a time in plain integer arithmetic (SWAR).
-fn separator_mask(chunk: &[u8]) -> Option<u64> {
+/// byte that takes the piece off the plain path: `"`, `\\`, a `\r` not followed by `\n` (`next`
+/// is the byte after the chunk), or another control character than `\n` and `\r`. Eight bytes
+/// at a time in plain integer arithmetic (SWAR).
+fn separator_mask(chunk: &[u8], next: Option<u8>) -> Option<u64> {
     let len = chunk.len();
     let mut padded = [0u8; 64];
     let chunk: &[u8] = if len == 64 {
@@ -298,25 +299,30 @@ fn separator_mask(chunk: &[u8]) -> Option<u64> {
         padded[..len].copy_from_slice(chunk);
         &padded
     };
-    let mut mask = 0u64;
-    let mut bad = 0u64;
+    let (mut separators, mut newlines, mut returns, mut bad) = (0u64, 0u64, 0u64, 0u64);
     for (j, word) in chunk.chunks_exact(8).enumerate() {
         let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
         let newline = zero_bytes(w ^ splat(b'\n'));
         let comma = zero_bytes(w ^ splat(b','));
+        let cr = zero_bytes(w ^ splat(b'\r'));
         // Below 0x20 exactly when the top three bits are clear.
-        let control = zero_bytes(w & splat(0xe0)) & !newline;
+        let control = zero_bytes(w & splat(0xe0)) & !newline & !cr;
         let trouble = control | zero_bytes(w ^ splat(b'"')) | zero_bytes(w ^ splat(b'\\'));
-        mask |= gather(newline | comma) << (8 * j);
+        separators |= gather(newline | comma) << (8 * j);
+        newlines |= gather(newline) << (8 * j);
+        returns |= gather(cr) << (8 * j);
         bad |= gather(trouble) << (8 * j);
     }
+    // A `\r` is part of a line end only right before a `\n`, perhaps the next chunk's first byte.
+    let carried = u64::from(len == 64 && next == Some(b'\n')) << 63;
+    bad |= returns & !((newlines >> 1) | carried);
     // The zero padding of a short chunk would count as control characters.
     let real = if len == 64 {
         u64::MAX
     } else {
         (1u64 << len) - 1
     };
-    (bad & real == 0).then_some(mask)
+    (bad & real == 0).then_some(separators)
 }
 
 /// Encodes a piece that is UTF-8 and plain (no byte that needs quoting or escaping, see
@@ -332,20 +338,31 @@ fn encode_plain(piece: &[u8], width: usize, batch: &mut Batch) -> bool {
     };
     for (k, chunk) in piece.chunks(64).enumerate() {
         let base = k * 64;
-        let Some(mut mask) = separator_mask(chunk) else {
+        let Some(mut mask) = separator_mask(chunk, piece.get(base + 64).copied()) else {
             return false;
         };
         while mask != 0 {
             let at = base + mask.trailing_zeros() as usize;
             mask &= mask - 1;
-            if !row.field(at, piece[at] == b'\n', batch) {
+            let ok = if piece[at] == b'\n' {
+                // A `\r` here is the line end's: separator_mask let no other through.
+                let end = if at > 0 && piece[at - 1] == b'\r' {
+                    at - 1
+                } else {
+                    at
+                };
+                row.field(end, at + 1, true, batch)
+            } else {
+                row.field(at, at + 1, false, batch)
+            };
+            if !ok {
                 return false;
             }
         }
     }
     // A last line without its newline.
     let open = row.start < piece.len() || row.fields > 0;
-    !open || row.field(piece.len(), true, batch)
+    !open || row.field(piece.len(), piece.len(), true, batch)
 }
 
 /// Where [`encode_plain`] is within its piece.
@@ -359,11 +376,11 @@ struct PlainRow<'a> {
 }
 
 impl PlainRow<'_> {
-    /// Writes the field that ends at `end` (a separator, or the end of the piece); false at a
-    /// ragged row.
-    fn field(&mut self, end: usize, newline: bool, batch: &mut Batch) -> bool {
+    /// Writes the field that ends at `end` (a separator, a line end, or the end of the piece),
+    /// the next starting at `next`; false at a ragged row.
+    fn field(&mut self, end: usize, next: usize, newline: bool, batch: &mut Batch) -> bool {
         if newline && self.fields == 0 && end == self.start {
-            self.start = end + 1;
+            self.start = next;
             return true;
         }
         batch.buf.push(if self.fields == 0 { b'[' } else { b',' });
@@ -376,7 +393,7 @@ impl PlainRow<'_> {
             batch.buf.push(b'"');
         }
         self.fields += 1;
-        self.start = end + 1;
+        self.start = next;
         if newline {
             if self.fields != self.width {
                 return false;
@@ -589,10 +606,11 @@ mod tests {
         #[test]
         fn separator_mask_matches_bytewise(
             mut chunk in proptest::collection::vec(
-                proptest::sample::select(b",\na 9-\x7f\x80\xc3\xff\x21\x2b\x2d\x0b\x09".to_vec()), 0..=64),
+                proptest::sample::select(b",\n\ra 9-\x7f\x80\xc3\xff\x21\x2b\x2d\x0b\x09".to_vec()), 0..=64),
             odd in any::<u8>(),
             at in any::<proptest::sample::Index>(),
             inject in any::<bool>(),
+            next_byte in proptest::sample::select(b"\n\ra".to_vec()),
         ) {
             if inject && !chunk.is_empty() {
                 let i = at.index(chunk.len());
@@ -603,9 +621,29 @@ mod tests {
             });
             let bad = chunk
                 .iter()
-                .any(|&b| (b < 0x20 && b != b'\n') || b == b'"' || b == b'\\');
-            prop_assert_eq!(separator_mask(&chunk), (!bad).then_some(want));
+                .any(|&b| (b < 0x20 && b != b'\n' && b != b'\r') || b == b'"' || b == b'\\');
+            let bad = bad || chunk.windows(2).any(|w| w[0] == b'\r' && w[1] != b'\n');
+            let next = (chunk.len() == 64).then_some(next_byte);
+            let bad = bad || (chunk.last() == Some(&b'\r') && next != Some(b'\n'));
+            prop_assert_eq!(separator_mask(&chunk, next), (!bad).then_some(want));
         }
+    }
+
+    #[test]
+    fn crlf_line_ends_stay_on_the_plain_path() {
+        // The `\r\n` straddles the first 64-byte chunk's end in the second piece.
+        let long = format!("{},b,c\r\n", "a".repeat(59));
+        for text in ["a,b,c\r\nd,,f\r\n\r\ng,h,i", long.as_str()] {
+            let mut batch = Batch::default();
+            assert!(encode_plain(text.as_bytes(), 3, &mut batch), "{text:?}");
+            assert_eq!(
+                batch.buf,
+                reference(text.as_bytes(), 3).unwrap().buf,
+                "{text:?}"
+            );
+        }
+        // A lone `\r` is a line end to the csv crate: off the plain path.
+        assert!(!encode_plain(b"a,b\rc\n", 3, &mut Batch::default()));
     }
 
     #[test]
@@ -654,13 +692,18 @@ mod tests {
         /// included, parse as the csv crate parses them.
         #[test]
         fn plain_path_matches_csv_crate(
-            lines in proptest::collection::vec("[ab é,]{0,12}", 0..60),
+            lines in proptest::collection::vec(("[ab é,]{0,12}", any::<bool>()), 0..60),
             last_newline in any::<bool>(),
         ) {
-            let mut bytes = lines.join("\n").into_bytes();
-            if last_newline && !bytes.is_empty() {
-                bytes.push(b'\n');
+            // Each line ends in `\n` or `\r\n`, as exports from different systems do.
+            let mut bytes = Vec::new();
+            for (k, (line, crlf)) in lines.iter().enumerate() {
+                bytes.extend_from_slice(line.as_bytes());
+                if k + 1 < lines.len() || last_newline {
+                    bytes.extend_from_slice(if *crlf { b"\r\n" } else { b"\n" });
+                }
             }
+            let lines: Vec<&String> = lines.iter().map(|(l, _)| l).collect();
             // The first ragged line, counted here: the csv crate's positions skip blank lines.
             let ragged = lines.iter().position(|l| !l.is_empty() && l.split(',').count() != 3);
             match (parse_piece(&bytes, 3), reference(&bytes, 3)) {
