@@ -397,7 +397,7 @@ fn single_file_submission() {
     s.prove_row("dm", "dm", 59, "p.json");
     // Gone, the file is still named as the dataset file; --data takes the file itself.
     std::fs::rename(&file, s.path().join("kept.csv")).unwrap();
-    let r = s.run(&[
+    let row_1 = [
         "prove",
         "--submission",
         "dm",
@@ -405,20 +405,11 @@ fn single_file_submission() {
         "dm",
         "--row",
         "1",
-    ]);
+    ];
+    let r = s.run(&row_1);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("dm.csv: cannot open"), "{}", r.stderr);
-    s.ok(&[
-        "prove",
-        "--submission",
-        "dm",
-        "--dataset",
-        "dm",
-        "--row",
-        "1",
-        "--data",
-        "kept.csv",
-    ]);
+    s.ok(&[&row_1[..], &["--data", "kept.csv"]].concat());
 }
 
 #[test]
