@@ -27,6 +27,21 @@ pub struct DatasetProver {
     tree: Option<Tree>,
     checkpoint: Option<String>,
     data: PathBuf,
+    format: ingest::Format,
+}
+
+/// The file of dataset `d` in the submission directory `dir`: the file it was notarized from, or
+/// else the same dataset in another format (the root does not depend on the format).
+fn locate(dir: &Path, d: &ManifestDataset) -> (PathBuf, ingest::Format) {
+    let notarized = dir.join(&d.file);
+    if notarized.is_file() {
+        return (notarized, d.format);
+    }
+    ingest::EXTENSIONS
+        .iter()
+        .map(|(ext, format)| (dir.join(format!("{}{ext}", d.entry.name)), *format))
+        .find(|(path, _)| path.is_file())
+        .unwrap_or((notarized, d.format))
 }
 
 fn step(tree: TreeKind, t: &Tree, index: u64) -> Step {
@@ -124,18 +139,20 @@ impl DatasetProver {
         let salter = Salter::new(&secret, dataset);
         let checkpoint = store.checkpoint(block.header.height)?;
         let base = data.map_or_else(|| PathBuf::from(&manifest.source), Path::to_path_buf);
-        let file = &manifest.datasets[dataset_index].file;
+        let d = &manifest.datasets[dataset_index];
         // A one-file submission was notarized from the file itself; tell it from a directory
         // even when it is gone, so the error names the dataset file.
         let one_file = manifest.datasets.len() == 1
-            && Path::new(&manifest.source).file_name() == Some(std::ffi::OsStr::new(file));
-        let data = if base.is_file() || (one_file && !base.is_dir()) {
-            base
+            && Path::new(&manifest.source).file_name() == Some(std::ffi::OsStr::new(&d.file));
+        let (data, format) = if base.is_file() || (one_file && !base.is_dir()) {
+            let format = ingest::Format::from_path(&base).map_or(d.format, |(f, _)| f);
+            (base, format)
         } else {
-            base.join(file)
+            locate(&base, d)
         };
         Ok(Self {
             data,
+            format,
             checkpoint,
             dir: block_dir.join(submission),
             submission_step: step(TreeKind::Submission, &sub_tree, dataset_index as u64),
@@ -290,7 +307,7 @@ impl DatasetProver {
         mut each: impl FnMut(u64, &[u8]) -> Result<(), PipelineError>,
     ) -> Result<u64, PipelineError> {
         let d = self.dataset();
-        let mut source = ingest::open(&self.data, d.format).map_err(|e| {
+        let mut source = ingest::open(&self.data, self.format).map_err(|e| {
             PipelineError::Ingest(IngestError {
                 message: format!(
                     "{} (the submission was notarized from {}; pass --data to read it elsewhere)",

@@ -560,3 +560,28 @@ fn prove_rereads_the_data_and_refuses_changed_rows() {
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("2 rows, where"), "{}", r.stderr);
 }
+
+/// The root does not depend on the format, so `prove` may re-read a dataset from a copy in
+/// another format: a directory holding it under another extension, or the file itself.
+#[test]
+fn prove_reads_the_dataset_from_a_copy_in_another_format() {
+    let s = Scratch::new();
+    let x = fixtures().join("crossformat");
+    s.notarize(&[&x.join("csv")], &["--id", "lb"]);
+    let parquet_dir = x.join("parquet-zstd").display().to_string();
+    let feather_file = x.join("feather-lz4/lb.feather").display().to_string();
+    for (data, out) in [(&parquet_dir, "a.json"), (&feather_file, "b.json")] {
+        let prove = [
+            "prove",
+            "--submission",
+            "lb",
+            "--dataset",
+            "lb",
+            "--row",
+            "3",
+        ];
+        s.ok(&[&prove[..], &["--data", data, "-o", out]].concat());
+        let v = s.ok(&["verify", out, "--json"]).json();
+        assert_eq!(v["valid"], true, "{data}");
+    }
+}

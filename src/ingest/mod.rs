@@ -32,18 +32,21 @@ pub enum Format {
     Arrow,
 }
 
+/// The file extensions read, with their formats.
+pub const EXTENSIONS: [(&str, Format); 5] = [
+    (".csv", Format::Csv),
+    (".parquet", Format::Parquet),
+    (".arrow", Format::Arrow),
+    (".feather", Format::Arrow),
+    (".ipc", Format::Arrow),
+];
+
 impl Format {
     /// The format of a file, from its extension (case-insensitive).
     pub fn from_path(path: &Path) -> Option<(Format, usize)> {
         let name = path.file_name()?.to_str()?;
         let lower = name.to_ascii_lowercase();
-        for (ext, format) in [
-            (".csv", Format::Csv),
-            (".parquet", Format::Parquet),
-            (".arrow", Format::Arrow),
-            (".feather", Format::Arrow),
-            (".ipc", Format::Arrow),
-        ] {
+        for (ext, format) in EXTENSIONS {
             if lower.ends_with(ext) && lower.len() > ext.len() {
                 return Some((format, ext.len()));
             }
