@@ -300,10 +300,12 @@ impl DatasetProver {
     }
 
     /// Streams the dataset's rows from its file, calling `each` with the number and canonical
-    /// values of every row below `until`, and returns how many rows it passed.
+    /// values of every row below `until`, and returns how many rows it passed. With `whole`, a
+    /// row after `until` is an error: the file grew since.
     fn read_rows(
         &self,
         until: u64,
+        whole: bool,
         mut each: impl FnMut(u64, &[u8]) -> Result<(), PipelineError>,
     ) -> Result<u64, PipelineError> {
         let d = self.dataset();
@@ -328,14 +330,25 @@ impl DatasetProver {
         }
         let mut batch = Batch::default();
         let mut row = 0u64;
-        while row < until && source.next_batch(&mut batch)? {
+        let mut more = false;
+        while !more && source.next_batch(&mut batch)? {
             for i in 0..batch.len() {
                 if row == until {
+                    more = true;
                     break;
                 }
                 each(row, batch.row(i))?;
                 row += 1;
             }
+            if row == until && !whole {
+                break;
+            }
+        }
+        if whole && more {
+            return Err(self.changed(
+                &format!("row {until}"),
+                &format!("more rows than the {until} notarized"),
+            ));
         }
         Ok(row)
     }
@@ -364,7 +377,7 @@ impl DatasetProver {
             )));
         }
         let mut values = Vec::new();
-        let read = self.read_rows(row + 1, |r, v| {
+        let read = self.read_rows(row + 1, false, |r, v| {
             if r == row {
                 values = v.to_vec();
             }
@@ -385,7 +398,7 @@ impl DatasetProver {
         self.record_tree()?;
         let tree = self.tree.as_ref();
         let rows = self.rows();
-        let read = self.read_rows(rows, |row, values| {
+        let read = self.read_rows(rows, true, |row, values| {
             sink(self.record_proof_from(row, values, tree)?)
         })?;
         self.check_count(read, rows)
@@ -399,7 +412,7 @@ impl DatasetProver {
         let rows = self.rows();
         let mut salts: Vec<Salt> = Vec::with_capacity(usize::try_from(rows).unwrap_or(0));
         let mut stored = archive::LeafReader::open(&self.dir, self.dataset())?;
-        let read = self.read_rows(rows, |row, values| {
+        let read = self.read_rows(rows, true, |row, values| {
             let digest = values_digest(values);
             let salt = self.salter.salt(row, &digest);
             if record_leaf(&salt, &digest).into_node() != stored.next_leaf()? {

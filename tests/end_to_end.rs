@@ -531,10 +531,25 @@ fn prove_rereads_the_data_and_refuses_changed_rows() {
     assert_eq!(v["valid"], true);
     assert_eq!(v["dataset"], "lb");
 
-    // One value edited in row 3: proving row 3, every row or the dataset names file and row;
-    // another row still proves.
+    // A row appended: the dataset and every-row proofs refuse it; a single row still proves.
     let path = s.path().join("moved/dm.csv");
     let text = std::fs::read_to_string(&path).unwrap();
+    let last = text.lines().last().unwrap();
+    std::fs::write(&path, format!("{text}{last}\n")).unwrap();
+    for extra in [&["--all-rows"][..], &[]] {
+        let r = prove(&[&["--data", "moved"][..], extra].concat());
+        assert_ne!(r.code, 0, "{extra:?}");
+        assert!(
+            r.stderr
+                .contains("dm.csv: row 60: more rows than the 60 notarized"),
+            "{}",
+            r.stderr
+        );
+    }
+    assert_eq!(prove(&["--row", "59", "--data", "moved"]).code, 0);
+
+    // One value edited in row 3: proving row 3, every row or the dataset names file and row;
+    // another row still proves.
     let line = text.lines().nth(4).unwrap();
     let edited = line.replacen("\"DM\"", "\"XX\"", 1);
     assert_ne!(line, edited);
