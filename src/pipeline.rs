@@ -19,7 +19,7 @@ use crate::chain::mine::{MiningProgress, mine};
 use crate::chain::store::{self as chain_store, ChainError, StoredBlock, sync_dir};
 use crate::hash::{BlockHash, NodeHash};
 use crate::ingest::{self, Batch, IngestError, SourceFile};
-use crate::record::{DatasetEntry, SubmissionEntry, entry_leaves, record_leaf, values_digest};
+use crate::record::{DatasetEntry, SubmissionEntry, entry_leaves};
 use crate::salt::{Salter, Secret};
 use crate::tree::{RootBuilder, root_of};
 
@@ -185,14 +185,16 @@ fn ingest_file(
 }
 
 /// Salts and hashes every row of a batch on all cores, in row order.
-pub(crate) fn hash_batch(salter: &Salter, batch: &Batch, first: u64) -> Vec<NodeHash> {
+fn hash_batch(salter: &Salter, batch: &Batch, first: u64) -> Vec<NodeHash> {
     let mut leaves = Vec::with_capacity(batch.len());
     (0..batch.len())
         .into_par_iter()
         .with_min_len(1024)
         .map(|i| {
-            let digest = values_digest(batch.row(i));
-            record_leaf(&salter.salt(first + i as u64, &digest), &digest).into_node()
+            salter
+                .salted_leaf(first + i as u64, batch.row(i))
+                .1
+                .into_node()
         })
         .collect_into_vec(&mut leaves);
     leaves

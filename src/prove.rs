@@ -11,7 +11,7 @@ use crate::pipeline::PipelineError;
 use crate::proof::{
     BlockInfo, PROOF_FORMAT, PROOF_VERSION, Proof, ProofKind, RecordClaim, Step, TreeKind,
 };
-use crate::record::{Salt, entry_leaves, record_leaf, values_digest};
+use crate::record::{Salt, entry_leaves};
 use crate::salt::Salter;
 use crate::tree::Tree;
 
@@ -30,16 +30,26 @@ pub struct DatasetProver {
     format: ingest::Format,
 }
 
-/// The file of dataset `d` in the submission directory `dir`: the file it was notarized from, or
-/// else the same dataset in another format (the root does not depend on the format).
-fn locate(dir: &Path, d: &ManifestDataset) -> (PathBuf, ingest::Format) {
-    let notarized = dir.join(&d.file);
+/// Where to read dataset `d` of `manifest`, and in which format: `base` (the submission as
+/// notarized, or `--data`) when it is a file or the one-file submission's gone file; else, in the
+/// directory `base`, the file it was notarized from or the same dataset in another format (the
+/// root does not depend on the format).
+fn locate(base: PathBuf, manifest: &Manifest, d: &ManifestDataset) -> (PathBuf, ingest::Format) {
+    // A one-file submission was notarized from the file itself; tell it from a directory even
+    // when it is gone, so the error names the dataset file.
+    let one_file = manifest.datasets.len() == 1
+        && Path::new(&manifest.source).file_name() == Some(std::ffi::OsStr::new(&d.file));
+    if base.is_file() || (one_file && !base.is_dir()) {
+        let format = ingest::Format::from_path(&base).map_or(d.format, |(f, _)| f);
+        return (base, format);
+    }
+    let notarized = base.join(&d.file);
     if notarized.is_file() {
         return (notarized, d.format);
     }
     ingest::EXTENSIONS
         .iter()
-        .map(|(ext, format)| (dir.join(format!("{}{ext}", d.entry.name)), *format))
+        .map(|(ext, format)| (base.join(format!("{}{ext}", d.entry.name)), *format))
         .find(|(path, _)| path.is_file())
         .unwrap_or((notarized, d.format))
 }
@@ -139,17 +149,7 @@ impl DatasetProver {
         let salter = Salter::new(&secret, dataset);
         let checkpoint = store.checkpoint(block.header.height)?;
         let base = data.map_or_else(|| PathBuf::from(&manifest.source), Path::to_path_buf);
-        let d = &manifest.datasets[dataset_index];
-        // A one-file submission was notarized from the file itself; tell it from a directory
-        // even when it is gone, so the error names the dataset file.
-        let one_file = manifest.datasets.len() == 1
-            && Path::new(&manifest.source).file_name() == Some(std::ffi::OsStr::new(&d.file));
-        let (data, format) = if base.is_file() || (one_file && !base.is_dir()) {
-            let format = ingest::Format::from_path(&base).map_or(d.format, |(f, _)| f);
-            (base, format)
-        } else {
-            locate(&base, d)
-        };
+        let (data, format) = locate(base, &manifest, &manifest.datasets[dataset_index]);
         Ok(Self {
             data,
             format,
@@ -233,9 +233,7 @@ impl DatasetProver {
         values: &[u8],
         tree: Option<&Tree>,
     ) -> Result<Proof, PipelineError> {
-        let digest = values_digest(values);
-        let salt = self.salter.salt(row, &digest);
-        let leaf = record_leaf(&salt, &digest).into_node();
+        let (salt, leaf) = self.salter.salted_leaf(row, values);
         let row_step = match tree {
             None => self.streamed_step(row)?,
             Some(t) => step(TreeKind::Dataset, t, row),
@@ -255,7 +253,7 @@ impl DatasetProver {
                 "stored leaves do not give the dataset root",
             ));
         }
-        if row_step.leaf_hash != leaf {
+        if row_step.leaf_hash != leaf.into_node() {
             return Err(self.changed(&format!("row {row}"), "differs from the notarized record"));
         }
         // Our own encoder wrote these bytes; failing to read them back is a bug.
@@ -300,14 +298,14 @@ impl DatasetProver {
     }
 
     /// Streams the dataset's rows from its file, calling `each` with the number and canonical
-    /// values of every row below `until`, and returns how many rows it passed. With `whole`, a
-    /// row after `until` is an error: the file grew since.
+    /// values of every row below `until`. The file must hold those rows, and with `whole` no
+    /// more: anything else means it changed since.
     fn read_rows(
         &self,
         until: u64,
         whole: bool,
         mut each: impl FnMut(u64, &[u8]) -> Result<(), PipelineError>,
-    ) -> Result<u64, PipelineError> {
+    ) -> Result<(), PipelineError> {
         let d = self.dataset();
         let mut source = ingest::open(&self.data, self.format).map_err(|e| {
             PipelineError::Ingest(IngestError {
@@ -344,21 +342,16 @@ impl DatasetProver {
                 break;
             }
         }
+        if row < until {
+            return Err(self.changed(
+                "end of file",
+                &format!("{row} rows, where {} were notarized", self.rows()),
+            ));
+        }
         if whole && more {
             return Err(self.changed(
                 &format!("row {until}"),
                 &format!("more rows than the {until} notarized"),
-            ));
-        }
-        Ok(row)
-    }
-
-    /// Checks that the file held every notarized row: `read` rows were read up to `until`.
-    fn check_count(&self, read: u64, until: u64) -> Result<(), PipelineError> {
-        if read < until {
-            return Err(self.changed(
-                "end of file",
-                &format!("{read} rows, where {} were notarized", self.rows()),
             ));
         }
         Ok(())
@@ -377,13 +370,12 @@ impl DatasetProver {
             )));
         }
         let mut values = Vec::new();
-        let read = self.read_rows(row + 1, false, |r, v| {
+        self.read_rows(row + 1, false, |r, v| {
             if r == row {
                 values = v.to_vec();
             }
             Ok(())
         })?;
-        self.check_count(read, row + 1)?;
         self.record_proof_from(row, &values, None)
     }
 
@@ -398,10 +390,9 @@ impl DatasetProver {
         self.record_tree()?;
         let tree = self.tree.as_ref();
         let rows = self.rows();
-        let read = self.read_rows(rows, true, |row, values| {
+        self.read_rows(rows, true, |row, values| {
             sink(self.record_proof_from(row, values, tree)?)
-        })?;
-        self.check_count(read, rows)
+        })
     }
 
     /// The proof of the whole dataset, carrying every row's salt for `verify --data`.
@@ -412,10 +403,9 @@ impl DatasetProver {
         let rows = self.rows();
         let mut salts: Vec<Salt> = Vec::with_capacity(usize::try_from(rows).unwrap_or(0));
         let mut stored = archive::LeafReader::open(&self.dir, self.dataset())?;
-        let read = self.read_rows(rows, true, |row, values| {
-            let digest = values_digest(values);
-            let salt = self.salter.salt(row, &digest);
-            if record_leaf(&salt, &digest).into_node() != stored.next_leaf()? {
+        self.read_rows(rows, true, |row, values| {
+            let (salt, leaf) = self.salter.salted_leaf(row, values);
+            if leaf.into_node() != stored.next_leaf()? {
                 return Err(
                     self.changed(&format!("row {row}"), "differs from the notarized record")
                 );
@@ -423,7 +413,6 @@ impl DatasetProver {
             salts.push(salt);
             Ok(())
         })?;
-        self.check_count(read, rows)?;
         Ok(Proof {
             format: PROOF_FORMAT.into(),
             version: PROOF_VERSION,

@@ -11,8 +11,8 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::hash::short;
-use crate::record::{SALT_SIZE, Salt};
+use crate::hash::{LeafHash, short};
+use crate::record::{SALT_SIZE, Salt, record_leaf, values_digest};
 
 /// Domain-separation tag of the dataset part of every salt derivation.
 const SALT_TAG: &[u8] = b"trialnotary/salt/v2";
@@ -76,6 +76,14 @@ impl Salter {
         }
     }
 
+    /// The salt and the leaf of row `row` whose canonical values array is `values_json`: the
+    /// sponsor's whole per-row computation (docs/FORMAT.md section 2).
+    pub fn salted_leaf(&self, row: u64, values_json: &[u8]) -> (Salt, LeafHash) {
+        let digest = values_digest(values_json);
+        let salt = self.salt(row, &digest);
+        (salt, record_leaf(&salt, &digest))
+    }
+
     /// The salt of row `row` whose canonical values array has digest `digest`
     /// ([`crate::record::values_digest`]).
     pub fn salt(&self, row: u64, digest: &[u8; 32]) -> Salt {
@@ -111,7 +119,7 @@ mod tests {
     fn known_answer() {
         // Recomputed independently with Python's hashlib; see docs/FORMAT.md.
         let s = Secret::from_hex(&"00".repeat(32)).unwrap();
-        let digest = crate::record::values_digest(b"[\"CDISC01\",null]");
+        let digest = values_digest(b"[\"CDISC01\",null]");
         let salt = Salter::new(&s, "dm").salt(0, &digest);
         assert_eq!(salt.to_hex(), KNOWN_SALT);
     }

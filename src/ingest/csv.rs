@@ -15,7 +15,7 @@ use rayon::prelude::*;
 
 use super::{Batch, IngestError, RowSource};
 
-use crate::record::{write_string, write_value};
+use crate::record::{write_plain_value, write_string, write_value};
 
 /// Bytes read per block; a block is split into pieces parsed in parallel.
 const BLOCK: usize = 16 << 20;
@@ -384,14 +384,7 @@ impl PlainRow<'_> {
             return true;
         }
         batch.buf.push(if self.fields == 0 { b'[' } else { b',' });
-        let text = &self.piece[self.start..end];
-        if text.is_empty() {
-            batch.buf.extend_from_slice(b"null");
-        } else {
-            batch.buf.push(b'"');
-            batch.buf.extend_from_slice(text);
-            batch.buf.push(b'"');
-        }
+        write_plain_value(&mut batch.buf, &self.piece[self.start..end]);
         self.fields += 1;
         self.start = next;
         if newline {
@@ -433,14 +426,10 @@ fn simple_line(line: &[u8], width: usize, batch: &mut Batch) -> Result<(), Strin
             batch.buf.push(b',');
         }
         count += 1;
-        if field.is_empty() {
-            write_value(&mut batch.buf, None);
-        } else if plain {
-            batch.buf.push(b'"');
-            batch.buf.extend_from_slice(field.as_bytes());
-            batch.buf.push(b'"');
+        if plain {
+            write_plain_value(&mut batch.buf, field.as_bytes());
         } else {
-            write_string(&mut batch.buf, field);
+            write_value(&mut batch.buf, Some(field));
         }
     }
     if count != width {
