@@ -328,7 +328,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), StoreErr
 /// # Errors
 /// An unreadable file or one whose length is not `rows * 32`.
 pub fn read_leaves(dir: &Path, d: &ManifestDataset) -> Result<Vec<NodeHash>, StoreError> {
-    let path = dir.join(format!("{}.leaves", d.stem));
+    let path = leaves_path(dir, d);
     let bytes = std::fs::read(&path).map_err(io_err(&path))?;
     if bytes.len() as u64 != d.entry.rows * 32 {
         return Err(StoreError::Damaged {
@@ -346,6 +346,11 @@ pub fn read_leaves(dir: &Path, d: &ManifestDataset) -> Result<Vec<NodeHash>, Sto
         .collect())
 }
 
+/// The leaves file of dataset `d` in the submission directory `dir`.
+fn leaves_path(dir: &Path, d: &ManifestDataset) -> PathBuf {
+    dir.join(format!("{}.leaves", d.stem))
+}
+
 /// Root of the leaves `start..end` of a dataset, streamed from its leaves file.
 ///
 /// # Errors
@@ -356,15 +361,10 @@ pub fn leaves_root(
     start: u64,
     end: u64,
 ) -> Result<NodeHash, StoreError> {
-    let path = dir.join(format!("{}.leaves", d.stem));
-    let mut f = File::open(&path).map_err(io_err(&path))?;
-    f.seek(SeekFrom::Start(start * 32)).map_err(io_err(&path))?;
-    let mut reader = std::io::BufReader::with_capacity(1 << 20, f);
+    let mut leaves = LeafReader::open(dir, d, start)?;
     let mut builder = crate::tree::RootBuilder::new();
-    let mut leaf = [0u8; 32];
     for _ in start..end {
-        reader.read_exact(&mut leaf).map_err(io_err(&path))?;
-        builder.push(NodeHash::from_bytes(leaf));
+        builder.push(leaves.next_leaf()?);
     }
     Ok(builder.root())
 }
@@ -376,13 +376,14 @@ pub struct LeafReader {
 }
 
 impl LeafReader {
-    /// Opens the leaves file of `d` in the submission directory `dir`.
+    /// Opens the leaves file of `d` in the submission directory `dir` at leaf `start`.
     ///
     /// # Errors
     /// An unreadable file.
-    pub fn open(dir: &Path, d: &ManifestDataset) -> Result<Self, StoreError> {
-        let path = dir.join(format!("{}.leaves", d.stem));
-        let f = File::open(&path).map_err(io_err(&path))?;
+    pub fn open(dir: &Path, d: &ManifestDataset, start: u64) -> Result<Self, StoreError> {
+        let path = leaves_path(dir, d);
+        let mut f = File::open(&path).map_err(io_err(&path))?;
+        f.seek(SeekFrom::Start(start * 32)).map_err(io_err(&path))?;
         Ok(Self {
             reader: std::io::BufReader::with_capacity(1 << 20, f),
             path,

@@ -402,7 +402,7 @@ impl DatasetProver {
     pub fn dataset_proof(&mut self) -> Result<Proof, PipelineError> {
         let rows = self.rows();
         let mut salts: Vec<Salt> = Vec::with_capacity(usize::try_from(rows).unwrap_or(0));
-        let mut stored = archive::LeafReader::open(&self.dir, self.dataset())?;
+        let mut stored = archive::LeafReader::open(&self.dir, self.dataset(), 0)?;
         self.read_rows(rows, true, |row, values| {
             let (salt, leaf) = self.salter.salted_leaf(row, values);
             if leaf.into_node() != stored.next_leaf()? {

@@ -38,15 +38,9 @@ impl Salt {
         &self.0
     }
 
-    /// Lowercase hex, 32 characters: the form the salt takes inside a record.
+    /// Lowercase hex, 32 characters: the form the salt takes in a proof.
     pub fn to_hex(&self) -> String {
         hex::encode(self.0)
-    }
-
-    /// Writes the lowercase hex into `out` without allocating.
-    pub fn write_hex(&self, out: &mut [u8; 2 * SALT_SIZE]) {
-        // The buffer length is exactly twice the input, so encoding cannot fail.
-        hex::encode_to_slice(self.0, out).expect("buffer is 2 * SALT_SIZE");
     }
 
     /// Parses 32 lowercase hex digits. Uppercase is refused so a salt has one spelling only.

@@ -283,6 +283,7 @@ fn encode_dictionary(
 }
 
 fn writer(array: &dyn Array) -> Result<CellWriter<'_>, String> {
+    let nulls = array.nulls().cloned();
     Ok(match array.data_type() {
         DataType::Null => Box::new(|_, out, _| {
             write_value(out, None);
@@ -290,7 +291,6 @@ fn writer(array: &dyn Array) -> Result<CellWriter<'_>, String> {
         }),
         DataType::Utf8 => {
             let a = array.as_string::<i32>();
-            let nulls = array.nulls().cloned();
             Box::new(move |row, out, _| {
                 write_value(out, (!is_null(nulls.as_ref(), row)).then(|| a.value(row)));
                 Ok(())
@@ -298,7 +298,6 @@ fn writer(array: &dyn Array) -> Result<CellWriter<'_>, String> {
         }
         DataType::LargeUtf8 => {
             let a = array.as_string::<i64>();
-            let nulls = array.nulls().cloned();
             Box::new(move |row, out, _| {
                 write_value(out, (!is_null(nulls.as_ref(), row)).then(|| a.value(row)));
                 Ok(())
@@ -306,7 +305,6 @@ fn writer(array: &dyn Array) -> Result<CellWriter<'_>, String> {
         }
         DataType::Utf8View => {
             let a = array.as_string_view();
-            let nulls = array.nulls().cloned();
             Box::new(move |row, out, _| {
                 write_value(out, (!is_null(nulls.as_ref(), row)).then(|| a.value(row)));
                 Ok(())
@@ -316,7 +314,6 @@ fn writer(array: &dyn Array) -> Result<CellWriter<'_>, String> {
             let dict = array.as_any_dictionary();
             let keys = dict.normalized_keys();
             let values = writer(dict.values().as_ref())?;
-            let nulls = array.nulls().cloned();
             if let Some((blob, ends)) = encode_dictionary(&values, dict.values().len(), array.len())
             {
                 return Ok(Box::new(move |row, out, _| {

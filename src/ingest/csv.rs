@@ -620,7 +620,7 @@ mod tests {
 
     #[test]
     fn crlf_line_ends_stay_on_the_plain_path() {
-        // The `\r\n` straddles the first 64-byte chunk's end in the second piece.
+        // In the second text the `\r\n` straddles the end of the first 64-byte chunk.
         let long = format!("{},b,c\r\n", "a".repeat(59));
         for text in ["a,b,c\r\nd,,f\r\n\r\ng,h,i", long.as_str()] {
             let mut batch = Batch::default();

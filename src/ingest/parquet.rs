@@ -2,7 +2,6 @@
 
 use std::fs::File;
 use std::path::Path;
-
 use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Schema};
