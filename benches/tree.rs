@@ -1,8 +1,9 @@
-//! Tree building: the level-by-level tree (parallel), the streaming root, and rs_merkle.
+//! Tree building: the level-by-level tree (parallel) and root (one core), the streaming root,
+//! and rs_merkle.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use trialnotary::hash::{NodeHash, Rfc9162, leaf_hash};
-use trialnotary::tree::{Tree, root_of};
+use trialnotary::tree::{RootBuilder, Tree, root_of};
 
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("tree");
@@ -18,9 +19,20 @@ fn bench(c: &mut Criterion) {
             |b, l| b.iter(|| Tree::new(l.clone()).root()),
         );
         g.bench_with_input(
-            BenchmarkId::new("root_of (streaming, one core)", n),
+            BenchmarkId::new("root_of (level by level, one core)", n),
             &leaves,
             |b, l| b.iter(|| root_of(l)),
+        );
+        g.bench_with_input(
+            BenchmarkId::new("RootBuilder (streaming, one leaf at a time, one core)", n),
+            &leaves,
+            |b, l| {
+                b.iter(|| {
+                    let mut builder = RootBuilder::new();
+                    l.iter().for_each(|leaf| builder.push(*leaf));
+                    builder.root()
+                })
+            },
         );
         g.bench_with_input(
             BenchmarkId::new("rs_merkle MerkleTree::from_leaves", n),

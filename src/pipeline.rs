@@ -17,6 +17,7 @@ use crate::archive::{
 use crate::chain::header::{BlockHeader, HEADER_VERSION};
 use crate::chain::mine::{MiningProgress, mine};
 use crate::chain::store::{self as chain_store, ChainError, StoredBlock, sync_dir};
+use crate::hash::short::LANES;
 use crate::hash::{BlockHash, NodeHash};
 use crate::ingest::{self, Batch, IngestError, SourceFile};
 use crate::record::{DatasetEntry, SubmissionEntry, entry_leaves};
@@ -152,7 +153,7 @@ fn ingest_file(
     let mut source = ingest::open(&file.path, file.format)?;
     let columns = source.columns().to_vec();
     let salter = Salter::new(secret, &file.dataset);
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<NodeHash>>(2);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<HashedBatch>(2);
     let root = std::thread::scope(|scope| {
         let writer = scope.spawn(move || write_leaves(dir, stem, rx));
         let read = (|| -> Result<(), PipelineError> {
@@ -184,19 +185,53 @@ fn ingest_file(
     })
 }
 
-/// Salts and hashes every row of a batch on all cores, in row order.
-fn hash_batch(salter: &Salter, batch: &Batch, first: u64) -> Vec<NodeHash> {
-    let mut leaves = Vec::with_capacity(batch.len());
-    (0..batch.len())
-        .into_par_iter()
-        .with_min_len(1024)
-        .map(|i| {
-            salter
-                .salted_leaf(first + i as u64, batch.row(i))
-                .1
-                .into_node()
-        })
-        .collect_into_vec(&mut leaves);
+/// Height of the subtrees whose roots [`hash_batch`] computes on all cores, leaving the writer
+/// thread only the few nodes above them.
+const SUBTREE_HEIGHT: u32 = 8;
+
+/// The leaves of one batch and the roots of the aligned perfect subtrees among them.
+struct HashedBatch {
+    leaves: Vec<NodeHash>,
+    /// Leaves before the first whole subtree (the batch need not start at a multiple of its size).
+    lead: usize,
+    /// Roots of consecutive subtrees of `2^SUBTREE_HEIGHT` leaves from `leaves[lead]` on.
+    subtrees: Vec<NodeHash>,
+}
+
+/// Salts and hashes every row of a batch on all cores, in row order, with the roots of the
+/// aligned subtrees among them.
+fn hash_batch(salter: &Salter, batch: &Batch, first: u64) -> HashedBatch {
+    let leaves = hash_rows(salter, batch, first);
+    let size = 1usize << SUBTREE_HEIGHT;
+    let lead = ((first.next_multiple_of(size as u64) - first) as usize).min(leaves.len());
+    let mut subtrees = Vec::new();
+    leaves[lead..]
+        .par_chunks_exact(size)
+        .map(root_of)
+        .collect_into_vec(&mut subtrees);
+    HashedBatch {
+        leaves,
+        lead,
+        subtrees,
+    }
+}
+
+/// The leaf of every row of a batch, on all cores, in row order.
+fn hash_rows(salter: &Salter, batch: &Batch, first: u64) -> Vec<NodeHash> {
+    let mut leaves = vec![NodeHash::default(); batch.len()];
+    leaves
+        .par_chunks_mut(LANES)
+        .enumerate()
+        .with_min_len(1024 / LANES)
+        .for_each(|(k, out)| {
+            // A short last group repeats its first row in the spare lanes.
+            let index = std::array::from_fn(|l| k * LANES + if l < out.len() { l } else { 0 });
+            let leaves =
+                salter.salted_leaves(index.map(|i| first + i as u64), index.map(|i| batch.row(i)));
+            for (o, leaf) in out.iter_mut().zip(leaves) {
+                *o = leaf.into_node();
+            }
+        });
     leaves
 }
 
@@ -206,15 +241,21 @@ fn hash_batch(salter: &Salter, batch: &Batch, first: u64) -> Vec<NodeHash> {
 fn write_leaves(
     dir: &Path,
     stem: &str,
-    batches: std::sync::mpsc::Receiver<Vec<NodeHash>>,
+    batches: std::sync::mpsc::Receiver<HashedBatch>,
 ) -> Result<RootBuilder, PipelineError> {
     let path = dir.join(format!("{stem}.leaves"));
     let f = File::create(&path).map_err(io_err(&path))?;
     let mut out = BufWriter::with_capacity(1 << 20, f);
     let mut root = RootBuilder::new();
-    for leaves in batches {
-        for leaf in &leaves {
-            root.push(*leaf);
+    for batch in batches {
+        let whole = batch.subtrees.len() << SUBTREE_HEIGHT;
+        let (lead, rest) = batch.leaves.split_at(batch.lead);
+        lead.iter().for_each(|leaf| root.push(*leaf));
+        for subtree in &batch.subtrees {
+            root.push_subtree(*subtree, SUBTREE_HEIGHT);
+        }
+        rest[whole..].iter().for_each(|leaf| root.push(*leaf));
+        for leaf in &batch.leaves {
             out.write_all(leaf.as_bytes()).map_err(io_err(&path))?;
         }
     }
@@ -533,4 +574,49 @@ fn notarize_locked(
         hashes: progress.hashes.load(std::sync::atomic::Ordering::Relaxed),
         checkpoint,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Batches that start off the subtree grid, pushed as subtrees by the writer, give the root
+    /// and the leaves file of hashing every row one by one.
+    #[test]
+    fn batches_hashed_in_subtrees_give_the_row_by_row_root() {
+        let secret = Secret::from_hex(&"44".repeat(32)).unwrap();
+        let salter = Salter::new(&secret, "lb");
+        let sizes = [37usize, 1000, 256, 3, 700];
+        let mut batches = Vec::new();
+        let mut want = Vec::new();
+        let mut first = 0u64;
+        for n in sizes {
+            let mut batch = Batch::default();
+            for i in 0..n {
+                let row = format!("[\"{}\",\"{}\"]", first + i as u64, "v".repeat(i % 90));
+                batch.buf.extend_from_slice(row.as_bytes());
+                batch.end_row();
+                want.push(
+                    salter
+                        .salted_leaf(first + i as u64, row.as_bytes())
+                        .1
+                        .into_node(),
+                );
+            }
+            batches.push(hash_batch(&salter, &batch, first));
+            first += n as u64;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, rx) = std::sync::mpsc::sync_channel(batches.len());
+        batches.into_iter().for_each(|b| tx.send(b).unwrap());
+        drop(tx);
+        let root = write_leaves(dir.path(), "lb", rx).unwrap();
+        assert_eq!(root.len(), want.len() as u64);
+        assert_eq!(root.root(), root_of(&want));
+        let file = std::fs::read(dir.path().join("lb.leaves")).unwrap();
+        assert_eq!(
+            file,
+            want.iter().flat_map(|l| *l.as_bytes()).collect::<Vec<u8>>()
+        );
+    }
 }

@@ -11,8 +11,8 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::hash::{LeafHash, short};
-use crate::record::{SALT_SIZE, Salt, record_leaf, values_digest};
+use crate::hash::{LEAF_PREFIX, LeafHash, short};
+use crate::record::{RECORD_LEAF_DATA_SIZE, SALT_SIZE, Salt, record_leaf, values_digest};
 
 /// Domain-separation tag of the dataset part of every salt derivation.
 const SALT_TAG: &[u8] = b"trialnotary/salt/v2";
@@ -84,6 +84,38 @@ impl Salter {
         (salt, record_leaf(&salt, &digest))
     }
 
+    /// [`Self::salted_leaf`] for [`short::LANES`] rows at once, hashed side by side: the
+    /// pipeline's per-row work.
+    pub fn salted_leaves(
+        &self,
+        rows: [u64; short::LANES],
+        values_json: [&[u8]; short::LANES],
+    ) -> [LeafHash; short::LANES] {
+        let digests = short::digest_lanes(values_json);
+        let mut tails = [[0u8; 8 + 32]; short::LANES];
+        for (t, (row, digest)) in tails.iter_mut().zip(rows.iter().zip(&digests)) {
+            t[..8].copy_from_slice(&row.to_be_bytes());
+            t[8..].copy_from_slice(digest);
+        }
+        let salts = short::finish_lanes(
+            [self.prefix; short::LANES],
+            [64; short::LANES],
+            tails.each_ref().map(|t| &t[..]),
+        );
+        let mut data = [[0u8; 1 + RECORD_LEAF_DATA_SIZE]; short::LANES];
+        for (d, (salt, digest)) in data.iter_mut().zip(salts.iter().zip(&digests)) {
+            d[0] = LEAF_PREFIX;
+            d[1..=SALT_SIZE].copy_from_slice(&salt[..SALT_SIZE]);
+            d[1 + SALT_SIZE..].copy_from_slice(digest);
+        }
+        short::finish_lanes(
+            [short::INITIAL; short::LANES],
+            [0; short::LANES],
+            data.each_ref().map(|d| &d[..]),
+        )
+        .map(LeafHash::from_bytes)
+    }
+
     /// The salt of row `row` whose canonical values array has digest `digest`
     /// ([`crate::record::values_digest`]).
     pub fn salt(&self, row: u64, digest: &[u8; 32]) -> Salt {
@@ -113,6 +145,22 @@ mod tests {
         assert_ne!(base, Salter::new(&s, "ae").salt(0, &x));
         let other = Secret::from_hex(&"22".repeat(32)).unwrap();
         assert_ne!(base, Salter::new(&other, "dm").salt(0, &x));
+    }
+
+    #[test]
+    fn lanes_match_one_row_at_a_time() {
+        let s = Secret::from_hex(&"33".repeat(32)).unwrap();
+        let salter = Salter::new(&s, "lb");
+        let values: Vec<Vec<u8>> = (0..4).map(|i| vec![b'x'; 50 * i + 3]).collect();
+        let rows = [7, 0, 7, u64::MAX];
+        let got = salter.salted_leaves(rows, std::array::from_fn(|l| &values[l][..]));
+        for l in 0..4 {
+            assert_eq!(
+                got[l],
+                salter.salted_leaf(rows[l], &values[l]).1,
+                "lane {l}"
+            );
+        }
     }
 
     #[test]

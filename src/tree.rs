@@ -5,7 +5,8 @@
 //! recursive `MTH(D[n]) = HASH(0x01 || MTH(D[0:k]) || MTH(D[k:n]))` with `k` the largest power of
 //! two below `n`; the tests check this against rs_merkle and the RFC 6962 known answers.
 
-use crate::hash::{NodeHash, empty_root, node_hash};
+use crate::hash::short::LANES;
+use crate::hash::{NodeHash, empty_root, node_hash, node_hashes};
 
 /// Computes a root from leaves pushed one at a time, keeping one node per set bit of the count.
 #[derive(Clone, Debug, Default)]
@@ -23,8 +24,24 @@ impl RootBuilder {
 
     /// Appends the next leaf (as a node of this tree).
     pub fn push(&mut self, leaf: NodeHash) {
-        let mut node = leaf;
-        let mut height = 0;
+        self.push_subtree(leaf, 0);
+    }
+
+    /// Appends the next `2^height` leaves at once, given the root of their perfect subtree
+    /// ([`root_of`]), so that subtrees can be hashed elsewhere, in parallel.
+    ///
+    /// # Panics
+    /// When the leaves so far are not a multiple of `2^height`: the subtree would not be a
+    /// subtree of this tree.
+    pub fn push_subtree(&mut self, root: NodeHash, height: u32) {
+        assert!(
+            self.len.trailing_zeros() >= height,
+            "a subtree of height {height} after {} leaves",
+            self.len
+        );
+        let mut node = root;
+        let mut height = height;
+        let added = 1u64 << height;
         while let Some(&(left, h)) = self.stack.last() {
             if h != height {
                 break;
@@ -34,7 +51,7 @@ impl RootBuilder {
             height += 1;
         }
         self.stack.push((node, height));
-        self.len += 1;
+        self.len += added;
     }
 
     /// Number of leaves pushed.
@@ -60,13 +77,46 @@ impl RootBuilder {
     }
 }
 
-/// Root of a list of leaves; see [`RootBuilder`].
+/// Root of a list of leaves, level by level in one scratch buffer (the same shape as
+/// [`RootBuilder`]).
 pub fn root_of(leaves: &[NodeHash]) -> NodeHash {
-    let mut b = RootBuilder::new();
-    for l in leaves {
-        b.push(*l);
+    if leaves.len() <= 1 {
+        return leaves.first().copied().unwrap_or_else(empty_root);
     }
-    b.root()
+    let mut level = vec![NodeHash::default(); leaves.len().div_ceil(2)];
+    pairs_to(leaves, &mut level);
+    let mut next = vec![NodeHash::default(); level.len().div_ceil(2)];
+    while level.len() > 1 {
+        let n = level.len().div_ceil(2);
+        pairs_to(&level, &mut next[..n]);
+        std::mem::swap(&mut level, &mut next);
+        level.truncate(n);
+    }
+    level[0]
+}
+
+/// Hashes `level` pairwise into `next` (`level.len().div_ceil(2)` nodes); a lone last node moves
+/// up unchanged. Groups of pairs are hashed side by side ([`node_hashes`]).
+fn pairs_to(level: &[NodeHash], next: &mut [NodeHash]) {
+    debug_assert_eq!(next.len(), level.len().div_ceil(2));
+    let whole = level.len() / (2 * LANES);
+    let (level_whole, level_rest) = level.split_at(whole * 2 * LANES);
+    let (next_whole, next_rest) = next.split_at_mut(whole * LANES);
+    for (g, o) in level_whole
+        .chunks_exact(2 * LANES)
+        .zip(next_whole.chunks_exact_mut(LANES))
+    {
+        let pairs: [(&NodeHash, &NodeHash); LANES] =
+            std::array::from_fn(|l| (&g[2 * l], &g[2 * l + 1]));
+        o.copy_from_slice(&node_hashes(pairs));
+    }
+    for (pair, o) in level_rest.chunks(2).zip(next_rest) {
+        *o = match pair {
+            [l, r] => node_hash(l, r),
+            [lone] => *lone,
+            _ => unreachable!("chunks(2) yields one or two nodes"),
+        };
+    }
 }
 
 /// A whole tree, every level kept (about 64 bytes per leaf), for producing inclusion paths.
@@ -178,26 +228,20 @@ fn largest_power_of_two_below(n: u64) -> u64 {
 #[cfg(feature = "pipeline")]
 fn next_level(level: &[NodeHash]) -> Vec<NodeHash> {
     use rayon::prelude::*;
-    // Below this size the work is too small to be worth handing to other threads.
-    const PARALLEL_MIN: usize = 1 << 14;
-    if level.len() < PARALLEL_MIN {
-        return level.chunks(2).map(pair).collect();
-    }
-    level.par_chunks(2).map(pair).collect()
+    // Nodes hashed by one task: enough work to be worth handing to another thread.
+    const TASK: usize = 1 << 13;
+    let mut next = vec![NodeHash::default(); level.len().div_ceil(2)];
+    next.par_chunks_mut(TASK)
+        .zip(level.par_chunks(2 * TASK))
+        .for_each(|(out, level)| pairs_to(level, out));
+    next
 }
 
 #[cfg(not(feature = "pipeline"))]
 fn next_level(level: &[NodeHash]) -> Vec<NodeHash> {
-    level.chunks(2).map(pair).collect()
-}
-
-fn pair(chunk: &[NodeHash]) -> NodeHash {
-    match chunk {
-        [l, r] => node_hash(l, r),
-        [lone] => *lone,
-        // chunks(2) yields slices of one or two elements only.
-        _ => unreachable!("chunks(2) yields one or two nodes"),
-    }
+    let mut next = vec![NodeHash::default(); level.len().div_ceil(2)];
+    pairs_to(level, &mut next);
+    next
 }
 
 #[cfg(test)]
@@ -313,7 +357,14 @@ pub(crate) mod tests {
             let reference = rs_merkle::MerkleTree::<Rfc9162>::from_leaves(&leaves);
             let tree = Tree::new(leaves.clone());
             assert_eq!(Some(tree.root()), reference.root(), "root of size {n}");
-            assert_eq!(root_of(&leaves), tree.root(), "streaming root of size {n}");
+            assert_eq!(
+                root_of(&leaves),
+                tree.root(),
+                "level-by-level root of size {n}"
+            );
+            let mut builder = RootBuilder::new();
+            leaves.iter().for_each(|l| builder.push(*l));
+            assert_eq!(builder.root(), tree.root(), "streaming root of size {n}");
             for i in 0..n {
                 let path = tree.audit_path(i as u64).unwrap();
                 assert_eq!(
@@ -342,6 +393,42 @@ pub(crate) mod tests {
                 Ok(None)
             );
         }
+    }
+
+    /// Leaves one by one up to an aligned point, then whole subtrees, then leaves again: the
+    /// pipeline's order when batches start anywhere.
+    #[test]
+    fn subtrees_pushed_whole_give_the_same_root() {
+        let all = leaves(1000);
+        for height in 0..=4u32 {
+            let size = 1usize << height;
+            for lead_in in [0usize, 1, 3, 16, 17] {
+                let lead = lead_in.next_multiple_of(size);
+                for whole in 0..4 {
+                    let end = lead + whole * size;
+                    let mut b = RootBuilder::new();
+                    all[..lead].iter().for_each(|l| b.push(*l));
+                    for chunk in all[lead..end].chunks_exact(size) {
+                        b.push_subtree(root_of(chunk), height);
+                    }
+                    all[end..end + 5].iter().for_each(|l| b.push(*l));
+                    assert_eq!(b.len(), (end + 5) as u64);
+                    assert_eq!(
+                        b.root(),
+                        root_of(&all[..end + 5]),
+                        "{height} {lead} {whole}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "a subtree of height 2 after 3 leaves")]
+    fn misaligned_subtree_is_refused() {
+        let mut b = RootBuilder::new();
+        leaves(3).iter().for_each(|l| b.push(*l));
+        b.push_subtree(root_of(&leaves(4)), 2);
     }
 
     #[test]
