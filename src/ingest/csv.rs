@@ -269,50 +269,34 @@ fn parse_piece(piece: &[u8], width: usize) -> Result<Batch, (u64, String)> {
     Ok(batch)
 }
 
-/// Bytes of `0x0101…01 * b`: `b` in every byte of a word.
-const fn splat(b: u8) -> u64 {
-    0x0101_0101_0101_0101 * b as u64
+/// Masks of one chunk of up to 64 bytes (bit `i` for byte `i`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Masks {
+    /// `,` and `\n`.
+    separators: u64,
+    /// `\n` alone.
+    newlines: u64,
 }
 
-/// The high bit of every byte of `w` that is zero, and no other bit (exact: no carries cross
-/// bytes).
-const fn zero_bytes(w: u64) -> u64 {
-    const LOW7: u64 = splat(0x7f);
-    !(((w & LOW7).wrapping_add(LOW7)) | w | LOW7)
-}
-
-/// Gathers the high bit of each byte of `m` into the byte's bit of the result (byte `i` → bit `i`).
-const fn gather(m: u64) -> u64 {
-    ((m >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56
-}
-
-/// For up to 64 bytes: bit `i` set where `chunk[i]` is `,` or `\n`, or `None` when the chunk has a
-/// byte that takes the piece off the plain path: `"`, `\\`, a `\r` not followed by `\n` (`next`
-/// is the byte after the chunk), or another control character than `\n` and `\r`. Eight bytes
-/// at a time in plain integer arithmetic (SWAR).
-fn separator_mask(chunk: &[u8], next: Option<u8>) -> Option<u64> {
+/// The [`Masks`] of up to 64 bytes, or `None` when the chunk has a byte that takes the piece off
+/// the plain path: `"`, `\\`, a `\r` not followed by `\n` (`next` is the byte after the chunk),
+/// or another control character than `\n` and `\r`.
+fn separator_masks(chunk: &[u8], next: Option<u8>) -> Option<Masks> {
     let len = chunk.len();
     let mut padded = [0u8; 64];
-    let chunk: &[u8] = if len == 64 {
-        chunk
-    } else {
-        padded[..len].copy_from_slice(chunk);
-        &padded
+    let chunk: &[u8; 64] = match chunk.try_into() {
+        Ok(whole) => whole,
+        Err(_) => {
+            padded[..len].copy_from_slice(chunk);
+            &padded
+        }
     };
-    let (mut separators, mut newlines, mut returns, mut bad) = (0u64, 0u64, 0u64, 0u64);
-    for (j, word) in chunk.chunks_exact(8).enumerate() {
-        let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
-        let newline = zero_bytes(w ^ splat(b'\n'));
-        let comma = zero_bytes(w ^ splat(b','));
-        let cr = zero_bytes(w ^ splat(b'\r'));
-        // Below 0x20 exactly when the top three bits are clear.
-        let control = zero_bytes(w & splat(0xe0)) & !newline & !cr;
-        let trouble = control | zero_bytes(w ^ splat(b'"')) | zero_bytes(w ^ splat(b'\\'));
-        separators |= gather(newline | comma) << (8 * j);
-        newlines |= gather(newline) << (8 * j);
-        returns |= gather(cr) << (8 * j);
-        bad |= gather(trouble) << (8 * j);
-    }
+    let Raw {
+        separators,
+        newlines,
+        returns,
+        mut bad,
+    } = raw_masks(chunk);
     // A `\r` is part of a line end only right before a `\n`, perhaps the next chunk's first byte.
     let carried = u64::from(len == 64 && next == Some(b'\n')) << 63;
     bad |= returns & !((newlines >> 1) | carried);
@@ -322,53 +306,168 @@ fn separator_mask(chunk: &[u8], next: Option<u8>) -> Option<u64> {
     } else {
         (1u64 << len) - 1
     };
-    (bad & real == 0).then_some(separators)
+    (bad & real == 0).then_some(Masks {
+        separators,
+        newlines,
+    })
+}
+
+/// Byte-class masks of 64 bytes, before the `\r` rule.
+struct Raw {
+    separators: u64,
+    newlines: u64,
+    returns: u64,
+    /// `"`, `\\` and control characters but `\n` and `\r`.
+    bad: u64,
+}
+
+/// [`Raw`] sixteen bytes at a time with SSE2, which every x86-64 processor has.
+#[cfg(target_arch = "x86_64")]
+fn raw_masks(chunk: &[u8; 64]) -> Raw {
+    use safe_arch::{
+        cmp_eq_mask_i8_m128i, m128i, min_u8_m128i, move_mask_i8_m128i, set_splat_i8_m128i,
+    };
+    let splat = |b: u8| set_splat_i8_m128i(b as i8);
+    let (newline, comma, cr) = (splat(b'\n'), splat(b','), splat(b'\r'));
+    let (quote, backslash, below_space) = (splat(b'"'), splat(b'\\'), splat(0x1f));
+    let bits = |m: m128i| u64::from(move_mask_i8_m128i(m) as u16);
+    let mut raw = Raw {
+        separators: 0,
+        newlines: 0,
+        returns: 0,
+        bad: 0,
+    };
+    for (j, part) in chunk.chunks_exact(16).enumerate() {
+        let v = m128i::from(<[u8; 16]>::try_from(part).unwrap_or_default());
+        let n = cmp_eq_mask_i8_m128i(v, newline);
+        let r = cmp_eq_mask_i8_m128i(v, cr);
+        let control = cmp_eq_mask_i8_m128i(min_u8_m128i(v, below_space), v);
+        let trouble = cmp_eq_mask_i8_m128i(v, quote) | cmp_eq_mask_i8_m128i(v, backslash) | control;
+        let shift = 16 * j;
+        raw.separators |= bits(n | cmp_eq_mask_i8_m128i(v, comma)) << shift;
+        raw.newlines |= bits(n) << shift;
+        raw.returns |= bits(r) << shift;
+        raw.bad |= bits(trouble) << shift;
+    }
+    raw.bad &= !(raw.newlines | raw.returns);
+    raw
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn raw_masks(chunk: &[u8; 64]) -> Raw {
+    swar::raw_masks(chunk)
+}
+
+/// [`Raw`] eight bytes at a time in plain integer arithmetic, for processors without SSE2; tests
+/// check it against the SSE2 version.
+#[cfg(any(test, not(target_arch = "x86_64")))]
+mod swar {
+    use super::Raw;
+
+    /// Bytes of `0x0101…01 * b`: `b` in every byte of a word.
+    const fn splat(b: u8) -> u64 {
+        0x0101_0101_0101_0101 * b as u64
+    }
+
+    /// The high bit of every byte of `w` that is zero, and no other bit (exact: no carries cross
+    /// bytes).
+    const fn zero_bytes(w: u64) -> u64 {
+        const LOW7: u64 = splat(0x7f);
+        !(((w & LOW7).wrapping_add(LOW7)) | w | LOW7)
+    }
+
+    /// Gathers the high bit of each byte of `m` into the byte's bit of the result (byte `i` →
+    /// bit `i`).
+    const fn gather(m: u64) -> u64 {
+        ((m >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56
+    }
+
+    pub(super) fn raw_masks(chunk: &[u8; 64]) -> Raw {
+        let mut raw = Raw {
+            separators: 0,
+            newlines: 0,
+            returns: 0,
+            bad: 0,
+        };
+        for (j, word) in chunk.chunks_exact(8).enumerate() {
+            let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
+            let newline = zero_bytes(w ^ splat(b'\n'));
+            let comma = zero_bytes(w ^ splat(b','));
+            let cr = zero_bytes(w ^ splat(b'\r'));
+            // Below 0x20 exactly when the top three bits are clear.
+            let control = zero_bytes(w & splat(0xe0)) & !newline & !cr;
+            let trouble = control | zero_bytes(w ^ splat(b'"')) | zero_bytes(w ^ splat(b'\\'));
+            raw.separators |= gather(newline | comma) << (8 * j);
+            raw.newlines |= gather(newline) << (8 * j);
+            raw.returns |= gather(cr) << (8 * j);
+            raw.bad |= gather(trouble) << (8 * j);
+        }
+        raw
+    }
 }
 
 /// Encodes a piece that is UTF-8 and plain (no byte that needs quoting or escaping, see
-/// [`separator_mask`]): fields are the text between separators, found 64 bytes at a time from a
-/// bit mask rather than one search per field. Blank lines are skipped. Returns false at a
+/// [`separator_masks`]): fields are the text between separators, found 64 bytes at a time from
+/// bit masks rather than one search per field. Blank lines are skipped. Returns false at a
 /// non-plain byte or a ragged row, leaving `batch` for the caller to clear.
+///
+/// The output is written through a cursor into a zero-filled buffer with room to spare, so that
+/// a short field is one fixed 32-byte copy (the bytes past its end are overwritten next) instead
+/// of a call to `memcpy` with its length.
 fn encode_plain(piece: &[u8], width: usize, batch: &mut Batch) -> bool {
+    let mut out = std::mem::take(&mut batch.buf);
+    let pos = out.len();
+    out.resize(pos + piece.len() + piece.len() / 2 + SLACK, 0);
     let mut row = PlainRow {
         piece,
         width,
+        out,
+        pos,
         start: 0,
         fields: 0,
     };
-    for (k, chunk) in piece.chunks(64).enumerate() {
+    let mut ok = true;
+    'chunks: for (k, chunk) in piece.chunks(64).enumerate() {
         let base = k * 64;
-        let Some(mut mask) = separator_mask(chunk, piece.get(base + 64).copied()) else {
-            return false;
+        let Some(masks) = separator_masks(chunk, piece.get(base + 64).copied()) else {
+            ok = false;
+            break;
         };
+        let mut mask = masks.separators;
         while mask != 0 {
-            let at = base + mask.trailing_zeros() as usize;
+            let bit = mask.trailing_zeros();
             mask &= mask - 1;
-            let ok = if piece[at] == b'\n' {
-                // A `\r` here is the line end's: separator_mask let no other through.
-                let end = if at > 0 && piece[at - 1] == b'\r' {
-                    at - 1
-                } else {
-                    at
-                };
-                row.field(end, at + 1, true, batch)
+            let at = base + bit as usize;
+            let newline = masks.newlines >> bit & 1 == 1;
+            // A `\r` before a `\n` is the line end's: separator_masks let no other through.
+            let end = if newline && at > 0 && piece[at - 1] == b'\r' {
+                at - 1
             } else {
-                row.field(at, at + 1, false, batch)
+                at
             };
-            if !ok {
-                return false;
+            if !row.field(end, at + 1, newline, &mut batch.ends) {
+                ok = false;
+                break 'chunks;
             }
         }
     }
     // A last line without its newline.
-    let open = row.start < piece.len() || row.fields > 0;
-    !open || row.field(piece.len(), piece.len(), true, batch)
+    if ok && (row.start < piece.len() || row.fields > 0) {
+        ok = row.field(piece.len(), piece.len(), true, &mut batch.ends);
+    }
+    row.out.truncate(row.pos);
+    batch.buf = row.out;
+    ok
 }
 
-/// Where [`encode_plain`] is within its piece.
+/// Where [`encode_plain`] is within its piece and its output.
 struct PlainRow<'a> {
     piece: &'a [u8],
     width: usize,
+    /// The batch's buffer, zero-filled past `pos` with at least [`SLACK`] bytes to spare.
+    out: Vec<u8>,
+    /// Where the next output byte goes.
+    pos: usize,
     /// First byte of the current field.
     start: usize,
     /// Fields of the current row written so far.
@@ -377,27 +476,57 @@ struct PlainRow<'a> {
 
 impl PlainRow<'_> {
     /// Writes the field that ends at `end` (a separator, a line end, or the end of the piece),
-    /// the next starting at `next`; false at a ragged row.
-    fn field(&mut self, end: usize, next: usize, newline: bool, batch: &mut Batch) -> bool {
+    /// the next starting at `next`, and at a line end the row's end into `ends`; false at a
+    /// ragged row.
+    fn field(&mut self, end: usize, next: usize, newline: bool, ends: &mut Vec<usize>) -> bool {
         if newline && self.fields == 0 && end == self.start {
+            // A blank line.
             self.start = next;
             return true;
         }
-        batch.buf.push(if self.fields == 0 { b'[' } else { b',' });
-        write_plain_value(&mut batch.buf, &self.piece[self.start..end]);
+        let (piece, start, len) = (self.piece, self.start, end - self.start);
+        let pos = self.pos;
+        if self.out.len() < pos + len + SLACK {
+            self.out.resize(2 * self.out.len() + len + SLACK, 0);
+        }
+        let out = &mut self.out;
+        out[pos] = if self.fields == 0 { b'[' } else { b',' };
+        if len == 0 {
+            out[pos + 1..pos + 5].copy_from_slice(b"null");
+            self.pos += 5;
+        } else {
+            out[pos + 1] = b'"';
+            if start + 32 <= piece.len() {
+                out[pos + 2..pos + 34].copy_from_slice(&piece[start..start + 32]);
+                if len > 32 {
+                    out[pos + 34..pos + 2 + len].copy_from_slice(&piece[start + 32..end]);
+                }
+            } else {
+                out[pos + 2..pos + 2 + len].copy_from_slice(&piece[start..end]);
+            }
+            out[pos + 2 + len] = b'"';
+            self.pos += 3 + len;
+        }
         self.fields += 1;
         self.start = next;
         if newline {
             if self.fields != self.width {
                 return false;
             }
-            batch.buf.push(b']');
-            batch.end_row();
+            let pos = self.pos;
+            out[pos] = b']';
+            out[pos + 1] = b'\n';
+            ends.push(pos + 1);
+            self.pos += 2;
             self.fields = 0;
         }
         true
     }
 }
+
+/// Room [`encode_plain`] keeps past its cursor: a 32-byte copy after the field's `,"`, then `]`
+/// and the newline.
+const SLACK: usize = 64;
 
 /// Encodes one line that has no quotes: fields are the text between commas.
 fn simple_line(line: &[u8], width: usize, batch: &mut Batch) -> Result<(), String> {
@@ -591,9 +720,10 @@ mod tests {
     }
 
     proptest! {
-        /// The word-at-a-time mask equals a byte-by-byte one, for every byte value and length.
+        /// The masks equal byte-by-byte ones, for every byte value and length, and the SSE2 and
+        /// word-at-a-time scans agree.
         #[test]
-        fn separator_mask_matches_bytewise(
+        fn separator_masks_match_bytewise(
             mut chunk in proptest::collection::vec(
                 proptest::sample::select(b",\n\ra 9-\x7f\x80\xc3\xff\x21\x2b\x2d\x0b\x09".to_vec()), 0..=64),
             odd in any::<u8>(),
@@ -605,16 +735,27 @@ mod tests {
                 let i = at.index(chunk.len());
                 chunk[i] = odd;
             }
-            let want = chunk.iter().enumerate().fold(0u64, |m, (i, &b)| {
-                m | (u64::from(b == b',' || b == b'\n') << i)
-            });
+            let mask = |f: fn(u8) -> bool| {
+                chunk.iter().enumerate().fold(0u64, |m, (i, &b)| m | (u64::from(f(b)) << i))
+            };
+            let want = Masks {
+                separators: mask(|b| b == b',' || b == b'\n'),
+                newlines: mask(|b| b == b'\n'),
+            };
             let bad = chunk
                 .iter()
                 .any(|&b| (b < 0x20 && b != b'\n' && b != b'\r') || b == b'"' || b == b'\\');
             let bad = bad || chunk.windows(2).any(|w| w[0] == b'\r' && w[1] != b'\n');
             let next = (chunk.len() == 64).then_some(next_byte);
             let bad = bad || (chunk.last() == Some(&b'\r') && next != Some(b'\n'));
-            prop_assert_eq!(separator_mask(&chunk, next), (!bad).then_some(want));
+            prop_assert_eq!(separator_masks(&chunk, next), (!bad).then_some(want));
+            let mut padded = [0u8; 64];
+            padded[..chunk.len()].copy_from_slice(&chunk);
+            let (fast, words) = (raw_masks(&padded), swar::raw_masks(&padded));
+            prop_assert_eq!(
+                (fast.separators, fast.newlines, fast.returns, fast.bad),
+                (words.separators, words.newlines, words.returns, words.bad)
+            );
         }
     }
 
@@ -633,6 +774,27 @@ mod tests {
         }
         // A lone `\r` is a line end to the csv crate: off the plain path.
         assert!(!encode_plain(b"a,b\rc\n", 3, &mut Batch::default()));
+    }
+
+    /// Output five times the input (empty fields become `null`) grows the buffer; fields longer
+    /// than the 32-byte copy, and short ones at the very end of the piece, are copied exactly.
+    #[test]
+    fn plain_path_grows_and_copies_fields_of_every_length() {
+        let mut text = ",,\n".repeat(500);
+        for len in 0..100 {
+            text.push_str(&format!(
+                "{},x,{}\n",
+                "a".repeat(len),
+                "b".repeat(100 - len)
+            ));
+        }
+        text.push_str("c,d,e");
+        let mut batch = Batch::default();
+        assert!(encode_plain(text.as_bytes(), 3, &mut batch));
+        let want = reference(text.as_bytes(), 3).unwrap();
+        assert_eq!(batch.len(), 601);
+        assert_eq!(batch.buf, want.buf);
+        assert_eq!(batch.ends, want.ends);
     }
 
     #[test]
