@@ -11,7 +11,7 @@ use arrow_schema::{DataType, TimeUnit};
 use chrono::{DateTime, NaiveDate, NaiveTime};
 
 use super::{Batch, IngestError};
-use crate::record::write_value;
+use crate::record::{write_plain_value, write_value};
 
 /// Writes one cell (null check included) as a record value.
 type CellWriter<'a> = Box<dyn Fn(usize, &mut Vec<u8>, &mut String) -> Result<(), String> + 'a>;
@@ -160,6 +160,8 @@ fn is_null(nulls: Option<&arrow_buffer::NullBuffer>, row: usize) -> bool {
     nulls.is_some_and(|n| n.is_null(row))
 }
 
+/// A writer of a column whose cells `f` writes as text that is never empty and never needs
+/// escaping (numbers, booleans, dates and times), so it is copied without a check.
 fn with_nulls<'a>(
     array: &'a dyn Array,
     f: impl Fn(usize, &mut String) -> Result<(), String> + 'a,
@@ -172,7 +174,7 @@ fn with_nulls<'a>(
         }
         text.clear();
         f(row, text)?;
-        write_value(out, Some(text));
+        write_plain_value(out, text.as_bytes());
         Ok(())
     })
 }
@@ -199,6 +201,38 @@ where
         text.push_str(ryu_js::Buffer::new().format(a.value(row)));
         Ok(())
     })
+}
+
+/// ECMAScript `Number::toString` of `x`, as [`ryu_js`] writes it, with exact shortcuts for what
+/// lab and vital-sign columns mostly hold: whole numbers, and numbers of one to three decimal
+/// places.
+fn push_f64(text: &mut String, x: f64) {
+    // Below 2^40 (about 1.1e12) doubles are spaced closer than 2^-12, far below 0.001, so at most
+    // one string of k <= 3 decimals names `x`, and none of fewer decimals does unless it ends in 0.
+    const LIMIT: f64 = (1u64 << 40) as f64;
+    if x.fract() == 0.0 && x.abs() < LIMIT {
+        // -0 is written "0", as ECMAScript does.
+        text.push_str(itoa::Buffer::new().format(x as i64));
+        return;
+    }
+    for (decimals, scale) in [(1, 10u64), (2, 100), (3, 1000)] {
+        let n = (x * scale as f64).round();
+        // Division is correctly rounded, so equality means "n / scale" parses back to exactly `x`.
+        if n.abs() < LIMIT && n / scale as f64 == x {
+            let n = n as i64;
+            if n < 0 {
+                text.push('-');
+            }
+            let n = n.unsigned_abs();
+            text.push_str(itoa::Buffer::new().format(n / scale));
+            text.push('.');
+            // `n % scale + scale` has a leading 1 and then the fraction's digits, zeros included.
+            let mut fraction = itoa::Buffer::new();
+            text.push_str(&fraction.format(n % scale + scale)[1..=decimals]);
+            return;
+        }
+    }
+    text.push_str(ryu_js::Buffer::new().format(x));
 }
 
 /// `HH:MM:SS` plus a fraction without trailing zeros, for nanoseconds `nanos` of the second.
@@ -279,7 +313,26 @@ fn encode_dictionary(
         values(v, &mut blob, &mut text).ok()?;
         ends.push(blob.len());
     }
+    blob.extend_from_slice(&[0; PAD]);
     Some((blob, ends))
+}
+
+/// Bytes after the last value of an encoded dictionary, so that [`append_padded`] may read a
+/// fixed `PAD` bytes from any value's start.
+const PAD: usize = 32;
+
+/// Appends `blob[start..end]`, where `blob` has [`PAD`] bytes to spare after `end`: a short value
+/// is one fixed-size copy, the surplus cut off again, instead of a call to `memcpy`.
+fn append_padded(out: &mut Vec<u8>, blob: &[u8], start: usize, end: usize) {
+    let len = end - start;
+    match blob.get(start..start + PAD) {
+        Some(window) if len <= PAD => {
+            let before = out.len();
+            out.extend_from_slice(window);
+            out.truncate(before + len);
+        }
+        _ => out.extend_from_slice(&blob[start..end]),
+    }
 }
 
 fn writer(array: &dyn Array) -> Result<CellWriter<'_>, String> {
@@ -322,7 +375,7 @@ fn writer(array: &dyn Array) -> Result<CellWriter<'_>, String> {
                     } else {
                         let k = keys[row];
                         let start = if k == 0 { 0 } else { ends[k - 1] };
-                        out.extend_from_slice(&blob[start..ends[k]]);
+                        append_padded(out, &blob, start, ends[k]);
                     }
                     Ok(())
                 }));
@@ -351,7 +404,13 @@ fn writer(array: &dyn Array) -> Result<CellWriter<'_>, String> {
         DataType::UInt32 => int::<UInt32Type>(array),
         DataType::UInt64 => int::<UInt64Type>(array),
         DataType::Float32 => float::<Float32Type>(array),
-        DataType::Float64 => float::<Float64Type>(array),
+        DataType::Float64 => {
+            let a = array.as_primitive::<Float64Type>();
+            with_nulls(array, move |row, text| {
+                push_f64(text, a.value(row));
+                Ok(())
+            })
+        }
         DataType::Date32 => {
             let a = array.as_primitive::<Date32Type>();
             with_nulls(array, move |row, text| date(text, i64::from(a.value(row))))
@@ -450,6 +509,50 @@ mod tests {
         assert_eq!(b.format(1e21f64), "1e+21");
         assert_eq!(b.format(-0.0f64), "0");
         assert_eq!(b.format(0.1f32), "0.1");
+    }
+
+    proptest::proptest! {
+        /// The shortcuts write what ryu_js writes: any double, whole numbers, and values of one
+        /// decimal place (as a float column stores 12.3) at every scale.
+        #[test]
+        fn f64_text_matches_ryu_js(
+            bits in proptest::prelude::any::<u64>(),
+            whole in proptest::prelude::any::<i64>(),
+            tenths in -100_000_000_000i64..100_000_000_000,
+            shift in 0u32..60,
+            near_limit in (1i64 << 39)..(1i64 << 52),
+        ) {
+            let scaled = (tenths >> (shift % 40)) as f64 / 10.0;
+            let big = near_limit as f64 / 10.0;
+            let (hundredths, thousandths) = (tenths as f64 / 100.0, (tenths >> (shift % 40)) as f64 / 1000.0);
+            for x in [f64::from_bits(bits), whole as f64, tenths as f64 / 10.0, scaled, big, -big, hundredths, thousandths] {
+                let mut text = String::new();
+                push_f64(&mut text, x);
+                let mut want = ryu_js::Buffer::new();
+                proptest::prop_assert_eq!(text.as_str(), want.format(x), "{:e}", x);
+            }
+        }
+    }
+
+    #[test]
+    fn f64_text_edges() {
+        for (x, want) in [
+            (-0.0, "0"),
+            (-0.5, "-0.5"),
+            (0.1, "0.1"),
+            (12.3, "12.3"),
+            (1.05, "1.05"),
+            (-0.007, "-0.007"),
+            (0.0001, "0.0001"),
+            (1e21, "1e+21"),
+            (f64::NAN, "NaN"),
+            (f64::NEG_INFINITY, "-Infinity"),
+            ((1u64 << 53) as f64, "9007199254740992"),
+        ] {
+            let mut text = String::new();
+            push_f64(&mut text, x);
+            assert_eq!(text, want, "{x:e}");
+        }
     }
 
     #[test]
