@@ -33,7 +33,7 @@ pub fn append_batch(
         .iter()
         .zip(schema.fields())
         .map(|(col, field)| {
-            writer(col.as_ref())
+            Column::new(col.as_ref())
                 .map_err(|e| IngestError::at(path, format!("column {}", field.name()), e))
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -44,7 +44,7 @@ pub fn append_batch(
             if c > 0 {
                 batch.buf.push(b',');
             }
-            w(row, &mut batch.buf, &mut text).map_err(|e| {
+            w.write(row, &mut batch.buf, &mut text).map_err(|e| {
                 IngestError::at(
                     path,
                     format!(
@@ -152,6 +152,62 @@ where
 /// Column names of a schema.
 pub fn column_names(schema: &arrow_schema::Schema) -> Vec<String> {
     schema.fields().iter().map(|f| f.name().clone()).collect()
+}
+
+/// How the cells of one column are written.
+enum Column<'a> {
+    /// A dictionary whose values are encoded once ([`encode_dictionary`]): each cell is copied
+    /// by key, inline in the row loop, without a call through a trait object.
+    Dictionary {
+        keys: Vec<usize>,
+        nulls: Option<arrow_buffer::NullBuffer>,
+        blob: Vec<u8>,
+        ends: Vec<usize>,
+    },
+    /// Any column, through its [`writer`].
+    Cells(CellWriter<'a>),
+}
+
+impl<'a> Column<'a> {
+    fn new(array: &'a dyn Array) -> Result<Self, String> {
+        if let DataType::Dictionary(_, _) = array.data_type() {
+            let dict = array.as_any_dictionary();
+            let values = writer(dict.values().as_ref())?;
+            if let Some((blob, ends)) = encode_dictionary(&values, dict.values().len(), array.len())
+            {
+                return Ok(Self::Dictionary {
+                    keys: dict.normalized_keys(),
+                    nulls: array.nulls().cloned(),
+                    blob,
+                    ends,
+                });
+            }
+        }
+        writer(array).map(Self::Cells)
+    }
+
+    /// Appends the cell of `row` to `out`.
+    #[inline]
+    fn write(&self, row: usize, out: &mut Vec<u8>, text: &mut String) -> Result<(), String> {
+        match self {
+            Self::Dictionary {
+                keys,
+                nulls,
+                blob,
+                ends,
+            } => {
+                if is_null(nulls.as_ref(), row) {
+                    write_value(out, None);
+                } else {
+                    let k = keys[row];
+                    let start = if k == 0 { 0 } else { ends[k - 1] };
+                    append_padded(out, blob, start, ends[k]);
+                }
+                Ok(())
+            }
+            Self::Cells(w) => w(row, out, text),
+        }
+    }
 }
 
 /// Whether `row` is null in the validity buffer `nulls` (taken once per array, not looked up
@@ -367,19 +423,6 @@ fn writer(array: &dyn Array) -> Result<CellWriter<'_>, String> {
             let dict = array.as_any_dictionary();
             let keys = dict.normalized_keys();
             let values = writer(dict.values().as_ref())?;
-            if let Some((blob, ends)) = encode_dictionary(&values, dict.values().len(), array.len())
-            {
-                return Ok(Box::new(move |row, out, _| {
-                    if is_null(nulls.as_ref(), row) {
-                        write_value(out, None);
-                    } else {
-                        let k = keys[row];
-                        let start = if k == 0 { 0 } else { ends[k - 1] };
-                        append_padded(out, &blob, start, ends[k]);
-                    }
-                    Ok(())
-                }));
-            }
             Box::new(move |row, out, text| {
                 if is_null(nulls.as_ref(), row) {
                     write_value(out, None);
