@@ -285,16 +285,47 @@ fn parse_piece(piece: &[u8], width: usize, mut batch: Batch) -> Result<Batch, (u
 /// Masks of one chunk of up to 64 bytes (bit `i` for byte `i`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Masks {
-    /// `,` and `\n`.
+    /// `,` and `\n` outside quotes.
     separators: u64,
-    /// `\n` alone.
+    /// `\n` outside quotes.
     newlines: u64,
 }
 
+/// What [`separator_masks`] carries from one chunk of a piece to the next.
+#[derive(Clone, Copy, Debug)]
+struct Scan {
+    /// Whether the chunk starts inside a quoted field.
+    quoted: bool,
+    /// Whether the byte before the chunk ends a field (a `,` or `\n`, or the piece starts there).
+    field_start: bool,
+}
+
+impl Scan {
+    /// The state at the start of a piece (pieces start at record boundaries).
+    const START: Self = Self {
+        quoted: false,
+        field_start: true,
+    };
+}
+
+/// Bit `i` set when an odd number of bits `0..=i` of `m` are set.
+const fn prefix_xor(mut m: u64) -> u64 {
+    m ^= m << 1;
+    m ^= m << 2;
+    m ^= m << 4;
+    m ^= m << 8;
+    m ^= m << 16;
+    m ^= m << 32;
+    m
+}
+
 /// The [`Masks`] of up to 64 bytes, or `None` when the chunk has a byte that takes the piece off
-/// the plain path: `"`, `\\`, a `\r` not followed by `\n` (`next` is the byte after the chunk),
-/// or another control character than `\n` and `\r`.
-fn separator_masks(chunk: &[u8], next: Option<u8>) -> Option<Masks> {
+/// the plain path: `\\`, a control character other than a line end, a line end inside quotes, a
+/// `\r` not followed by `\n` (`next` is the byte after the chunk, `None` at the piece's end),
+/// or a quote other than one opening a field or one closing it right before a `,` or line end
+/// (so a doubled `""` inside a quoted field, which needs unescaping, leaves the plain path too).
+/// Quoted regions are found as in simdjson, by a prefix XOR of the quote mask.
+fn separator_masks(chunk: &[u8], next: Option<u8>, scan: &mut Scan) -> Option<Masks> {
     let len = chunk.len();
     let mut padded = [0u8; 64];
     let chunk: &[u8; 64] = match chunk.try_into() {
@@ -304,33 +335,42 @@ fn separator_masks(chunk: &[u8], next: Option<u8>) -> Option<Masks> {
             &padded
         }
     };
-    let Raw {
-        separators,
-        newlines,
-        returns,
-        mut bad,
-    } = raw_masks(chunk);
+    let raw = raw_masks(chunk);
+    let last = 1u64 << (len - 1);
+    // Set from each opening quote up to (not including) its closing quote.
+    let quoted = prefix_xor(raw.quotes) ^ if scan.quoted { u64::MAX } else { 0 };
+    let opening = raw.quotes & quoted;
+    let closing = raw.quotes & !quoted;
+    let field_start = (raw.separators << 1) | u64::from(scan.field_start);
+    let ends_field = match next {
+        None => true,
+        Some(b) => matches!(b, b',' | b'\n' | b'\r'),
+    };
+    let field_end = ((raw.separators | raw.returns) >> 1) | if ends_field { last } else { 0 };
+    let mut bad = raw.bad;
+    bad |= opening & !field_start;
+    bad |= closing & !field_end;
+    bad |= (raw.newlines | raw.returns) & quoted;
     // A `\r` is part of a line end only right before a `\n`, perhaps the next chunk's first byte.
     let carried = u64::from(len == 64 && next == Some(b'\n')) << 63;
-    bad |= returns & !((newlines >> 1) | carried);
+    bad |= raw.returns & !((raw.newlines >> 1) | carried);
     // The zero padding of a short chunk would count as control characters.
-    let real = if len == 64 {
-        u64::MAX
-    } else {
-        (1u64 << len) - 1
-    };
+    let real = if len == 64 { u64::MAX } else { last * 2 - 1 };
+    scan.quoted = quoted & last != 0;
+    scan.field_start = raw.separators & last != 0;
     (bad & real == 0).then_some(Masks {
-        separators,
-        newlines,
+        separators: raw.separators & !quoted,
+        newlines: raw.newlines & !quoted,
     })
 }
 
-/// Byte-class masks of 64 bytes, before the `\r` rule.
+/// Byte-class masks of 64 bytes, before the rules on quotes and `\r`.
 struct Raw {
     separators: u64,
     newlines: u64,
     returns: u64,
-    /// `"`, `\\` and control characters but `\n` and `\r`.
+    quotes: u64,
+    /// `\\` and control characters but `\n` and `\r`.
     bad: u64,
 }
 
@@ -348,6 +388,7 @@ fn raw_masks(chunk: &[u8; 64]) -> Raw {
         separators: 0,
         newlines: 0,
         returns: 0,
+        quotes: 0,
         bad: 0,
     };
     for (j, part) in chunk.chunks_exact(16).enumerate() {
@@ -355,11 +396,12 @@ fn raw_masks(chunk: &[u8; 64]) -> Raw {
         let n = cmp_eq_mask_i8_m128i(v, newline);
         let r = cmp_eq_mask_i8_m128i(v, cr);
         let control = cmp_eq_mask_i8_m128i(min_u8_m128i(v, below_space), v);
-        let trouble = cmp_eq_mask_i8_m128i(v, quote) | cmp_eq_mask_i8_m128i(v, backslash) | control;
+        let trouble = cmp_eq_mask_i8_m128i(v, backslash) | control;
         let shift = 16 * j;
         raw.separators |= bits(n | cmp_eq_mask_i8_m128i(v, comma)) << shift;
         raw.newlines |= bits(n) << shift;
         raw.returns |= bits(r) << shift;
+        raw.quotes |= bits(cmp_eq_mask_i8_m128i(v, quote)) << shift;
         raw.bad |= bits(trouble) << shift;
     }
     raw.bad &= !(raw.newlines | raw.returns);
@@ -400,6 +442,7 @@ mod swar {
             separators: 0,
             newlines: 0,
             returns: 0,
+            quotes: 0,
             bad: 0,
         };
         for (j, word) in chunk.chunks_exact(8).enumerate() {
@@ -409,10 +452,11 @@ mod swar {
             let cr = zero_bytes(w ^ splat(b'\r'));
             // Below 0x20 exactly when the top three bits are clear.
             let control = zero_bytes(w & splat(0xe0)) & !newline & !cr;
-            let trouble = control | zero_bytes(w ^ splat(b'"')) | zero_bytes(w ^ splat(b'\\'));
+            let trouble = control | zero_bytes(w ^ splat(b'\\'));
             raw.separators |= gather(newline | comma) << (8 * j);
             raw.newlines |= gather(newline) << (8 * j);
             raw.returns |= gather(cr) << (8 * j);
+            raw.quotes |= gather(zero_bytes(w ^ splat(b'"'))) << (8 * j);
             raw.bad |= gather(trouble) << (8 * j);
         }
         raw
@@ -444,9 +488,10 @@ fn encode_plain(piece: &[u8], width: usize, batch: &mut Batch) -> bool {
         fields: 0,
     };
     let mut ok = true;
+    let mut scan = Scan::START;
     'chunks: for (k, chunk) in piece.chunks(64).enumerate() {
         let base = k * 64;
-        let Some(masks) = separator_masks(chunk, piece.get(base + 64).copied()) else {
+        let Some(masks) = separator_masks(chunk, piece.get(base + 64).copied(), &mut scan) else {
             ok = false;
             break;
         };
@@ -468,6 +513,8 @@ fn encode_plain(piece: &[u8], width: usize, batch: &mut Batch) -> bool {
             }
         }
     }
+    // A quote left open at the end is the csv crate's to report or read.
+    ok &= !scan.quoted;
     // A last line without its newline.
     if ok && (row.start < piece.len() || row.fields > 0) {
         ok = row.field(piece.len(), piece.len(), true, &mut batch.ends);
@@ -510,9 +557,22 @@ impl PlainRow<'_> {
         }
         let out = &mut self.out;
         out[pos] = if self.fields == 0 { b'[' } else { b',' };
-        if len == 0 {
+        let quoted = len > 0 && piece[start] == b'"';
+        if len == 0 || (quoted && len == 2) {
             out[pos + 1..pos + 5].copy_from_slice(b"null");
             self.pos += 5;
+        } else if quoted {
+            // A quoted field without `""`, `\\` or control characters (separator_masks saw to
+            // it) is, quotes included, already its JSON string.
+            if start + 32 <= piece.len() {
+                out[pos + 1..pos + 33].copy_from_slice(&piece[start..start + 32]);
+                if len > 32 {
+                    out[pos + 33..pos + 1 + len].copy_from_slice(&piece[start + 32..end]);
+                }
+            } else {
+                out[pos + 1..pos + 1 + len].copy_from_slice(&piece[start..end]);
+            }
+            self.pos += 1 + len;
         } else {
             out[pos + 1] = b'"';
             if start + 32 <= piece.len() {
@@ -743,43 +803,74 @@ mod tests {
     }
 
     proptest! {
-        /// The masks equal byte-by-byte ones, for every byte value and length, and the SSE2 and
-        /// word-at-a-time scans agree.
+        /// The masks equal those of a byte-by-byte reading of the same rules, for every byte
+        /// value, length and carried state, and the SSE2 and word-at-a-time scans agree.
         #[test]
         fn separator_masks_match_bytewise(
             mut chunk in proptest::collection::vec(
-                proptest::sample::select(b",\n\ra 9-\x7f\x80\xc3\xff\x21\x2b\x2d\x0b\x09".to_vec()), 0..=64),
+                proptest::sample::select(b",,\"\"\n\ra 9-\x7f\x80\xc3\xff\x21\x2b\x2d\x0b\x09".to_vec()), 1..=64),
             odd in any::<u8>(),
             at in any::<proptest::sample::Index>(),
             inject in any::<bool>(),
-            next_byte in proptest::sample::select(b"\n\ra".to_vec()),
+            next_byte in proptest::option::of(proptest::sample::select(b"\n\r,a\"".to_vec())),
+            quoted in any::<bool>(),
+            field_start in any::<bool>(),
         ) {
-            if inject && !chunk.is_empty() {
+            if inject {
                 let i = at.index(chunk.len());
                 chunk[i] = odd;
             }
-            let mask = |f: fn(u8) -> bool| {
-                chunk.iter().enumerate().fold(0u64, |m, (i, &b)| m | (u64::from(f(b)) << i))
-            };
-            let want = Masks {
-                separators: mask(|b| b == b',' || b == b'\n'),
-                newlines: mask(|b| b == b'\n'),
-            };
-            let bad = chunk
-                .iter()
-                .any(|&b| (b < 0x20 && b != b'\n' && b != b'\r') || b == b'"' || b == b'\\');
-            let bad = bad || chunk.windows(2).any(|w| w[0] == b'\r' && w[1] != b'\n');
-            let next = (chunk.len() == 64).then_some(next_byte);
-            let bad = bad || (chunk.last() == Some(&b'\r') && next != Some(b'\n'));
-            prop_assert_eq!(separator_masks(&chunk, next), (!bad).then_some(want));
+            // A short chunk is the end of its piece: nothing follows it.
+            let next = if chunk.len() == 64 { next_byte } else { None };
+            let mut scan = Scan { quoted, field_start };
+            let got = separator_masks(&chunk, next, &mut scan);
+            let (want, want_scan) = bytewise_masks(&chunk, next, Scan { quoted, field_start });
+            prop_assert_eq!(got, want);
+            if got.is_some() {
+                prop_assert_eq!((scan.quoted, scan.field_start), (want_scan.quoted, want_scan.field_start));
+            }
             let mut padded = [0u8; 64];
             padded[..chunk.len()].copy_from_slice(&chunk);
             let (fast, words) = (raw_masks(&padded), swar::raw_masks(&padded));
             prop_assert_eq!(
-                (fast.separators, fast.newlines, fast.returns, fast.bad),
-                (words.separators, words.newlines, words.returns, words.bad)
+                (fast.separators, fast.newlines, fast.returns, fast.quotes, fast.bad),
+                (words.separators, words.newlines, words.returns, words.quotes, words.bad)
             );
         }
+    }
+
+    /// [`separator_masks`] one byte at a time, as a reader of the rules would write it.
+    fn bytewise_masks(chunk: &[u8], next: Option<u8>, mut scan: Scan) -> (Option<Masks>, Scan) {
+        let mut masks = Masks {
+            separators: 0,
+            newlines: 0,
+        };
+        let mut bad = false;
+        for (i, &b) in chunk.iter().enumerate() {
+            let after = chunk.get(i + 1).copied().or(next);
+            match b {
+                b'"' if !scan.quoted => {
+                    bad |= !scan.field_start;
+                    scan.quoted = true;
+                }
+                b'"' => {
+                    scan.quoted = false;
+                    bad |= !matches!(after, None | Some(b',' | b'\n' | b'\r'));
+                }
+                b'\n' | b'\r' if scan.quoted => bad = true,
+                b',' | b'\n' if !scan.quoted => {
+                    masks.separators |= 1 << i;
+                    if b == b'\n' {
+                        masks.newlines |= 1 << i;
+                    }
+                }
+                _ => {}
+            }
+            bad |= b == b'\\' || (b < 0x20 && b != b'\n' && b != b'\r');
+            bad |= b == b'\r' && after != Some(b'\n');
+            scan.field_start = b == b',' || b == b'\n';
+        }
+        ((!bad).then_some(masks), scan)
     }
 
     #[test]
@@ -818,6 +909,34 @@ mod tests {
         assert_eq!(batch.len(), 601);
         assert_eq!(batch.buf, want.buf);
         assert_eq!(batch.ends, want.ends);
+    }
+
+    /// Quoted fields stay on the one-pass path, and what they encode to is the csv crate's.
+    #[test]
+    fn simply_quoted_fields_stay_on_the_plain_path() {
+        let text = "\"TN01\",\"Smith, J\",12.5\r\n\"\",\"a\",\"\"\n\"long field of more than thirty-two bytes\",x,\"y\"";
+        let mut batch = Batch::default();
+        assert!(encode_plain(text.as_bytes(), 3, &mut batch));
+        let want = reference(text.as_bytes(), 3).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&batch.buf),
+            String::from_utf8_lossy(&want.buf)
+        );
+        assert_eq!(batch.ends, want.ends);
+        // Doubled quotes need unescaping, a quote inside an unquoted field is literal, and a line
+        // end inside quotes continues the record: all for the csv crate.
+        for text in [
+            "\"a\"\"b\",c,d\n",
+            "a\"b,c,d\n",
+            "\"a\nb\",c,d\n",
+            "\"a\"b,c,d\n",
+            "\"a,b,c\n",
+        ] {
+            assert!(
+                !encode_plain(text.as_bytes(), 3, &mut Batch::default()),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]
@@ -898,6 +1017,32 @@ mod tests {
                 }
                 (Err(a), Err(_)) => prop_assert_eq!(Some(a.0), ragged.map(|i| i as u64 + 1)),
                 (a, b) => prop_assert!(false, "ours {:?} theirs {:?}", a.map(|b| b.buf), b.map(|b| b.buf)),
+            }
+        }
+
+        /// Fields quoted always or as needed (the habits of R's write.csv and of pandas), with
+        /// separators, line ends and doubled quotes inside, parse as the csv crate parses them;
+        /// so do lines with quotes anywhere, well formed or not.
+        #[test]
+        fn quoted_fields_match_csv_crate(
+            rows in proptest::collection::vec(
+                proptest::collection::vec("[ab é,\"\r\n]{0,6}", 3), 0..30),
+            always in any::<bool>(),
+            crlf in any::<bool>(),
+            raw in proptest::collection::vec("[ab,\"]{0,10}", 0..30),
+        ) {
+            let mut w = csv::WriterBuilder::new()
+                .quote_style(if always { csv::QuoteStyle::Always } else { csv::QuoteStyle::Necessary })
+                .terminator(if crlf { csv::Terminator::CRLF } else { csv::Terminator::Any(b'\n') })
+                .from_writer(Vec::new());
+            for r in &rows { w.write_record(r).unwrap(); }
+            let written = w.into_inner().unwrap();
+            for bytes in [written, raw.join("\n").into_bytes()] {
+                match (parse_piece(&bytes, 3, used_batch()), reference(&bytes, 3)) {
+                    (Ok(a), Ok(b)) => { prop_assert_eq!(a.buf, b.buf); prop_assert_eq!(a.ends, b.ends); }
+                    (Err(a), Err(b)) => prop_assert_eq!(a.0, b.0),
+                    (a, b) => prop_assert!(false, "ours {:?} theirs {:?}", a.map(|b| b.buf), b.map(|b| b.buf)),
+                }
             }
         }
 
