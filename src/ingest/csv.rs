@@ -4,7 +4,8 @@
 //! Large files are parsed on all cores: the file is read in blocks, each block is cut at
 //! newlines that lie outside quoted fields (an even number of `"` since the block's start, which
 //! is exact for RFC 4180, where a literal quote is written twice), and the pieces are parsed in
-//! parallel by independent csv readers. Rows come out in file order.
+//! parallel: in one pass over separator bit masks when the quoting is simple, by the csv crate
+//! otherwise. Rows come out in file order.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -246,8 +247,9 @@ fn split_points(buf: &[u8], n: usize, quoted: bool) -> Vec<usize> {
 /// Parses whole records into canonical values arrays. Errors carry the 1-based line within the
 /// piece and the message, with the column index before a NUL when there is one.
 ///
-/// A piece with no quote, `\\` or control character but line ends (most SDTM exports) is encoded
-/// in one pass over its separators ([`encode_plain`]). Otherwise lines without `"` or a stray `\r`
+/// A piece with no `\\`, no control character but line ends, and no quote but around whole fields
+/// that hold no quote or line end (most SDTM exports, quoted or not) is encoded in one pass over
+/// its separators ([`encode_plain`]). Otherwise lines without `"` or a stray `\r`
 /// are split on commas directly; from the first line that has one, the rest of the piece goes
 /// through the csv crate's full RFC 4180 state machine. Property tests check both fast paths
 /// against the csv crate alone.
