@@ -77,28 +77,33 @@ fn bench(c: &mut Criterion) {
     );
     // The hashing every row costs whatever the input format: values digest, salt, leaf and its
     // share of the tree's nodes; no encoding. Two cores at this rate bound notarize's throughput.
-    g.bench_function("hashing alone: salt+leaf side by side, then the tree (one core)", |b| {
-        let values: Vec<Vec<u8>> = rows
-            .iter()
-            .map(|r| {
-                let mut v = Vec::new();
-                write_values(&mut v, r.iter().map(|s| Some(s.as_str())));
-                v
-            })
-            .collect();
-        b.iter(|| {
-            let leaves: Vec<NodeHash> = values
-                .chunks_exact(LANES)
-                .enumerate()
-                .flat_map(|(k, group)| {
-                    let index = std::array::from_fn(|l| (k * LANES + l) as u64);
-                    let json = std::array::from_fn(|l| &group[l][..]);
-                    salter.salted_leaves(index, json).map(|leaf| leaf.into_node())
+    g.bench_function(
+        "hashing alone: salt+leaf side by side, then the tree (one core)",
+        |b| {
+            let values: Vec<Vec<u8>> = rows
+                .iter()
+                .map(|r| {
+                    let mut v = Vec::new();
+                    write_values(&mut v, r.iter().map(|s| Some(s.as_str())));
+                    v
                 })
                 .collect();
-            std::hint::black_box(root_of(&leaves))
-        })
-    });
+            b.iter(|| {
+                let leaves: Vec<NodeHash> = values
+                    .chunks_exact(LANES)
+                    .enumerate()
+                    .flat_map(|(k, group)| {
+                        let index = std::array::from_fn(|l| (k * LANES + l) as u64);
+                        let json = std::array::from_fn(|l| &group[l][..]);
+                        salter
+                            .salted_leaves(index, json)
+                            .map(|leaf| leaf.into_node())
+                    })
+                    .collect();
+                std::hint::black_box(root_of(&leaves))
+            })
+        },
+    );
     let flat: Vec<u8> = rows.iter().flat_map(|r| r.join(",").into_bytes()).collect();
     g.bench_function("baseline: sha256 of the CSV bytes (one core)", |b| {
         b.iter(|| std::hint::black_box(Sha256::digest(&flat)))
