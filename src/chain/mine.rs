@@ -38,14 +38,30 @@ fn search_chunk(
     start: u64,
     count: u64,
 ) -> Option<u64> {
-    let mut tail = *tail;
-    for nonce in start..start.saturating_add(count) {
-        tail[24..32].copy_from_slice(&nonce.to_be_bytes());
-        let first = short::finish(*midstate, 64, &tail);
-        let second = short::finish(short::INITIAL, 0, &first);
-        if meets(&second, difficulty) {
-            return Some(nonce);
+    let end = start.saturating_add(count);
+    let mut tails = [*tail; short::LANES];
+    let mut nonce = start;
+    while nonce < end {
+        // Four nonces side by side (short::finish_lanes); past `end`, lanes repeat the last one.
+        let nonces: [u64; short::LANES] = std::array::from_fn(|l| (nonce + l as u64).min(end - 1));
+        for (t, n) in tails.iter_mut().zip(nonces) {
+            t[24..32].copy_from_slice(&n.to_be_bytes());
         }
+        let first = short::finish_lanes(
+            [*midstate; short::LANES],
+            [64; short::LANES],
+            tails.each_ref().map(|t| &t[..]),
+        );
+        let second = short::finish_lanes(
+            [short::INITIAL; short::LANES],
+            [0; short::LANES],
+            first.each_ref().map(|f| &f[..]),
+        );
+        // In lane order, so the smallest valid nonce wins.
+        if let Some(l) = second.iter().position(|h| meets(h, difficulty)) {
+            return Some(nonces[l]);
+        }
+        nonce = nonce.saturating_add(short::LANES as u64);
     }
     None
 }
@@ -131,6 +147,20 @@ mod tests {
                 leading_zero_bits(&BlockHeader { nonce: n, ..t }.hash()) < 12,
                 "nonce {n}"
             );
+        }
+    }
+
+    /// Ranges of every length from every start, hashed four nonces at a time, give the first
+    /// valid nonce in the range and never one past its end.
+    #[test]
+    fn hash_range_gives_the_first_valid_nonce_in_range() {
+        let t = template(2);
+        for start in 0..12u64 {
+            for count in 0..9u64 {
+                let want = (start..start + count)
+                    .find(|&n| leading_zero_bits(&BlockHeader { nonce: n, ..t }.hash()) >= 2);
+                assert_eq!(hash_range(&t, start, count), want, "{start} + {count}");
+            }
         }
     }
 
