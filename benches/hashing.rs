@@ -59,7 +59,7 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.bench_function(
-        "encode, then salt+leaf four rows side by side (one core)",
+        "encode, then salt+leaf LANES (8) rows side by side (one core)",
         |b| {
             let mut values: Vec<Vec<u8>> = vec![Vec::new(); rows.len()];
             b.iter(|| {

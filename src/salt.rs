@@ -151,10 +151,12 @@ mod tests {
     fn lanes_match_one_row_at_a_time() {
         let s = Secret::from_hex(&"33".repeat(32)).unwrap();
         let salter = Salter::new(&s, "lb");
-        let values: Vec<Vec<u8>> = (0..4).map(|i| vec![b'x'; 50 * i + 3]).collect();
-        let rows = [7, 0, 7, u64::MAX];
+        let values: Vec<Vec<u8>> = (0..short::LANES).map(|i| vec![b'x'; 50 * i + 3]).collect();
+        // Repeated and extreme row numbers among them.
+        let rows: [u64; short::LANES] =
+            std::array::from_fn(|l| [7, 0, 7, u64::MAX][l % 4] ^ l as u64);
         let got = salter.salted_leaves(rows, std::array::from_fn(|l| &values[l][..]));
-        for l in 0..4 {
+        for l in 0..short::LANES {
             assert_eq!(
                 got[l],
                 salter.salted_leaf(rows[l], &values[l]).1,

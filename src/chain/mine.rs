@@ -42,7 +42,7 @@ fn search_chunk(
     let mut tails = [*tail; short::LANES];
     let mut nonce = start;
     while nonce < end {
-        // Four nonces side by side (short::finish_lanes); past `end`, lanes repeat the last one.
+        // LANES nonces side by side (short::finish_lanes); past `end`, lanes repeat the last one.
         let nonces: [u64; short::LANES] = std::array::from_fn(|l| (nonce + l as u64).min(end - 1));
         for (t, n) in tails.iter_mut().zip(nonces) {
             t[24..32].copy_from_slice(&n.to_be_bytes());
@@ -150,7 +150,7 @@ mod tests {
         }
     }
 
-    /// Ranges of every length from every start, hashed four nonces at a time, give the first
+    /// Ranges of every length from every start, hashed LANES nonces at a time, give the first
     /// valid nonce in the range and never one past its end.
     #[test]
     fn hash_range_gives_the_first_valid_nonce_in_range() {
