@@ -566,25 +566,11 @@ impl PlainRow<'_> {
         } else if quoted {
             // A quoted field without `""`, `\\` or control characters (separator_masks saw to
             // it) is, quotes included, already its JSON string.
-            if start + 32 <= piece.len() {
-                out[pos + 1..pos + 33].copy_from_slice(&piece[start..start + 32]);
-                if len > 32 {
-                    out[pos + 33..pos + 1 + len].copy_from_slice(&piece[start + 32..end]);
-                }
-            } else {
-                out[pos + 1..pos + 1 + len].copy_from_slice(&piece[start..end]);
-            }
+            copy_field(out, pos + 1, &piece[start..], len);
             self.pos += 1 + len;
         } else {
             out[pos + 1] = b'"';
-            if start + 32 <= piece.len() {
-                out[pos + 2..pos + 34].copy_from_slice(&piece[start..start + 32]);
-                if len > 32 {
-                    out[pos + 34..pos + 2 + len].copy_from_slice(&piece[start + 32..end]);
-                }
-            } else {
-                out[pos + 2..pos + 2 + len].copy_from_slice(&piece[start..end]);
-            }
+            copy_field(out, pos + 2, &piece[start..], len);
             out[pos + 2 + len] = b'"';
             self.pos += 3 + len;
         }
@@ -602,6 +588,21 @@ impl PlainRow<'_> {
             self.fields = 0;
         }
         true
+    }
+}
+
+/// Copies the first `len` bytes of `from` to `out[at..]`: a short field is one fixed 32-byte copy
+/// when `from` has the bytes (the surplus is overwritten next; `out` has [`SLACK`] to spare).
+#[inline(always)]
+fn copy_field(out: &mut [u8], at: usize, from: &[u8], len: usize) {
+    match from.get(..32) {
+        Some(window) => {
+            out[at..at + 32].copy_from_slice(window);
+            if len > 32 {
+                out[at + 32..at + len].copy_from_slice(&from[32..len]);
+            }
+        }
+        None => out[at..at + len].copy_from_slice(&from[..len]),
     }
 }
 
