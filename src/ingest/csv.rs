@@ -497,6 +497,12 @@ fn encode_plain(piece: &[u8], width: usize, batch: &mut Batch) -> bool {
             ok = false;
             break;
         };
+        // Room for every field that ends in this chunk: their bytes, and per separator at most
+        // seven more (`null` or a quote pair, a `,` or `[`, and a row's `]` and newline).
+        let room = row.pos + (base + 64 - row.start) + 64 * 7 + SLACK;
+        if row.out.len() < room {
+            row.out.resize(room.max(2 * row.out.len()), 0);
+        }
         let mut mask = masks.separators;
         while mask != 0 {
             let bit = mask.trailing_zeros();
@@ -519,6 +525,10 @@ fn encode_plain(piece: &[u8], width: usize, batch: &mut Batch) -> bool {
     ok &= !scan.quoted;
     // A last line without its newline.
     if ok && (row.start < piece.len() || row.fields > 0) {
+        let room = row.pos + (piece.len() - row.start) + SLACK;
+        if row.out.len() < room {
+            row.out.resize(room, 0);
+        }
         ok = row.field(piece.len(), piece.len(), true, &mut batch.ends);
     }
     row.out.truncate(row.pos);
@@ -554,9 +564,6 @@ impl PlainRow<'_> {
         }
         let (piece, start, len) = (self.piece, self.start, end - self.start);
         let pos = self.pos;
-        if self.out.len() < pos + len + SLACK {
-            self.out.resize(2 * self.out.len() + len + SLACK, 0);
-        }
         let out = &mut self.out;
         out[pos] = if self.fields == 0 { b'[' } else { b',' };
         let quoted = len > 0 && piece[start] == b'"';
@@ -898,6 +905,11 @@ mod tests {
     #[test]
     fn plain_path_grows_and_copies_fields_of_every_length() {
         let mut text = ",,\n".repeat(500);
+        // Six bytes out for each byte in, the most a row can grow.
+        let mut batch = Batch::default();
+        let pairs = ",\n".repeat(1000);
+        assert!(encode_plain(pairs.as_bytes(), 2, &mut batch));
+        assert_eq!(batch.buf.len(), 12 * 1000);
         for len in 0..100 {
             text.push_str(&format!(
                 "{},x,{}\n",
