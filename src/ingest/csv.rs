@@ -248,9 +248,9 @@ fn split_points(buf: &[u8], n: usize, quoted: bool) -> Vec<usize> {
 /// piece and the message, with the column index before a NUL when there is one.
 ///
 /// A piece with no `\\`, no control character but line ends, and no quote but around whole fields
-/// that hold no quote or line end (most SDTM exports, quoted or not) is encoded in one pass over
-/// its separators ([`encode_plain`]). Otherwise lines without `"` or a stray `\r`
-/// are split on commas directly; from the first line that has one, the rest of the piece goes
+/// that hold no line end (doubled quotes inside allowed: most SDTM exports, quoted or not) is
+/// encoded in one pass over its separators ([`encode_plain`]). Otherwise lines without `"` or a
+/// stray `\r` are split on commas directly; from the first line that has one, the rest of the piece goes
 /// through the csv crate's full RFC 4180 state machine. Property tests check both fast paths
 /// against the csv crate alone.
 ///
@@ -291,6 +291,9 @@ struct Masks {
     separators: u64,
     /// `\n` outside quotes.
     newlines: u64,
+    /// The first `"` of each doubled `""` inside a quoted field: a literal quote, which JSON
+    /// writes `\"`.
+    escapes: u64,
 }
 
 /// What [`separator_masks`] carries from one chunk of a piece to the next.
@@ -300,6 +303,8 @@ struct Scan {
     quoted: bool,
     /// Whether the byte before the chunk ends a field (a `,` or `\n`, or the piece starts there).
     field_start: bool,
+    /// Whether the byte before the chunk is the first quote of a doubled `""`.
+    escape: bool,
 }
 
 impl Scan {
@@ -307,6 +312,7 @@ impl Scan {
     const START: Self = Self {
         quoted: false,
         field_start: true,
+        escape: false,
     };
 }
 
@@ -324,9 +330,9 @@ const fn prefix_xor(mut m: u64) -> u64 {
 /// The [`Masks`] of up to 64 bytes, or `None` when the chunk has a byte that takes the piece off
 /// the plain path: `\\`, a control character other than a line end, a line end inside quotes, a
 /// `\r` not followed by `\n` (`next` is the byte after the chunk, `None` at the piece's end),
-/// or a quote other than one opening a field or one closing it right before a `,` or line end
-/// (so a doubled `""` inside a quoted field, which needs unescaping, leaves the plain path too).
-/// Quoted regions are found as in simdjson, by a prefix XOR of the quote mask.
+/// or a quote other than one opening a field, one closing it right before a `,` or line end, or
+/// a doubled `""` inside a quoted field. Quoted regions are found as in simdjson, by a prefix XOR
+/// of the quote mask; a doubled quote reads there as a closing quote right before an opening one.
 fn separator_masks(chunk: &[u8], next: Option<u8>, scan: &mut Scan) -> Option<Masks> {
     let len = chunk.len();
     let mut padded = [0u8; 64];
@@ -349,9 +355,12 @@ fn separator_masks(chunk: &[u8], next: Option<u8>, scan: &mut Scan) -> Option<Ma
         Some(b) => matches!(b, b',' | b'\n' | b'\r'),
     };
     let field_end = ((raw.separators | raw.returns) >> 1) | if ends_field { last } else { 0 };
+    // A closing quote right before an opening one is the first half of a doubled quote.
+    let quote_next = (raw.quotes >> 1) | if next == Some(b'"') { last } else { 0 };
+    let escapes = closing & quote_next;
     let mut bad = raw.bad;
-    bad |= opening & !field_start;
-    bad |= closing & !field_end;
+    bad |= opening & !(field_start | (escapes << 1) | u64::from(scan.escape));
+    bad |= closing & !(field_end | escapes);
     bad |= (raw.newlines | raw.returns) & quoted;
     // A `\r` is part of a line end only right before a `\n`, perhaps the next chunk's first byte.
     let carried = u64::from(len == 64 && next == Some(b'\n')) << 63;
@@ -360,9 +369,11 @@ fn separator_masks(chunk: &[u8], next: Option<u8>, scan: &mut Scan) -> Option<Ma
     let real = if len == 64 { u64::MAX } else { last * 2 - 1 };
     scan.quoted = quoted & last != 0;
     scan.field_start = raw.separators & last != 0;
+    scan.escape = escapes & last != 0;
     (bad & real == 0).then_some(Masks {
         separators: raw.separators & !quoted,
         newlines: raw.newlines & !quoted,
+        escapes,
     })
 }
 
@@ -488,6 +499,7 @@ fn encode_plain(piece: &[u8], width: usize, batch: &mut Batch) -> bool {
         pos,
         start: 0,
         fields: 0,
+        escaped: false,
     };
     let mut ok = true;
     let mut scan = Scan::START;
@@ -504,9 +516,16 @@ fn encode_plain(piece: &[u8], width: usize, batch: &mut Batch) -> bool {
             row.out.resize(room.max(2 * row.out.len()), 0);
         }
         let mut mask = masks.separators;
+        let mut escapes = masks.escapes;
         while mask != 0 {
             let bit = mask.trailing_zeros();
             mask &= mask - 1;
+            if escapes != 0 {
+                // Doubled quotes before this separator belong to the field it ends.
+                let before = escapes & ((1u64 << bit) - 1);
+                row.escaped |= before != 0;
+                escapes &= !before;
+            }
             let at = base + bit as usize;
             let newline = masks.newlines >> bit & 1 == 1;
             // A `\r` before a `\n` is the line end's: separator_masks let no other through.
@@ -520,6 +539,8 @@ fn encode_plain(piece: &[u8], width: usize, batch: &mut Batch) -> bool {
                 break 'chunks;
             }
         }
+        // The rest belong to a field that goes on into the next chunk.
+        row.escaped |= escapes != 0;
     }
     // A quote left open at the end is the csv crate's to report or read.
     ok &= !scan.quoted;
@@ -548,6 +569,8 @@ struct PlainRow<'a> {
     start: usize,
     /// Fields of the current row written so far.
     fields: usize,
+    /// Whether the current field holds a doubled quote.
+    escaped: bool,
 }
 
 impl PlainRow<'_> {
@@ -574,6 +597,9 @@ impl PlainRow<'_> {
             // A quoted field without `""`, `\\` or control characters (separator_masks saw to
             // it) is, quotes included, already its JSON string.
             copy_field(out, pos + 1, &piece[start..], len);
+            if self.escaped {
+                unescape_quotes(&mut out[pos + 2..pos + len]);
+            }
             self.pos += 1 + len;
         } else {
             out[pos + 1] = b'"';
@@ -583,6 +609,7 @@ impl PlainRow<'_> {
         }
         self.fields += 1;
         self.start = next;
+        self.escaped = false;
         if newline {
             if self.fields != self.width {
                 return false;
@@ -610,6 +637,21 @@ fn copy_field(out: &mut [u8], at: usize, from: &[u8], len: usize) {
             }
         }
         None => out[at..at + len].copy_from_slice(&from[..len]),
+    }
+}
+
+/// Rewrites each doubled `""` inside a quoted field's text as JSON's `\"`, in place: the same
+/// length, so the field's copy stays where it is.
+fn unescape_quotes(text: &mut [u8]) {
+    let mut i = 0;
+    while i < text.len() {
+        if text[i] == b'"' {
+            // separator_masks let only whole pairs through.
+            text[i] = b'\\';
+            i += 2;
+        } else {
+            i += 1;
+        }
     }
 }
 
@@ -813,6 +855,9 @@ mod tests {
     }
 
     proptest! {
+        // A case is one 64-byte chunk: cheap enough for many, and the carried states need them.
+        #![proptest_config(ProptestConfig::with_cases(8192))]
+
         /// The masks equal those of a byte-by-byte reading of the same rules, for every byte
         /// value, length and carried state, and the SSE2 and word-at-a-time scans agree.
         #[test]
@@ -825,6 +870,7 @@ mod tests {
             next_byte in proptest::option::of(proptest::sample::select(b"\n\r,a\"".to_vec())),
             quoted in any::<bool>(),
             field_start in any::<bool>(),
+            escape in any::<bool>(),
         ) {
             if inject {
                 let i = at.index(chunk.len());
@@ -832,12 +878,17 @@ mod tests {
             }
             // A short chunk is the end of its piece: nothing follows it.
             let next = if chunk.len() == 64 { next_byte } else { None };
-            let mut scan = Scan { quoted, field_start };
+            // A doubled quote's first half is outside quotes, right where the chunk starts.
+            let escape = escape && !quoted;
+            let mut scan = Scan { quoted, field_start, escape };
             let got = separator_masks(&chunk, next, &mut scan);
-            let (want, want_scan) = bytewise_masks(&chunk, next, Scan { quoted, field_start });
+            let (want, want_scan) = bytewise_masks(&chunk, next, Scan { quoted, field_start, escape });
             prop_assert_eq!(got, want);
             if got.is_some() {
-                prop_assert_eq!((scan.quoted, scan.field_start), (want_scan.quoted, want_scan.field_start));
+                prop_assert_eq!(
+                    (scan.quoted, scan.field_start, scan.escape),
+                    (want_scan.quoted, want_scan.field_start, want_scan.escape)
+                );
             }
             let mut padded = [0u8; 64];
             padded[..chunk.len()].copy_from_slice(&chunk);
@@ -854,18 +905,22 @@ mod tests {
         let mut masks = Masks {
             separators: 0,
             newlines: 0,
+            escapes: 0,
         };
         let mut bad = false;
         for (i, &b) in chunk.iter().enumerate() {
             let after = chunk.get(i + 1).copied().or(next);
+            let mut escape = false;
             match b {
                 b'"' if !scan.quoted => {
-                    bad |= !scan.field_start;
+                    bad |= !(scan.field_start || scan.escape);
                     scan.quoted = true;
                 }
                 b'"' => {
                     scan.quoted = false;
-                    bad |= !matches!(after, None | Some(b',' | b'\n' | b'\r'));
+                    escape = after == Some(b'"');
+                    masks.escapes |= u64::from(escape) << i;
+                    bad |= !escape && !matches!(after, None | Some(b',' | b'\n' | b'\r'));
                 }
                 b'\n' | b'\r' if scan.quoted => bad = true,
                 b',' | b'\n' if !scan.quoted => {
@@ -879,6 +934,7 @@ mod tests {
             bad |= b == b'\\' || (b < 0x20 && b != b'\n' && b != b'\r');
             bad |= b == b'\r' && after != Some(b'\n');
             scan.field_start = b == b',' || b == b'\n';
+            scan.escape = escape;
         }
         ((!bad).then_some(masks), scan)
     }
@@ -926,22 +982,32 @@ mod tests {
         assert_eq!(batch.ends, want.ends);
     }
 
-    /// Quoted fields stay on the one-pass path, and what they encode to is the csv crate's.
+    /// Quoted fields, doubled quotes inside included, stay on the one-pass path, and what they
+    /// encode to is the csv crate's.
     #[test]
     fn simply_quoted_fields_stay_on_the_plain_path() {
-        let text = "\"TN01\",\"Smith, J\",12.5\r\n\"\",\"a\",\"\"\n\"long field of more than thirty-two bytes\",x,\"y\"";
-        let mut batch = Batch::default();
-        assert!(encode_plain(text.as_bytes(), 3, &mut batch));
-        let want = reference(text.as_bytes(), 3).unwrap();
-        assert_eq!(
-            String::from_utf8_lossy(&batch.buf),
-            String::from_utf8_lossy(&want.buf)
+        let simple = concat!(
+            "\"TN01\",\"Smith, J\",12.5\r\n\"\",\"a\",\"\"\n",
+            "\"long field of more than thirty-two bytes\",x,\"y\"\n",
+            // Doubled quotes: a height, a lone quote, a quotation.
+            "\"5'10\"\"\",\"\"\"\",\"say \"\"hi\"\", then \"\"bye\"\"\""
         );
-        assert_eq!(batch.ends, want.ends);
-        // Doubled quotes need unescaping, a quote inside an unquoted field is literal, and a line
-        // end inside quotes continues the record: all for the csv crate.
+        // A doubled quote split by the 64-byte chunk edge (bytes 63 and 64).
+        let straddling = format!("\"{}\"\"b\",x,y\n", "a".repeat(62));
+        for text in [simple, straddling.as_str()] {
+            let mut batch = Batch::default();
+            assert!(encode_plain(text.as_bytes(), 3, &mut batch), "{text:?}");
+            let want = reference(text.as_bytes(), 3).unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&batch.buf),
+                String::from_utf8_lossy(&want.buf)
+            );
+            assert_eq!(batch.ends, want.ends);
+        }
+        // A quote inside an unquoted field is literal, text after a closing quote is read on,
+        // and a line end inside quotes continues the record: all for the csv crate.
         for text in [
-            "\"a\"\"b\",c,d\n",
+            "a\"\"b,c,d\n",
             "a\"b,c,d\n",
             "\"a\nb\",c,d\n",
             "\"a\"b,c,d\n",
