@@ -378,6 +378,7 @@ fn separator_masks(chunk: &[u8], next: Option<u8>, scan: &mut Scan) -> Option<Ma
 }
 
 /// Byte-class masks of 64 bytes, before the rules on quotes and `\r`.
+#[derive(Default)]
 struct Raw {
     separators: u64,
     newlines: u64,
@@ -397,13 +398,7 @@ fn raw_masks(chunk: &[u8; 64]) -> Raw {
     let (newline, comma, cr) = (splat(b'\n'), splat(b','), splat(b'\r'));
     let (quote, backslash, below_space) = (splat(b'"'), splat(b'\\'), splat(0x1f));
     let bits = |m: m128i| u64::from(move_mask_i8_m128i(m) as u16);
-    let mut raw = Raw {
-        separators: 0,
-        newlines: 0,
-        returns: 0,
-        quotes: 0,
-        bad: 0,
-    };
+    let mut raw = Raw::default();
     for (j, part) in chunk.chunks_exact(16).enumerate() {
         let v = m128i::from(<[u8; 16]>::try_from(part).unwrap_or_default());
         let n = cmp_eq_mask_i8_m128i(v, newline);
@@ -451,13 +446,7 @@ mod swar {
     }
 
     pub(super) fn raw_masks(chunk: &[u8; 64]) -> Raw {
-        let mut raw = Raw {
-            separators: 0,
-            newlines: 0,
-            returns: 0,
-            quotes: 0,
-            bad: 0,
-        };
+        let mut raw = Raw::default();
         for (j, word) in chunk.chunks_exact(8).enumerate() {
             let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
             let newline = zero_bytes(w ^ splat(b'\n'));
