@@ -68,7 +68,7 @@ fn bench(c: &mut Criterion) {
                     write_values(v, r.iter().map(|s| Some(s.as_str())));
                 }
                 for (k, group) in values.chunks_exact(LANES).enumerate() {
-                    let index = std::array::from_fn(|l| (k * LANES + l) as u64);
+                    let index: [u64; LANES] = std::array::from_fn(|l| (k * LANES + l) as u64);
                     let json = std::array::from_fn(|l| &group[l][..]);
                     std::hint::black_box(salter.salted_leaves(index, json));
                 }
@@ -93,11 +93,11 @@ fn bench(c: &mut Criterion) {
                     .chunks_exact(LANES)
                     .enumerate()
                     .flat_map(|(k, group)| {
-                        let index = std::array::from_fn(|l| (k * LANES + l) as u64);
+                        let index: [u64; LANES] = std::array::from_fn(|l| (k * LANES + l) as u64);
                         let json = std::array::from_fn(|l| &group[l][..]);
                         salter
                             .salted_leaves(index, json)
-                            .map(|leaf| leaf.into_node())
+                            .map(|(_, leaf)| leaf.into_node())
                     })
                     .collect();
                 std::hint::black_box(root_of(&leaves))

@@ -225,10 +225,11 @@ fn hash_rows(salter: &Salter, batch: &Batch, first: u64) -> Vec<NodeHash> {
         .with_min_len(1024 / LANES)
         .for_each(|(k, out)| {
             // A short last group repeats its first row in the spare lanes.
-            let index = std::array::from_fn(|l| k * LANES + if l < out.len() { l } else { 0 });
+            let index: [usize; LANES] =
+                std::array::from_fn(|l| k * LANES + if l < out.len() { l } else { 0 });
             let leaves =
                 salter.salted_leaves(index.map(|i| first + i as u64), index.map(|i| batch.row(i)));
-            for (o, leaf) in out.iter_mut().zip(leaves) {
+            for (o, (_, leaf)) in out.iter_mut().zip(leaves) {
                 *o = leaf.into_node();
             }
         });

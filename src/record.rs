@@ -160,11 +160,20 @@ pub fn values_digest(values_json: &[u8]) -> [u8; 32] {
 
 /// A record's leaf: `SHA-256(0x00 || salt || digest)` with `digest` from [`values_digest`].
 pub fn record_leaf(salt: &Salt, digest: &[u8; 32]) -> LeafHash {
+    LeafHash::from_bytes(short::finish(
+        short::INITIAL,
+        0,
+        &record_leaf_input(salt, digest),
+    ))
+}
+
+/// What [`record_leaf`] hashes: `0x00 || salt || digest`.
+pub fn record_leaf_input(salt: &Salt, digest: &[u8; 32]) -> [u8; 1 + RECORD_LEAF_DATA_SIZE] {
     let mut data = [0u8; 1 + RECORD_LEAF_DATA_SIZE];
     data[0] = crate::hash::LEAF_PREFIX;
     data[1..=SALT_SIZE].copy_from_slice(&salt.0);
     data[1 + SALT_SIZE..].copy_from_slice(digest);
-    LeafHash::from_bytes(short::finish(short::INITIAL, 0, &data))
+    data
 }
 
 /// One row of a dataset: its salt and one value per column, in column order.

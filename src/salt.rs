@@ -11,8 +11,8 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::hash::{LEAF_PREFIX, LeafHash, short};
-use crate::record::{RECORD_LEAF_DATA_SIZE, SALT_SIZE, Salt, record_leaf, values_digest};
+use crate::hash::{LeafHash, short};
+use crate::record::{RECORD_LEAF_DATA_SIZE, SALT_SIZE, Salt, record_leaf_input};
 
 /// Domain-separation tag of the dataset part of every salt derivation.
 const SALT_TAG: &[u8] = b"trialnotary/salt/v2";
@@ -79,59 +79,62 @@ impl Salter {
     /// The salt and the leaf of row `row` whose canonical values array is `values_json`: the
     /// sponsor's whole per-row computation (docs/FORMAT.md section 2).
     pub fn salted_leaf(&self, row: u64, values_json: &[u8]) -> (Salt, LeafHash) {
-        let digest = values_digest(values_json);
-        let salt = self.salt(row, &digest);
-        (salt, record_leaf(&salt, &digest))
+        let [one] = self.salted_leaves([row], [values_json]);
+        one
     }
 
-    /// [`Self::salted_leaf`] for [`short::LANES`] rows at once, hashed side by side: the
-    /// pipeline's per-row work.
-    pub fn salted_leaves(
+    /// [`Self::salted_leaf`] for `N` rows at once, hashed side by side ([`short::finish_lanes`]):
+    /// the pipeline's per-row work, [`short::LANES`] rows at a time.
+    pub fn salted_leaves<const N: usize>(
         &self,
-        rows: [u64; short::LANES],
-        values_json: [&[u8]; short::LANES],
-    ) -> [LeafHash; short::LANES] {
+        rows: [u64; N],
+        values_json: [&[u8]; N],
+    ) -> [(Salt, LeafHash); N] {
         let digests = short::digest_lanes(values_json);
-        let mut tails = [[0u8; 8 + 32]; short::LANES];
+        let mut tails = [[0u8; SALT_INPUT]; N];
         for (t, (row, digest)) in tails.iter_mut().zip(rows.iter().zip(&digests)) {
-            t[..8].copy_from_slice(&row.to_be_bytes());
-            t[8..].copy_from_slice(digest);
+            *t = salt_input(*row, digest);
         }
-        let salts = short::finish_lanes(
-            [self.prefix; short::LANES],
-            [64; short::LANES],
-            tails.each_ref().map(|t| &t[..]),
-        );
-        let mut data = [[0u8; 1 + RECORD_LEAF_DATA_SIZE]; short::LANES];
+        let salts =
+            short::finish_lanes([self.prefix; N], [64; N], tails.each_ref().map(|t| &t[..]))
+                .map(truncate);
+        let mut data = [[0u8; 1 + RECORD_LEAF_DATA_SIZE]; N];
         for (d, (salt, digest)) in data.iter_mut().zip(salts.iter().zip(&digests)) {
-            d[0] = LEAF_PREFIX;
-            d[1..=SALT_SIZE].copy_from_slice(&salt[..SALT_SIZE]);
-            d[1 + SALT_SIZE..].copy_from_slice(digest);
+            *d = record_leaf_input(salt, digest);
         }
-        short::finish_lanes(
-            [short::INITIAL; short::LANES],
-            [0; short::LANES],
-            data.each_ref().map(|d| &d[..]),
-        )
-        .map(LeafHash::from_bytes)
+        let leaves =
+            short::finish_lanes([short::INITIAL; N], [0; N], data.each_ref().map(|d| &d[..]));
+        std::array::from_fn(|l| (salts[l], LeafHash::from_bytes(leaves[l])))
     }
 
     /// The salt of row `row` whose canonical values array has digest `digest`
     /// ([`crate::record::values_digest`]).
     pub fn salt(&self, row: u64, digest: &[u8; 32]) -> Salt {
-        let mut tail = [0u8; 8 + 32];
-        tail[..8].copy_from_slice(&row.to_be_bytes());
-        tail[8..].copy_from_slice(digest);
-        let full = short::finish(self.prefix, 64, &tail);
-        let mut out = [0u8; SALT_SIZE];
-        out.copy_from_slice(&full[..SALT_SIZE]);
-        Salt::from_bytes(out)
+        truncate(short::finish(self.prefix, 64, &salt_input(row, digest)))
     }
+}
+
+/// Bytes a salt hashes after the secret's block: `u64be(row) || digest`.
+const SALT_INPUT: usize = 8 + 32;
+
+fn salt_input(row: u64, digest: &[u8; 32]) -> [u8; SALT_INPUT] {
+    let mut tail = [0u8; SALT_INPUT];
+    tail[..8].copy_from_slice(&row.to_be_bytes());
+    tail[8..].copy_from_slice(digest);
+    tail
+}
+
+/// The salt: the first [`SALT_SIZE`] bytes of the keyed hash.
+fn truncate(full: [u8; 32]) -> Salt {
+    let mut out = [0u8; SALT_SIZE];
+    out.copy_from_slice(&full[..SALT_SIZE]);
+    Salt::from_bytes(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::{record_leaf, values_digest};
 
     #[test]
     fn salts_depend_on_every_input() {
@@ -157,11 +160,11 @@ mod tests {
             std::array::from_fn(|l| [7, 0, 7, u64::MAX][l % 4] ^ l as u64);
         let got = salter.salted_leaves(rows, std::array::from_fn(|l| &values[l][..]));
         for l in 0..short::LANES {
-            assert_eq!(
-                got[l],
-                salter.salted_leaf(rows[l], &values[l]).1,
-                "lane {l}"
-            );
+            // The single-message functions, the digest through sha2's streaming API.
+            let digest = values_digest(&values[l]);
+            let salt = salter.salt(rows[l], &digest);
+            assert_eq!(got[l], (salt, record_leaf(&salt, &digest)), "lane {l}");
+            assert_eq!(got[l], salter.salted_leaf(rows[l], &values[l]), "lane {l}");
         }
     }
 
