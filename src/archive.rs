@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::chain::store::sync_dir;
+use crate::chain::store::{StoredBlock, sync_dir};
 use crate::hash::{BlockHash, NodeHash};
 use crate::ingest::Format;
 use crate::record::{DatasetEntry, SubmissionEntry};
@@ -27,19 +27,60 @@ use crate::salt::Secret;
 /// The `format` field of a manifest.
 pub const MANIFEST_FORMAT: &str = "trialnotary-manifest";
 
-/// Manifest layout version: 2 keeps leaf hashes only (version 1 also kept the values).
-pub const MANIFEST_VERSION: u32 = 2;
+/// Manifest layout version written: 3 adds the salt secret's fingerprint. Version 2 (leaf hashes
+/// only, no fingerprint) is still read; version 1 also kept the values and is not.
+pub const MANIFEST_VERSION: u32 = 3;
+
+/// The oldest manifest version read.
+const OLDEST_MANIFEST_VERSION: u32 = 2;
 
 /// Errors reading or writing the store, naming the file.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// An I/O error on a store file.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
         /// The error.
-        source: std::io::Error,
+        error: std::io::Error,
+    },
+    /// A command that reads a store was pointed at a directory that holds none.
+    #[error("no store at {} (nothing has been notarized there; give the store with --store DIR)", path.display())]
+    NoStore {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// The salt secret is missing from a store whose chain has blocks salted with it.
+    #[error(
+        "{}: the salt secret is missing, but the chain holds {blocks} block(s) whose salts derive from it; \
+         restore secret.key from the store's backup{}: a new secret would leave every earlier row unprovable, so none is made",
+        path.display(),
+        fingerprint.as_deref().map(|f| format!(" (fingerprint {f})")).unwrap_or_default()
+    )]
+    SecretMissing {
+        /// The secret's path.
+        path: PathBuf,
+        /// Blocks in the chain.
+        blocks: u64,
+        /// The fingerprint recorded for the secret, when a manifest holds one.
+        fingerprint: Option<String>,
+    },
+    /// The secret is not the one that salted an anchored block.
+    #[error(
+        "{}: this salt secret (fingerprint {found}) is not the one that salted block {height} \
+         (fingerprint {expected}); restore the secret.key that was backed up with this store",
+        path.display()
+    )]
+    WrongSecret {
+        /// The secret's path.
+        path: PathBuf,
+        /// The block whose manifest records another fingerprint.
+        height: u64,
+        /// The fingerprint recorded.
+        expected: String,
+        /// The fingerprint of the secret in the store.
+        found: String,
     },
     /// Another run holds the store's lock and `--no-wait` was given.
     #[error("{}: another trialnotary run is using this store (lock held); try again later", path.display())]
@@ -59,9 +100,9 @@ pub enum StoreError {
 
 /// Maps an I/O error to [`StoreError::Io`] for `path`.
 pub fn io_err(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
-    move |source| StoreError::Io {
+    move |error| StoreError::Io {
         path: path.to_owned(),
-        source,
+        error,
     }
 }
 
@@ -75,6 +116,10 @@ pub struct Manifest {
     pub version: u32,
     /// The submission entry anchored in the block.
     pub submission: SubmissionEntry,
+    /// Fingerprint of the salt secret that salted these rows ([`Secret::fingerprint`]); absent
+    /// in version 2 manifests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
     /// The absolute path the submission was read from: where `prove` reads the data.
     pub source: String,
     /// Datasets in name order (submission-tree order).
@@ -95,6 +140,12 @@ pub struct ManifestDataset {
     pub bytes: u64,
     /// Stem of its store files (`d0` → `d0.leaves`, …).
     pub stem: String,
+}
+
+/// A held store lock (released when dropped); `None` on a store where no lock file can exist.
+#[derive(Debug)]
+pub struct StoreLock {
+    _file: Option<File>,
 }
 
 /// A store directory.
@@ -197,49 +248,172 @@ impl Store {
             .join(format!("{height}-{}", &hash.to_hex()[..16]))
     }
 
+    /// The lock file.
+    pub fn lock_path(&self) -> PathBuf {
+        self.root.join("LOCK")
+    }
+
     /// Takes the store lock: exclusive for writers, shared for readers. With `wait` false, fails
-    /// at once with [`StoreError::Busy`] when it is held.
+    /// at once with [`StoreError::Busy`] when it is held. A shared lock opens the lock file
+    /// read-only, so an auditor can read a store on a read-only mount; where no lock file exists
+    /// and none can be made there, nobody can write either, and the reader goes on without one.
+    ///
+    /// A failed first run removes the store it created, lock file included; a run that was
+    /// waiting on that lock file then holds a lock on a file no longer in the store, so the lock
+    /// is taken again until the file locked is the one at the path.
     ///
     /// # Errors
-    /// [`StoreError::Busy`] or an I/O error.
-    pub fn lock(&self, exclusive: bool, wait: bool) -> Result<File, StoreError> {
-        let path = self.root.join("LOCK");
-        let f = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io_err(&path))?;
-        let result = match (exclusive, wait) {
-            (true, true) => f.lock().map_err(std::fs::TryLockError::Error),
-            (true, false) => f.try_lock(),
-            (false, true) => f.lock_shared().map_err(std::fs::TryLockError::Error),
-            (false, false) => f.try_lock_shared(),
-        };
-        match result {
-            Ok(()) => Ok(f),
-            Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Busy { path }),
-            Err(std::fs::TryLockError::Error(e)) => Err(io_err(&path)(e)),
+    /// [`StoreError::NoStore`] when there is no store directory (readers) or it vanished
+    /// (writers: the caller creates it again), [`StoreError::Busy`] or an I/O error.
+    pub fn lock(&self, exclusive: bool, wait: bool) -> Result<StoreLock, StoreError> {
+        use std::os::unix::fs::MetadataExt;
+        let path = self.lock_path();
+        loop {
+            if !self.root.is_dir() {
+                return Err(StoreError::NoStore {
+                    path: self.root.clone(),
+                });
+            }
+            let opened = if exclusive {
+                OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(&path)
+            } else {
+                File::open(&path).or_else(|e| match e.kind() {
+                    std::io::ErrorKind::NotFound => OpenOptions::new()
+                        .create(true)
+                        .truncate(false)
+                        .write(true)
+                        .open(&path),
+                    _ => Err(e),
+                })
+            };
+            let f = match opened {
+                Ok(f) => f,
+                Err(e)
+                    if !exclusive
+                        && matches!(
+                            e.kind(),
+                            std::io::ErrorKind::ReadOnlyFilesystem
+                                | std::io::ErrorKind::PermissionDenied
+                        ) =>
+                {
+                    return Ok(StoreLock { _file: None });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io_err(&path)(e)),
+            };
+            let result = match (exclusive, wait) {
+                (true, true) => f.lock().map_err(std::fs::TryLockError::Error),
+                (true, false) => f.try_lock(),
+                (false, true) => f.lock_shared().map_err(std::fs::TryLockError::Error),
+                (false, false) => f.try_lock_shared(),
+            };
+            match result {
+                Ok(()) => {}
+                Err(std::fs::TryLockError::WouldBlock) => return Err(StoreError::Busy { path }),
+                Err(std::fs::TryLockError::Error(e)) => return Err(io_err(&path)(e)),
+            }
+            let held = f.metadata().map_err(io_err(&path))?;
+            match std::fs::metadata(&path) {
+                Ok(now) if now.dev() == held.dev() && now.ino() == held.ino() => {
+                    return Ok(StoreLock { _file: Some(f) });
+                }
+                // Removed (with its store) by a failed first run while this one waited.
+                _ if exclusive && !self.root.is_dir() => {
+                    return Err(StoreError::NoStore {
+                        path: self.root.clone(),
+                    });
+                }
+                _ => continue,
+            }
         }
     }
 
-    /// Removes what crashed runs left: staging directories and temporary files. Call only
+    /// Removes what crashed runs left, which nothing in the chain refers to: staging directories,
+    /// temporary files, and `blocks/` directories of blocks that were never appended. Call only
     /// while holding the exclusive lock, when no other run can be writing them.
     ///
     /// # Errors
     /// I/O errors.
-    pub fn remove_leftovers(&self) -> Result<(), StoreError> {
-        let entries = std::fs::read_dir(&self.root).map_err(io_err(&self.root))?;
+    pub fn remove_leftovers(&self, chain: &[StoredBlock]) -> Result<(), StoreError> {
+        let remove_temporaries = |dir: &Path| -> Result<(), StoreError> {
+            let entries = match std::fs::read_dir(dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(io_err(dir)(e)),
+            };
+            for e in entries {
+                let e = e.map_err(io_err(dir))?;
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                if name.starts_with(".staging-") {
+                    std::fs::remove_dir_all(e.path()).map_err(io_err(&e.path()))?;
+                } else if name.starts_with(".tmp-") {
+                    std::fs::remove_file(e.path()).map_err(io_err(&e.path()))?;
+                }
+            }
+            Ok(())
+        };
+        remove_temporaries(&self.root)?;
+        remove_temporaries(&self.root.join("checkpoints"))?;
+        let blocks = self.root.join("blocks");
+        let entries = match std::fs::read_dir(&blocks) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io_err(&blocks)(e)),
+        };
+        let anchored: std::collections::BTreeSet<PathBuf> = chain
+            .iter()
+            .map(|b| self.block_dir(b.header.height, &b.hash))
+            .collect();
+        let mut removed = false;
         for e in entries {
-            let e = e.map_err(io_err(&self.root))?;
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with(".staging-") {
-                std::fs::remove_dir_all(e.path()).map_err(io_err(&e.path()))?;
-            } else if name.starts_with(".tmp-") {
-                std::fs::remove_file(e.path()).map_err(io_err(&e.path()))?;
+            let e = e.map_err(io_err(&blocks))?;
+            if !anchored.contains(&e.path()) {
+                let path = e.path();
+                if e.file_type().map_err(io_err(&path))?.is_dir() {
+                    std::fs::remove_dir_all(&path).map_err(io_err(&path))?;
+                } else {
+                    std::fs::remove_file(&path).map_err(io_err(&path))?;
+                }
+                removed = true;
             }
         }
+        if removed {
+            sync_dir(&blocks).map_err(io_err(&blocks))?;
+        }
+        Ok(())
+    }
+
+    /// Removes the store when its chain holds no block: what a failed first run created (lock
+    /// file, an empty chain file, a secret no block used, leftovers), then the directory itself
+    /// if nothing else is in it. Call only under the exclusive lock, and only from the run that
+    /// created the directory; a run waiting on the removed lock file takes a new one
+    /// ([`Store::lock`]).
+    ///
+    /// # Errors
+    /// I/O errors; a directory holding anything else is left and is not an error.
+    pub fn remove_unused(&self) -> Result<(), StoreError> {
+        let chain = self.chain_path();
+        if std::fs::metadata(&chain).is_ok_and(|m| m.len() > 0) {
+            return Ok(());
+        }
+        self.remove_leftovers(&[])?;
+        for path in [chain, self.secret_path(), self.lock_path()] {
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(io_err(&path)(e));
+                }
+                _ => {}
+            }
+        }
+        for dir in [self.root.join("blocks"), self.root.join("checkpoints")] {
+            let _ = std::fs::remove_dir(dir);
+        }
+        let _ = std::fs::remove_dir(&self.root);
         Ok(())
     }
 
@@ -290,16 +464,74 @@ impl Store {
                 detail: "unknown manifest format".into(),
             });
         }
-        if m.version != MANIFEST_VERSION {
+        if !(OLDEST_MANIFEST_VERSION..=MANIFEST_VERSION).contains(&m.version)
+            || (m.version < 3 && m.secret.is_some())
+        {
             return Err(StoreError::Damaged {
                 path,
                 detail: format!(
-                    "manifest version {} was written by another trialnotary (this one reads {MANIFEST_VERSION})",
+                    "manifest version {} was written by another trialnotary (this one reads \
+                     {OLDEST_MANIFEST_VERSION} to {MANIFEST_VERSION})",
                     m.version
                 ),
             });
         }
         Ok(m)
+    }
+
+    /// Checks `secret` against the fingerprint that the manifests of the block at `height`
+    /// record (version 2 manifests record none).
+    ///
+    /// # Errors
+    /// [`StoreError::WrongSecret`], or a missing or malformed manifest.
+    pub fn check_secret(&self, secret: &Secret, block: &StoredBlock) -> Result<(), StoreError> {
+        let dir = self.block_dir(block.header.height, &block.hash);
+        let found = secret.fingerprint();
+        for s in &block.submissions {
+            if let Some(expected) = self.manifest(&dir, &s.id)?.secret
+                && expected != found
+            {
+                return Err(StoreError::WrongSecret {
+                    path: self.secret_path(),
+                    height: block.header.height,
+                    expected,
+                    found,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The secret that salted the blocks of `chain`: the store's, checked against the latest
+    /// block's manifests; a new one only when the chain is empty (the bool says so).
+    ///
+    /// # Errors
+    /// [`StoreError::SecretMissing`] when blocks exist and the secret does not,
+    /// [`StoreError::WrongSecret`], or I/O errors.
+    pub fn secret_for(&self, chain: &[StoredBlock]) -> Result<(Secret, bool), StoreError> {
+        match (self.load_secret()?, chain.last()) {
+            (Some(secret), Some(tip)) => {
+                self.check_secret(&secret, tip)?;
+                Ok((secret, false))
+            }
+            (Some(secret), None) => Ok((secret, false)),
+            (None, None) => Ok((
+                Secret::generate().map_err(io_err(&self.secret_path()))?,
+                true,
+            )),
+            (None, Some(tip)) => {
+                let dir = self.block_dir(tip.header.height, &tip.hash);
+                let fingerprint = tip
+                    .submissions
+                    .iter()
+                    .find_map(|s| self.manifest(&dir, &s.id).ok()?.secret);
+                Err(StoreError::SecretMissing {
+                    path: self.secret_path(),
+                    blocks: chain.len() as u64,
+                    fingerprint,
+                })
+            }
+        }
     }
 }
 

@@ -10,6 +10,9 @@ use crate::note::{Checkpoint, Note, NoteError, TrustStore, check_checkpoint};
 /// The `format` field of a consistency proof.
 pub const CONSISTENCY_FORMAT: &str = "trialnotary-consistency";
 
+/// The consistency proof version this code writes and reads.
+pub const CONSISTENCY_VERSION: u32 = 1;
+
 /// A consistency proof between two signed checkpoints.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,7 +50,7 @@ pub fn verify_consistency(
     proof: &ConsistencyProof,
     trust: Option<&TrustStore>,
 ) -> Result<Consistent, NoteError> {
-    if proof.format != CONSISTENCY_FORMAT || proof.version != 1 {
+    if proof.format != CONSISTENCY_FORMAT || proof.version != CONSISTENCY_VERSION {
         return Err(NoteError(
             "not a version 1 trialnotary consistency proof".into(),
         ));

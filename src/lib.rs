@@ -21,6 +21,7 @@ pub mod hash;
 pub mod note;
 pub mod proof;
 pub mod record;
+pub mod session;
 pub mod tree;
 pub mod verify;
 

@@ -45,6 +45,30 @@ pub enum PipelineError {
     /// Writing output failed.
     #[error("writing output: {0}")]
     Output(#[from] std::io::Error),
+    /// The block was appended (it is anchored), but a step after it failed.
+    #[error("block {height} is anchored, but {what}")]
+    AfterCommit {
+        /// The anchored block's height.
+        height: u64,
+        /// What failed, and what to do about it.
+        what: String,
+    },
+}
+
+impl PipelineError {
+    /// Whether the store is as it was before the run (what failed came before the commit, or
+    /// the commit was rolled back): true for every error but an append that could not be cut
+    /// back and a failure after the block was appended.
+    pub fn store_unchanged(&self) -> bool {
+        !matches!(
+            self,
+            PipelineError::AfterCommit { .. }
+                | PipelineError::Chain(ChainError::AppendFailed {
+                    rolled_back: false,
+                    ..
+                })
+        )
+    }
 }
 
 /// One submission to notarize.
@@ -325,44 +349,53 @@ pub fn notarize(inputs: &[Input], opts: &NotarizeOptions) -> Result<NotarizeRepo
     for input in inputs {
         files.push(ingest::discover(&input.path)?);
     }
-    let created = !opts.store.exists();
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        // The store holds the salt secret, and its manifests name the data files: owner only.
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&opts.store)
-            .map_err(io_err(&opts.store))?;
+    let store = Store::new(&opts.store);
+    loop {
+        let created = create_store_dir(&opts.store)?;
+        let lock = match store.lock(true, opts.wait) {
+            // Removed by a failed first run while this one waited for its lock: make it again.
+            Err(StoreError::NoStore { .. }) => continue,
+            lock => lock?,
+        };
+        let result = notarize_locked(&store, inputs, &files, opts, start);
+        if result.is_err() && created {
+            // Still under the lock taken right after this run created the directory, so what is
+            // in it is this run's; a store that holds a block, or anything else, stays.
+            let _ = store.remove_unused();
+        }
+        drop(lock);
+        return result;
     }
-    let result = notarize_locked(inputs, &files, opts, start);
-    if result.is_err() && created {
-        // Only this run created the directory, so only this run's files are in it.
-        let _ = std::fs::remove_dir_all(&opts.store);
+}
+
+/// Creates the store directory (mode 0700: it holds the salt secret) and says whether this call
+/// made it: decided by an atomic create, so two first runs cannot both believe they did.
+fn create_store_dir(path: &Path) -> Result<bool, PipelineError> {
+    use std::os::unix::fs::DirBuilderExt;
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(io_err(parent))?;
     }
-    result
+    match std::fs::DirBuilder::new().mode(0o700).create(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && path.is_dir() => Ok(false),
+        Err(e) => Err(io_err(path)(e).into()),
+    }
 }
 
 fn notarize_locked(
+    store: &Store,
     inputs: &[Input],
     files: &[Vec<SourceFile>],
     opts: &NotarizeOptions,
     start: Instant,
 ) -> Result<NotarizeReport, PipelineError> {
-    let store = Store::new(&opts.store);
-    let _lock = store.lock(true, opts.wait)?;
     let chain_path = store.chain_path();
+    chain_store::check_not_linked(&chain_path)?;
     let chain_len = chain_store::file_len(&chain_path)?;
     let chain = chain_store::read_chain(&chain_path)?;
     chain_store::validate(&chain_path, &chain)?;
-    store.remove_leftovers()?;
-    let (secret, new_secret) = match store.load_secret()? {
-        Some(s) => (s, false),
-        None => (
-            Secret::generate().map_err(io_err(&store.secret_path()))?,
-            true,
-        ),
-    };
+    store.remove_leftovers(&chain)?;
+    let (secret, new_secret) = store.secret_for(&chain)?;
     let staging = tempfile::Builder::new()
         .prefix(".staging-")
         .tempdir_in(store.root())
@@ -426,6 +459,7 @@ fn notarize_locked(
             format: MANIFEST_FORMAT.into(),
             version: MANIFEST_VERSION,
             submission: entry,
+            secret: Some(secret.fingerprint()),
             // Absolute, so `prove` finds the data from any working directory.
             source: std::fs::canonicalize(&input.path)
                 .unwrap_or_else(|_| input.path.clone())
@@ -555,14 +589,23 @@ fn notarize_locked(
         sync_dir(parent).map_err(io_err(parent))?;
     }
     crate::crashpoint::hit("archived");
-    chain_store::append(&chain_path, &entry_bytes, chain_len)?;
+    chain_store::append(&chain_path, &entry_bytes, chain_len, header.height)?;
     crate::crashpoint::hit("appended");
     // The block is committed; a checkpoint is a signed statement about it, written after. A crash
     // here leaves the tip unsigned until `trialnotary checkpoint` signs it.
-    let checkpoint = match store.load_signer()? {
-        Some(signer) => Some(store.write_checkpoint(&signer, header.height, &hash, header.time)?),
-        None => None,
-    };
+    let checkpoint = store
+        .load_signer()
+        .and_then(|signer| {
+            signer
+                .map(|s| store.write_checkpoint(&s, header.height, &hash, header.time))
+                .transpose()
+        })
+        .map_err(|e| PipelineError::AfterCommit {
+            height: header.height,
+            what: format!(
+                "its signed checkpoint could not be written ({e}); run `trialnotary checkpoint` to sign it"
+            ),
+        })?;
 
     let submissions = reports(&manifests, |_| (header.height, true));
     Ok(NotarizeReport {

@@ -204,9 +204,14 @@ impl Proof {
         if value.get("format").and_then(|f| f.as_str()) != Some(PROOF_FORMAT) {
             return Err(ProofError::NotAProof);
         }
-        match value.get("version").and_then(|v| v.as_u64()) {
-            Some(v) if v == u64::from(PROOF_VERSION) => {}
-            Some(v) => return Err(ProofError::UnsupportedVersion(v)),
+        match value.get("version").map(|v| (v, v.as_u64())) {
+            Some((_, Some(v))) if v == u64::from(PROOF_VERSION) => {}
+            Some((_, Some(v))) => return Err(ProofError::UnsupportedVersion(v)),
+            Some((v, None)) => {
+                return Err(ProofError::Malformed(format!(
+                    "\"version\" is {v}, not an integer"
+                )));
+            }
             None => return Err(ProofError::Malformed("\"version\" is missing".into())),
         }
         Err(ProofError::Malformed(
@@ -227,33 +232,6 @@ impl Proof {
         // As above: in-memory serialization of plain data cannot fail.
         serde_json::to_vec(self).expect("proof serializes")
     }
-}
-
-/// Parses a proof file: one JSON proof, or NDJSON with one proof per line (as
-/// `prove --all-rows` writes).
-///
-/// # Errors
-/// The [`ProofError`] of the whole file, or of the first bad line (with its number).
-pub fn parse_proofs(bytes: &[u8]) -> Result<Vec<Proof>, ProofError> {
-    let lines: Vec<&[u8]> = bytes
-        .split(|&b| b == b'\n')
-        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
-        .collect();
-    let ndjson = lines.len() > 1
-        && lines
-            .iter()
-            .all(|l| l.first() == Some(&b'{') && l.last() == Some(&b'}'))
-        && Proof::from_json(lines[0]).is_ok();
-    if !ndjson {
-        return Ok(vec![Proof::from_json(bytes)?]);
-    }
-    lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| {
-            Proof::from_json(l).map_err(|e| ProofError::Malformed(format!("line {}: {e}", i + 1)))
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -15,6 +15,18 @@ use crate::record::{Salt, entry_leaves};
 use crate::salt::Salter;
 use crate::tree::Tree;
 
+/// Which anchoring of a submission to prove from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum At {
+    /// The latest block that anchors it.
+    Latest,
+    /// The block at this height (it must anchor the submission).
+    Height(u64),
+    /// The latest block anchoring it whose time is at or before this (seconds since the epoch):
+    /// the data as it stood then.
+    Time(u64),
+}
+
 /// Everything needed to prove rows of one dataset: loaded once, then any number of proofs.
 pub struct DatasetProver {
     dir: PathBuf,
@@ -68,44 +80,66 @@ fn damaged(path: PathBuf, detail: impl Into<String>) -> PipelineError {
 }
 
 impl DatasetProver {
-    /// Opens the latest anchoring of `submission` in `store` and selects `dataset`, whose rows
-    /// are read from `data` (the submission directory or file) or, without it, from where they
-    /// were notarized.
+    /// Opens the anchoring of `submission` in `store` that `at` selects and selects `dataset`,
+    /// whose rows are read from `data` (the submission directory or file, as it was then) or,
+    /// without it, from where they were notarized.
     ///
     /// # Errors
-    /// Unknown submission or dataset (listing what exists), a damaged chain or store.
+    /// Unknown submission or dataset (listing what exists), no anchoring at `at` (listing the
+    /// heights that anchor it), a missing or wrong salt secret, a damaged chain or store.
     pub fn open(
         store: &Store,
         submission: &str,
         dataset: &str,
         data: Option<&Path>,
+        at: At,
     ) -> Result<Self, PipelineError> {
         let _lock = store.lock(false, true)?;
         let chain_path = store.chain_path();
         let chain = chain_store::read_chain(&chain_path)?;
         chain_store::validate(&chain_path, &chain)?;
-        let block = chain
+        let anchoring: Vec<&StoredBlock> = chain
             .iter()
-            .rev()
-            .find(|b| b.submissions.iter().any(|s| s.id == submission))
-            .cloned()
-            .ok_or_else(|| {
-                let mut ids: Vec<&str> = chain
-                    .iter()
-                    .flat_map(|b| b.submissions.iter().map(|s| s.id.as_str()))
-                    .collect();
-                ids.sort_unstable();
-                ids.dedup();
-                PipelineError::Usage(format!(
-                    "submission {submission:?} is not in the chain of {} (known: {})",
-                    store.root().display(),
-                    if ids.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        ids.join(", ")
-                    }
-                ))
-            })?;
+            .filter(|b| b.submissions.iter().any(|s| s.id == submission))
+            .collect();
+        let found = match at {
+            At::Latest => anchoring.last(),
+            At::Height(h) => anchoring.iter().find(|b| b.header.height == h),
+            At::Time(t) => anchoring.iter().rev().find(|b| b.header.time <= t),
+        };
+        if found.is_none() && !anchoring.is_empty() {
+            let heights: Vec<String> = anchoring
+                .iter()
+                .map(|b| format!("{} (time {})", b.header.height, b.header.time))
+                .collect();
+            return Err(PipelineError::Usage(format!(
+                "no block {} anchors submission {submission:?}; the blocks that anchor it are at \
+                 heights {}",
+                match at {
+                    At::Latest => String::new(),
+                    At::Height(h) => format!("at height {h}"),
+                    At::Time(t) => format!("at or before time {t}"),
+                },
+                heights.join(", ")
+            )));
+        }
+        let block = found.map(|b| (*b).clone()).ok_or_else(|| {
+            let mut ids: Vec<&str> = chain
+                .iter()
+                .flat_map(|b| b.submissions.iter().map(|s| s.id.as_str()))
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            PipelineError::Usage(format!(
+                "submission {submission:?} is not in the chain of {} (known: {})",
+                store.root().display(),
+                if ids.is_empty() {
+                    "none".to_owned()
+                } else {
+                    ids.join(", ")
+                }
+            ))
+        })?;
         let block_dir = store.block_dir(block.header.height, &block.hash);
         let manifest = store.manifest(&block_dir, submission)?;
         let position = block
@@ -136,7 +170,23 @@ impl DatasetProver {
             })?;
         let secret = store
             .load_secret()?
-            .ok_or_else(|| damaged(store.secret_path(), "the salt secret is missing"))?;
+            .ok_or_else(|| StoreError::SecretMissing {
+                path: store.secret_path(),
+                blocks: chain.len() as u64,
+                fingerprint: manifest.secret.clone(),
+            })?;
+        // A wrong secret would make every row look changed: say what is wrong instead.
+        if let Some(expected) = &manifest.secret
+            && *expected != secret.fingerprint()
+        {
+            return Err(StoreError::WrongSecret {
+                path: store.secret_path(),
+                height: block.header.height,
+                expected: expected.clone(),
+                found: secret.fingerprint(),
+            }
+            .into());
+        }
 
         let sub_tree = Tree::new(entry_leaves(manifest.datasets.iter().map(|d| &d.entry))?);
         if sub_tree.root() != manifest.submission.root {

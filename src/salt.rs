@@ -17,6 +17,9 @@ use crate::record::{RECORD_LEAF_DATA_SIZE, SALT_SIZE, Salt, record_leaf_input};
 /// Domain-separation tag of the dataset part of every salt derivation.
 const SALT_TAG: &[u8] = b"trialnotary/salt/v2";
 
+/// Domain-separation tag of the secret's fingerprint.
+const FINGERPRINT_TAG: &[u8] = b"trialnotary/secret-fingerprint/v1";
+
 /// Bytes in the store secret.
 pub const SECRET_SIZE: usize = 32;
 
@@ -44,6 +47,16 @@ impl Secret {
     /// The secret as 64 hex digits (its file form).
     pub fn to_hex(&self) -> String {
         hex::encode(self.0)
+    }
+
+    /// A fingerprint to recognize the secret by without revealing it: the first 16 bytes of
+    /// `SHA-256("trialnotary/secret-fingerprint/v1" || secret)`, in hex. Manifests record it, so
+    /// that a missing or replaced secret is refused by name instead of passing for changed data.
+    pub fn fingerprint(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(FINGERPRINT_TAG);
+        h.update(self.0);
+        hex::encode(&h.finalize()[..16])
     }
 
     /// Parses the file form.

@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use crate::chain::format::MIN_DIFFICULTY;
 use crate::chain::header::{BlockHeader, leading_zero_bits};
 use crate::hash::{BlockHash, LeafHash, NodeHash, node_hash};
 use crate::proof::{Proof, ProofKind, Step, TreeKind};
@@ -168,6 +169,8 @@ pub enum VerifyError {
     Checkpoint(String),
     /// The checkpoint does not cover the proof's block.
     NotCovered(String),
+    /// Nothing the verifier trusts anchors the proof's block.
+    NotAnchored(String),
 }
 
 impl fmt::Display for VerifyError {
@@ -219,11 +222,48 @@ impl fmt::Display for VerifyError {
             VerifyError::DataMismatch(s) => write!(f, "data: {s}"),
             VerifyError::Checkpoint(s) => write!(f, "checkpoint: {s}"),
             VerifyError::NotCovered(s) => write!(f, "checkpoint: {s}"),
+            VerifyError::NotAnchored(s) => write!(f, "anchor: {s}"),
         }
     }
 }
 
 impl std::error::Error for VerifyError {}
+
+impl InclusionError {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            InclusionError::IndexOutOfRange => "index-out-of-range",
+            InclusionError::PathTooLong => "path-too-long",
+            InclusionError::PathTooShort => "path-too-short",
+            InclusionError::RootMismatch => "path-root-mismatch",
+        }
+    }
+}
+
+impl VerifyError {
+    /// A stable machine-readable code for the failed check, the same in every verifier.
+    pub fn code(&self) -> &'static str {
+        match self {
+            VerifyError::Shape(_) => "proof-shape",
+            VerifyError::RecordMismatch(_) => "record-mismatch",
+            VerifyError::LeafMismatch { .. } => "leaf-mismatch",
+            VerifyError::PositionMismatch { .. } => "position-mismatch",
+            VerifyError::Inclusion { error, .. } => error.code(),
+            VerifyError::StepsDoNotChain { .. } => "steps-do-not-chain",
+            VerifyError::BadHeader(_) => "bad-header",
+            VerifyError::HeaderFieldsMismatch => "header-fields-mismatch",
+            VerifyError::BlockHashMismatch { .. } => "block-hash-mismatch",
+            VerifyError::InsufficientWork { .. } => "insufficient-work",
+            VerifyError::BelowMinimumDifficulty { .. } => "below-min-difficulty",
+            VerifyError::NotInChain(_) => "not-in-chain",
+            VerifyError::DataMismatch(_) => "data-mismatch",
+            VerifyError::Checkpoint(_) => "checkpoint",
+            VerifyError::NotCovered(_) => "not-covered",
+            VerifyError::NotAnchored(_) => "not-anchored",
+        }
+    }
+}
 
 /// What the verifier requires beyond internal consistency.
 #[derive(Clone, Copy, Debug, Default)]
@@ -456,22 +496,23 @@ fn check_header(proof: &Proof, policy: &Policy) -> Result<BlockHeader, VerifyErr
             claimed: header.difficulty,
         });
     }
-    if header.difficulty < policy.min_difficulty {
+    // A block without work is not a block, whatever the verifier asked for.
+    let minimum = policy.min_difficulty.max(MIN_DIFFICULTY);
+    if header.difficulty < minimum {
         return Err(VerifyError::BelowMinimumDifficulty {
             difficulty: header.difficulty,
-            minimum: policy.min_difficulty,
+            minimum,
         });
     }
     Ok(header)
 }
 
 /// Checks that the verdict's block is the block at its height in `chain` (headers in height
-/// order, already verified by the caller) and returns its confirmations: the number of blocks
-/// after it.
+/// order, already checked by [`crate::chain::format::check`]).
 ///
 /// # Errors
 /// [`VerifyError::NotInChain`] when the chain is too short or holds another block there.
-pub fn check_in_chain(verdict: &Verdict, chain: &[BlockHeader]) -> Result<u64, VerifyError> {
+pub fn check_in_chain(verdict: &Verdict, chain: &[BlockHeader]) -> Result<(), VerifyError> {
     let height = verdict.header.height;
     let at = usize::try_from(height)
         .ok()
@@ -489,45 +530,128 @@ pub fn check_in_chain(verdict: &Verdict, chain: &[BlockHeader]) -> Result<u64, V
             verdict.block_hash
         )));
     }
-    Ok((chain.len() as u64) - height - 1)
+    Ok(())
 }
 
-/// Checks that `checkpoint` covers the verdict's block: its tip is that block, or, given a
-/// verified `chain` holding the block, the chain's block at the checkpoint's tip height is the
-/// checkpoint's tip.
+/// Confirmations of the block at `height`: the blocks after it in `chain`, up to and including
+/// `until` (the trusted tip's height, or the chain's end), that meet `min_difficulty`. A block
+/// below the verifier's minimum adds no work a verifier accepts, so it does not count.
+pub fn confirmations(chain: &[BlockHeader], height: u64, until: u64, min_difficulty: u32) -> u64 {
+    chain
+        .iter()
+        .filter(|h| h.height > height && h.height <= until && h.difficulty >= min_difficulty)
+        .count() as u64
+}
+
+/// Checks that the trusted block hash `tip` is the verdict's block or, in the verified `chain`,
+/// a block at or after it (the verdict's block must then be in the chain); returns the tip's
+/// height.
 ///
 /// # Errors
-/// [`VerifyError::NotCovered`] saying why not.
+/// [`VerifyError::NotAnchored`] saying why not.
+pub fn check_tip(
+    verdict: &Verdict,
+    tip: &BlockHash,
+    chain: Option<&[BlockHeader]>,
+) -> Result<u64, VerifyError> {
+    let height = verdict.header.height;
+    if *tip == verdict.block_hash {
+        return Ok(height);
+    }
+    let Some(chain) = chain else {
+        return Err(VerifyError::NotAnchored(format!(
+            "the block is {}, not the trusted tip {tip}; give a chain copy (--chain) that leads \
+             from the block to that tip",
+            verdict.block_hash
+        )));
+    };
+    match chain.iter().find(|h| h.hash() == *tip) {
+        Some(t) if t.height >= height => {
+            check_in_chain(verdict, chain)?;
+            Ok(t.height)
+        }
+        Some(t) => Err(VerifyError::NotAnchored(format!(
+            "the trusted tip {tip} is at height {}, before the proof's block at height {height}",
+            t.height
+        ))),
+        None => Err(VerifyError::NotAnchored(format!(
+            "the chain copy does not hold the trusted tip {tip}"
+        ))),
+    }
+}
+
+/// Checks that `checkpoint` covers the verdict's block: its tip is that block, or, in a
+/// verified `chain` that holds the checkpoint's tip, the block lies at or before it. The
+/// checkpoint's time must be its tip block's header time.
+///
+/// # Errors
+/// [`VerifyError::NotCovered`] saying why not (older than the block, not connectable without a
+/// chain copy, or a chain rewritten after the checkpoint), [`VerifyError::Checkpoint`] for a
+/// time that is not its tip's.
 pub fn checkpoint_covers(
     verdict: &Verdict,
     checkpoint: &crate::note::Checkpoint,
     chain: Option<&[BlockHeader]>,
 ) -> Result<(), VerifyError> {
     let height = verdict.header.height;
-    if checkpoint.size == height + 1 && checkpoint.tip == verdict.block_hash {
-        return Ok(());
-    }
-    if checkpoint.size <= height {
-        return Err(VerifyError::NotCovered(format!(
-            "the checkpoint covers {} blocks, the proof's block is at height {height}",
-            checkpoint.size
-        )));
+    let cp = checkpoint;
+    let time_matches = |tip_time: u64| {
+        if cp.time == tip_time {
+            Ok(())
+        } else {
+            Err(VerifyError::Checkpoint(format!(
+                "the checkpoint says time {}, its tip block's header says {tip_time}",
+                cp.time
+            )))
+        }
+    };
+    if cp.tip == verdict.block_hash && cp.size.checked_sub(1) == Some(height) {
+        return time_matches(verdict.header.time);
     }
     let Some(chain) = chain else {
-        return Err(VerifyError::NotCovered(format!(
-            "the checkpoint's tip ({} blocks) is later than the proof's block; give --chain to link them",
-            checkpoint.size
-        )));
+        return Err(VerifyError::NotCovered(if cp.size <= height {
+            format!(
+                "the checkpoint covers {} blocks, the proof's block is at height {height}: it is older than the block",
+                cp.size
+            )
+        } else {
+            format!(
+                "the checkpoint's tip ({} blocks) is later than the proof's block; give a chain copy (--chain) to connect them",
+                cp.size
+            )
+        }));
     };
-    check_in_chain(verdict, chain)?;
-    let tip = usize::try_from(checkpoint.size - 1)
-        .ok()
-        .and_then(|i| chain.get(i));
+    let tip = cp
+        .size
+        .checked_sub(1)
+        .and_then(|h| usize::try_from(h).ok())
+        .and_then(|h| chain.get(h));
     match tip {
-        Some(h) if h.hash() == checkpoint.tip => Ok(()),
-        _ => Err(VerifyError::NotCovered(
-            "the chain copy does not hold the checkpoint's tip: it is not the chain that was signed".into(),
+        None if cp.size == 0 => Err(VerifyError::NotCovered(
+            "the checkpoint is of an empty chain".into(),
         )),
+        None => Err(VerifyError::NotCovered(format!(
+            "the chain copy has {} blocks and does not reach the checkpoint's tip ({} blocks)",
+            chain.len(),
+            cp.size
+        ))),
+        Some(h) if h.hash() != cp.tip => Err(VerifyError::NotCovered(format!(
+            "the chain was rewritten after the checkpoint: its block at height {} is {}, the \
+             checkpoint names {}",
+            h.height,
+            h.hash(),
+            cp.tip
+        ))),
+        Some(h) => {
+            time_matches(h.time)?;
+            if cp.size <= height {
+                return Err(VerifyError::NotCovered(format!(
+                    "the checkpoint covers {} blocks, the proof's block is at height {height}: it is older than the block",
+                    cp.size
+                )));
+            }
+            check_in_chain(verdict, chain)
+        }
     }
 }
 
@@ -536,46 +660,77 @@ pub fn checkpoint_covers(
 pub struct Evidence<'a> {
     /// Minimum difficulty.
     pub policy: Policy,
-    /// Headers of a verified chain copy, in height order.
+    /// Headers of a chain copy that [`crate::chain::format::check`] accepted, in height order.
     pub chain: Option<&'a [BlockHeader]>,
     /// The verifier's trust store.
     pub trust: Option<&'a crate::note::TrustStore>,
     /// A signed checkpoint to use instead of the proof's own.
     pub checkpoint: Option<&'a str>,
+    /// A block hash the verifier trusts (the sponsor's tip, from a channel the verifier trusts).
+    pub tip: Option<BlockHash>,
+    /// Accept a proof that nothing the verifier trusts anchors, checking its internal
+    /// consistency alone.
+    pub self_contained: bool,
 }
 
-/// Who signed the checkpoint that covers the proof's block.
+impl Evidence<'_> {
+    /// Whether anything the verifier trusts was given: a chain copy, a trust store or a tip.
+    pub fn has_anchor(&self) -> bool {
+        self.chain.is_some() || self.trust.is_some() || self.tip.is_some()
+    }
+}
+
+/// Who signed the checkpoint that covers the proof's block, as verified against a trust store.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Signed {
-    /// The signing key's name (the chain's origin).
+    /// The trusted log key's name (the chain's origin).
     pub signer: String,
-    /// Names of the cosigning witnesses (trusted ones, when a trust store was given).
+    /// Names of the trusted witnesses whose cosignatures verified.
     pub witnesses: Vec<String>,
-    /// Whether a trust store vouched for the signer.
-    pub trusted: bool,
 }
+
+/// What became of the checkpoint the proof carries (or the verifier gave).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CheckpointStatus {
+    /// There is none.
+    Absent,
+    /// There is one, but without a trust store no signature was checked, so nobody is named:
+    /// a note's text means nothing until a trusted key's signature verifies (C2SP signed-note).
+    Unverified,
+    /// Verified against the trust store and covering the block.
+    Trusted(Signed),
+}
+
+/// What a verdict rests on beyond the proof itself.
+pub const SELF_CONTAINED_WARNING: &str = "self-contained check only: the proof is consistent \
+     and its block carries the work it claims, but nothing you trust anchors that block, so \
+     anyone could have made it for data of their choosing; give a chain copy (--chain), a trust \
+     store (--trust) or a block hash you trust (--tip) to check that the sponsor published it";
+
+/// What to say when nothing anchors a proof and no self-contained check was asked for.
+pub const NO_ANCHOR: &str = "nothing you trust anchors the proof's block: give a chain copy \
+     (--chain), a trust store (--trust) or a block hash you trust (--tip), or ask for \
+     --self-contained to check the proof's internal consistency alone";
 
 /// A valid proof, with what the evidence added.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Report {
     /// The proof's verdict.
     pub verdict: Verdict,
-    /// Blocks after the proof's block in the chain copy, when one was given.
+    /// Qualifying blocks after the proof's block in the chain copy, when one was given.
     pub confirmations: Option<u64>,
-    /// The covering checkpoint, when there is one.
-    pub signed: Option<Signed>,
-    /// What the verifier should know: what backs the block when nothing trusted does.
-    pub warnings: Vec<String>,
+    /// What anchored the block: any of `"chain"`, `"tip"`, `"trust"`; empty for a
+    /// self-contained check.
+    pub anchored_by: Vec<&'static str>,
+    /// The checkpoint.
+    pub checkpoint: CheckpointStatus,
 }
 
-/// Warning for a block that only the sponsor's proof of work backs.
-pub const POW_WARNING: &str = "only the sponsor's proof of work backs this block: compare its hash \
-                               with a chain copy or tip you trust (--chain) or require a signed \
-                               checkpoint (--trust) to detect a rewritten history";
-
 /// Verifies a proof against the evidence: [`verify_proof`], then the chain copy (the block must
-/// be in it), then the covering checkpoint (signed by a trusted key and cosigned as the trust
-/// store requires; without a trust store, only parsed and matched).
+/// be in it), the trusted tip, and the checkpoint (with a trust store: signed by a trusted key,
+/// cosigned as it requires, and covering the block; without one: parsed, never trusted). The
+/// block must be anchored by at least one of chain, tip and trust store, unless the evidence
+/// asks for a self-contained check.
 ///
 /// # Errors
 /// The first failed check.
@@ -585,27 +740,33 @@ pub fn verify_with(proof: &Proof, evidence: &Evidence<'_>) -> Result<Report, Ver
         policy.min_difficulty = policy.min_difficulty.max(t.min_difficulty);
     }
     let verdict = verify_proof(proof, &policy)?;
-    let confirmations = match evidence.chain {
-        Some(chain) => Some(check_in_chain(&verdict, chain)?),
-        None => None,
-    };
-    let note = evidence.checkpoint.or(proof.checkpoint.as_deref());
-    let signed = check_signed(&verdict, note, evidence.trust, evidence.chain)?;
-    let mut warnings = Vec::new();
-    match &signed {
-        None if evidence.chain.is_none() => warnings.push(POW_WARNING.to_owned()),
-        Some(s) if !s.trusted => warnings.push(format!(
-            "the checkpoint is signed by {:?}, but no trust store was given (--trust), so nobody \
-             vouched for that key",
-            s.signer
-        )),
-        _ => {}
+    let mut anchored_by = Vec::new();
+    let mut until = None;
+    if let Some(chain) = evidence.chain {
+        check_in_chain(&verdict, chain)?;
+        anchored_by.push("chain");
+        until = Some(chain.len() as u64 - 1);
     }
+    if let Some(tip) = &evidence.tip {
+        until = Some(check_tip(&verdict, tip, evidence.chain)?);
+        anchored_by.push("tip");
+    }
+    let note = evidence.checkpoint.or(proof.checkpoint.as_deref());
+    let checkpoint = check_signed(&verdict, note, evidence.trust, evidence.chain)?;
+    if matches!(checkpoint, CheckpointStatus::Trusted(_)) {
+        anchored_by.push("trust");
+    }
+    if anchored_by.is_empty() && !evidence.self_contained {
+        return Err(VerifyError::NotAnchored(NO_ANCHOR.into()));
+    }
+    let confirmations = evidence.chain.zip(until).map(|(chain, until)| {
+        confirmations(chain, verdict.header.height, until, policy.min_difficulty)
+    });
     Ok(Report {
         verdict,
         confirmations,
-        signed,
-        warnings,
+        anchored_by,
+        checkpoint,
     })
 }
 
@@ -614,7 +775,7 @@ fn check_signed(
     note: Option<&str>,
     trust: Option<&crate::note::TrustStore>,
     chain: Option<&[BlockHeader]>,
-) -> Result<Option<Signed>, VerifyError> {
+) -> Result<CheckpointStatus, VerifyError> {
     use crate::note::{Checkpoint, Note, check_checkpoint};
     let bad = |e: crate::note::NoteError| VerifyError::Checkpoint(e.to_string());
     match (trust, note) {
@@ -625,17 +786,18 @@ fn check_signed(
         (Some(t), Some(n)) => {
             let tc = check_checkpoint(n.as_bytes(), t).map_err(bad)?;
             checkpoint_covers(verdict, &tc.checkpoint, chain)?;
-            Ok(Some(Signed { signer: tc.signer, witnesses: tc.witnesses, trusted: true }))
+            Ok(CheckpointStatus::Trusted(Signed {
+                signer: tc.signer,
+                witnesses: tc.witnesses,
+            }))
         }
         (None, Some(n)) => {
-            let note = Note::parse(n.as_bytes()).map_err(bad)?;
-            let cp = Checkpoint::parse(&note.text).map_err(bad)?;
-            checkpoint_covers(verdict, &cp, chain)?;
-            let signer = note.signatures.first().map(|s| s.name.clone()).unwrap_or_default();
-            let witnesses = note.signatures.iter().skip(1).map(|s| s.name.clone()).collect();
-            Ok(Some(Signed { signer, witnesses, trusted: false }))
+            // Parsed so that a malformed one is refused; never trusted, so whether it covers
+            // the block does not matter.
+            Checkpoint::parse(&Note::parse(n.as_bytes()).map_err(bad)?.text).map_err(bad)?;
+            Ok(CheckpointStatus::Unverified)
         }
-        (None, None) => Ok(None),
+        (None, None) => Ok(CheckpointStatus::Absent),
     }
 }
 
@@ -643,6 +805,13 @@ impl Report {
     /// The report as a JSON object (`"valid": true` and the details).
     pub fn to_json(&self) -> serde_json::Value {
         let v = &self.verdict;
+        let checkpoint = match &self.checkpoint {
+            CheckpointStatus::Absent => serde_json::Value::Null,
+            CheckpointStatus::Unverified => serde_json::json!({"verified": false}),
+            CheckpointStatus::Trusted(s) => serde_json::json!({
+                "verified": true, "signer": s.signer, "witnesses": s.witnesses,
+            }),
+        };
         serde_json::json!({
             "valid": true,
             "kind": v.kind,
@@ -652,12 +821,20 @@ impl Report {
             "submission_root": v.submission_root,
             "block": {"height": v.header.height, "hash": v.block_hash, "time": v.header.time,
                       "difficulty": v.header.difficulty, "work_bits": v.work_bits},
+            "anchored_by": self.anchored_by,
             "confirmations": self.confirmations,
-            "checkpoint": self.signed.as_ref().map(|s| serde_json::json!({
-                "signer": s.signer, "witnesses": s.witnesses, "trusted": s.trusted,
-            })),
-            "warnings": self.warnings,
+            "checkpoint": checkpoint,
+            "warnings": self.warnings(),
         })
+    }
+
+    /// What the verifier should know about what was not checked.
+    pub fn warnings(&self) -> Vec<&'static str> {
+        if self.anchored_by.is_empty() {
+            vec![SELF_CONTAINED_WARNING]
+        } else {
+            Vec::new()
+        }
     }
 
     /// The verdict as sentences for a person, without the warnings.
@@ -667,23 +844,41 @@ impl Report {
             Some(row) => format!("row {row} of dataset {}", v.dataset),
             None => format!("dataset {}", v.dataset),
         };
+        let valid = if self.anchored_by.is_empty() {
+            "VALID (self-contained only)"
+        } else {
+            "VALID"
+        };
         let mut out = vec![format!(
-            "VALID: {what} in submission {} is anchored in block {} ({}), difficulty {} bits",
+            "{valid}: {what} in submission {} is anchored in block {} ({}), difficulty {} bits",
             v.submission, v.header.height, v.block_hash, v.header.difficulty
         )];
         if let Some(n) = self.confirmations {
-            out.push(format!("  in the given chain, with {n} later block(s)"));
-        }
-        if let Some(s) = self.signed.as_ref().filter(|s| s.trusted) {
-            let cosigned = if s.witnesses.is_empty() {
-                String::new()
-            } else {
-                format!(", cosigned by {}", s.witnesses.join(", "))
-            };
             out.push(format!(
-                "  covered by a checkpoint signed by trusted key {}{cosigned}",
-                s.signer
+                "  in the given chain, with {n} later block(s) of at least the required difficulty"
             ));
+        }
+        if self.anchored_by.contains(&"tip") {
+            out.push("  at or before the block hash you trust (--tip)".into());
+        }
+        match &self.checkpoint {
+            CheckpointStatus::Trusted(s) => {
+                let cosigned = if s.witnesses.is_empty() {
+                    String::new()
+                } else {
+                    format!(", cosigned by {}", s.witnesses.join(", "))
+                };
+                out.push(format!(
+                    "  covered by a checkpoint signed by trusted key {}{cosigned}",
+                    s.signer
+                ));
+            }
+            CheckpointStatus::Unverified => out.push(
+                "  the proof carries a checkpoint whose signatures were not checked (no --trust): \
+                 its signers are unverified"
+                    .into(),
+            ),
+            CheckpointStatus::Absent => {}
         }
         out
     }

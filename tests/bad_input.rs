@@ -143,7 +143,7 @@ fn header_only_csv_is_a_dataset_of_zero_rows() {
         "-o",
         "ae.json",
     ]);
-    s.ok(&["verify", "ae.json"]);
+    s.ok(&["verify", "ae.json", "--chain", "notary/chain.tnc"]);
 }
 
 #[test]

@@ -16,18 +16,15 @@ fn sample_notarize_prove_verify() {
     assert!(sub["records"].as_u64().unwrap() > 300);
 
     s.prove_row("cdiscpilot01", "lb", 7, "p.json");
-    let v = s.ok(&["verify", "p.json", "--json"]).json();
+    let v = s
+        .ok(&["verify", "p.json", "--chain", "notary/chain.tnc", "--json"])
+        .json();
     assert_eq!(v["valid"], true);
     assert_eq!(v["row"], 7);
     assert_eq!(v["dataset"], "lb");
     assert_eq!(v["block"]["hash"], block["hash"]);
     assert_eq!(v["submission_root"], sub["root"]);
-    // Without a chain copy the verdict warns that only proof of work backs it.
-    assert!(v["warnings"][0].as_str().unwrap().contains("proof of work"));
-
-    let v = s
-        .ok(&["verify", "p.json", "--chain", "notary/chain.tnc", "--json"])
-        .json();
+    assert_eq!(v["anchored_by"], serde_json::json!(["chain"]));
     assert_eq!(v["confirmations"], 0);
     assert_eq!(v["warnings"].as_array().unwrap().len(), 0);
 
@@ -251,15 +248,16 @@ fn all_rows_streams_one_verifiable_proof_per_line() {
     ]);
     let text = std::fs::read_to_string(s.path().join("dm.ndjson")).unwrap();
     assert_eq!(text.lines().count(), 60);
-    let r = s.ok(&["verify", "dm.ndjson"]);
-    assert_eq!(r.stdout.matches("VALID").count(), 60);
-    // One bad line makes the whole file fail, naming the proof.
+    let r = s.ok(&["verify", "dm.ndjson", "--chain", "notary/chain.tnc"]);
+    assert_eq!(r.stdout, "60 valid, 0 invalid\n");
+    // One bad line makes the whole file fail, naming the line.
     let mut lines: Vec<String> = text.lines().map(String::from).collect();
     lines[10] = lines[10].replacen("\"01-", "\"02-", 1);
     std::fs::write(s.path().join("bad.ndjson"), lines.join("\n")).unwrap();
-    let r = s.run(&["verify", "bad.ndjson"]);
+    let r = s.run(&["verify", "bad.ndjson", "--chain", "notary/chain.tnc"]);
     assert_eq!(r.code, 1);
-    assert!(r.stdout.contains("proof 11: INVALID"), "{}", r.stdout);
+    assert!(r.stdout.contains("line 11: INVALID"), "{}", r.stdout);
+    assert!(r.stdout.ends_with("59 valid, 1 invalid\n"), "{}", r.stdout);
 }
 
 #[test]
@@ -280,14 +278,22 @@ fn dataset_proof_checks_the_regulators_copy_of_the_data() {
         .ok(&[
             "verify",
             "lb.json",
+            "--chain",
+            "notary/chain.tnc",
             "--data",
             lb.to_str().unwrap(),
             "--json",
         ])
         .json();
-    assert_eq!(v["data_checked"], true);
+    assert!(
+        v["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("every row of the data file matches"),
+        "{v}"
+    );
     // Without --data the dataset proof verifies on its own.
-    s.ok(&["verify", "lb.json"]);
+    s.ok(&["verify", "lb.json", "--chain", "notary/chain.tnc"]);
     // A dataset proof of the cross-format table checks against every format of it.
     s.notarize(
         &[&fixtures().join("crossformat/parquet-zstd")],
@@ -304,19 +310,40 @@ fn dataset_proof_checks_the_regulators_copy_of_the_data() {
     ]);
     for f in ["csv/lb.csv", "feather-lz4/lb.feather", "duckdb/lb.parquet"] {
         let p = fixtures().join("crossformat").join(f);
-        s.ok(&["verify", "x.json", "--data", p.to_str().unwrap()]);
+        s.ok(&[
+            "verify",
+            "x.json",
+            "--chain",
+            "notary/chain.tnc",
+            "--data",
+            p.to_str().unwrap(),
+        ]);
     }
     // One changed value in the regulator's copy is caught.
     let csv = std::fs::read_to_string(fixtures().join("crossformat/csv/lb.csv")).unwrap();
     let changed = csv.replacen("\"NORMAL\"", "\"HIGH\"", 1);
     s.write("changed/lb.csv", changed.as_bytes());
-    let r = s.run(&["verify", "x.json", "--data", "changed/lb.csv"]);
+    let r = s.run(&[
+        "verify",
+        "x.json",
+        "--chain",
+        "notary/chain.tnc",
+        "--data",
+        "changed/lb.csv",
+    ]);
     assert_eq!(r.code, 1, "{}", r.stdout);
     assert!(r.stdout.contains("some row changed"), "{}", r.stdout);
     // A missing row is caught with the counts.
     let fewer: String = csv.lines().take(150).map(|l| format!("{l}\n")).collect();
     s.write("fewer/lb.csv", fewer.as_bytes());
-    let r = s.run(&["verify", "x.json", "--data", "fewer/lb.csv"]);
+    let r = s.run(&[
+        "verify",
+        "x.json",
+        "--chain",
+        "notary/chain.tnc",
+        "--data",
+        "fewer/lb.csv",
+    ]);
     assert_eq!(r.code, 1);
     assert!(
         r.stdout.contains("149 rows, 200 were notarized"),
@@ -330,7 +357,14 @@ fn min_difficulty_is_enforced() {
     let s = Scratch::new();
     s.notarize(&[&fixtures().join("cdiscpilot01")], &[]);
     s.prove_row("cdiscpilot01", "ae", 0, "p.json");
-    let r = s.run(&["verify", "p.json", "--min-difficulty", "20"]);
+    let r = s.run(&[
+        "verify",
+        "p.json",
+        "--chain",
+        "notary/chain.tnc",
+        "--min-difficulty",
+        "20",
+    ]);
     assert_eq!(r.code, 1);
     assert!(
         r.stdout.contains(&format!(
@@ -517,7 +551,9 @@ fn prove_rereads_the_data_and_refuses_changed_rows() {
     assert!(r.stderr.contains("--data"), "{}", r.stderr);
     let r = prove(&["--row", "3", "--data", "moved", "-o", "p.json"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let v = s.ok(&["verify", "p.json", "--json"]).json();
+    let v = s
+        .ok(&["verify", "p.json", "--chain", "notary/chain.tnc", "--json"])
+        .json();
     assert_eq!(v["valid"], true);
     // A Parquet dataset is re-read the same way.
     s.ok(&[
@@ -533,7 +569,9 @@ fn prove_rereads_the_data_and_refuses_changed_rows() {
         "-o",
         "lb.json",
     ]);
-    let v = s.ok(&["verify", "lb.json", "--json"]).json();
+    let v = s
+        .ok(&["verify", "lb.json", "--chain", "notary/chain.tnc", "--json"])
+        .json();
     assert_eq!(v["valid"], true);
     assert_eq!(v["dataset"], "lb");
 
@@ -587,7 +625,9 @@ fn prove_reads_the_dataset_from_a_copy_in_another_format() {
             "3",
         ];
         s.ok(&[&prove[..], &["--data", data, "-o", out]].concat());
-        let v = s.ok(&["verify", out, "--json"]).json();
+        let v = s
+            .ok(&["verify", out, "--chain", "notary/chain.tnc", "--json"])
+            .json();
         assert_eq!(v["valid"], true, "{data}");
     }
 }

@@ -72,8 +72,9 @@ fn signed_checkpoint_travels_with_the_proof_and_the_trust_store_decides() {
     let v = s
         .ok(&["verify", "p.json", "--trust", "trust.txt", "--json"])
         .json();
-    assert_eq!(v["checkpoint"]["trusted"], true);
+    assert_eq!(v["checkpoint"]["verified"], true);
     assert_eq!(v["checkpoint"]["signer"], ORIGIN);
+    assert_eq!(v["anchored_by"], serde_json::json!(["trust"]));
     assert_eq!(v["warnings"].as_array().unwrap().len(), 0);
 
     // The regulator's stand-alone verifier agrees.
@@ -86,15 +87,18 @@ fn signed_checkpoint_travels_with_the_proof_and_the_trust_store_decides() {
     };
     assert!(mini("trust.txt").status.success());
 
-    // Without a trust store it verifies with a warning that nobody vouched for the key.
-    let v = s.ok(&["verify", "p.json", "--json"]).json();
-    assert!(
-        v["warnings"][0]
-            .as_str()
-            .unwrap()
-            .contains("no trust store was given"),
+    // Without a trust store nothing is said of the signer: its signature was not checked.
+    let v = s
+        .ok(&["verify", "p.json", "--chain", "notary/chain.tnc", "--json"])
+        .json();
+    assert_eq!(
+        v["checkpoint"],
+        serde_json::json!({"verified": false}),
         "{v}"
     );
+    let r = s.ok(&["verify", "p.json", "--chain", "notary/chain.tnc"]);
+    assert!(!r.stdout.contains(ORIGIN), "{}", r.stdout);
+    assert!(r.stdout.contains("unverified"), "{}", r.stdout);
 
     // A key not in the trust store is rejected.
     let other = Scratch::new();
@@ -127,10 +131,16 @@ fn signed_checkpoint_travels_with_the_proof_and_the_trust_store_decides() {
         "{}",
         r.stdout
     );
-    // Unsigned proofs still verify without a trust store, with the proof-of-work warning.
-    let r = s.ok(&["verify", "bare.json"]);
+    // Unsigned proofs still verify against a chain copy, or self-contained with a warning.
+    s.ok(&["verify", "bare.json", "--chain", "notary/chain.tnc"]);
+    let r = s.ok(&["verify", "bare.json", "--self-contained"]);
     assert!(
-        r.stderr.contains("only the sponsor's proof of work"),
+        r.stdout.contains("VALID (self-contained only)"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr.contains("self-contained check only"),
         "{}",
         r.stderr
     );
@@ -252,7 +262,8 @@ fn witnesses_cosign_after_checking_consistency() {
     ]);
     assert_eq!(r.code, 1);
     assert!(
-        r.stdout.contains("give --chain to link them"),
+        r.stdout
+            .contains("give a chain copy (--chain) to connect them"),
         "{}",
         r.stdout
     );
@@ -307,7 +318,8 @@ fn a_rewritten_chain_is_caught_by_an_older_checkpoint() {
     s.notarize(&[&fixtures().join("types/csv")], &[]);
     s.ok(&["checkpoint", "-o", "now.note"]);
 
-    s.ok(&[
+    // The sponsor's tool refuses to write a consistency proof from the kept checkpoint.
+    let r = s.run(&[
         "chain",
         "consistency",
         "--from",
@@ -317,11 +329,62 @@ fn a_rewritten_chain_is_caught_by_an_older_checkpoint() {
         "-o",
         "c.json",
     ]);
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(
+        r.stderr
+            .contains("the chain was rewritten after the --from checkpoint"),
+        "{}",
+        r.stderr
+    );
+    assert!(!s.path().join("c.json").exists());
+    // One made by hand from the rewritten chain's headers is rejected by the verifier.
+    let shown = s.ok(&["chain", "show", "--json"]).json();
+    let headers: Vec<String> = shown["blocks"].as_array().unwrap()[2..]
+        .iter()
+        .map(|b| {
+            let mut fields = b.clone();
+            let fields = fields.as_object_mut().unwrap();
+            for k in ["hash", "offset", "submissions", "utc"] {
+                fields.remove(k);
+            }
+            fields.insert("version".into(), 1.into());
+            let h: trialnotary::chain::header::BlockHeader =
+                serde_json::from_value(serde_json::Value::Object(fields.clone())).unwrap();
+            hex::encode(h.to_bytes())
+        })
+        .collect();
+    let forged = serde_json::json!({
+        "format": "trialnotary-consistency", "version": 1,
+        "from": std::fs::read_to_string(s.path().join("kept-by-regulator.note")).unwrap(),
+        "to": std::fs::read_to_string(s.path().join("now.note")).unwrap(),
+        "headers": headers,
+    });
+    s.write("c.json", forged.to_string().as_bytes());
     s.write("trust.txt", format!("log {vkey}\n").as_bytes());
     let r = s.run(&["verify-consistency", "c.json", "--trust", "trust.txt"]);
     assert_eq!(r.code, 1, "{}", r.stdout);
     assert!(
         r.stdout.contains("block at height 2: does not extend"),
+        "{}",
+        r.stdout
+    );
+    // A proof from the rewritten chain, checked against the kept checkpoint and the new chain,
+    // is rejected for what happened: the chain was rewritten after the checkpoint.
+    s.prove_row("csv", "types", 0, "new.json");
+    let r = s.run(&[
+        "verify",
+        "new.json",
+        "--trust",
+        "trust.txt",
+        "--checkpoint",
+        "kept-by-regulator.note",
+        "--chain",
+        "notary/chain.tnc",
+    ]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("the chain was rewritten after the checkpoint"),
         "{}",
         r.stdout
     );

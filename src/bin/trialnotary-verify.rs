@@ -1,16 +1,33 @@
 //! `trialnotary-verify`: the regulator's verifier, built from the verification core alone
 //! (`cargo build --release --no-default-features --bin trialnotary-verify`): no arrow, parquet,
-//! csv, rayon, clap or indicatif. Exit 0 valid, 1 rejected (with the reason), 2 unusable input.
+//! csv, rayon, clap or indicatif. It reads the files it is given and prints what
+//! [`trialnotary::session`] says, as `trialnotary verify` does. Exit 0 valid, 1 rejected (with
+//! the reason), 2 unusable input; output closed early (`| head`) exits 0.
 
+use std::io::Write;
 use std::process::ExitCode;
 
-use trialnotary::chain::format;
-use trialnotary::note::TrustStore;
-use trialnotary::proof::parse_proofs;
-use trialnotary::verify::{Evidence, Policy, verify_with};
+use trialnotary::session::{self, Inputs, Loaded, ProofReader, RunError, Said, Unusable};
 
-const USAGE: &str = "usage: trialnotary-verify PROOF [--chain FILE] [--min-difficulty BITS] \
-                     [--trust FILE] [--checkpoint FILE] [--json]";
+const USAGE: &str = "\
+usage: trialnotary-verify PROOF [--chain FILE] [--trust FILE] [--tip HASH] [--self-contained]
+                         [--checkpoint FILE] [--min-difficulty BITS] [--json]
+
+Checks a proof (or an NDJSON file of proofs) offline. The proof's block must be anchored in
+something you trust: a chain copy (--chain), a trust store (--trust) or a block hash (--tip);
+--self-contained checks the proof's internal consistency alone.
+
+  --chain FILE           a copy of the sponsor's chain file; the block must be in it
+  --trust FILE           trust store: sponsor and witness keys, cosignatures, minimum difficulty
+  --tip HASH             a block hash you trust: the proof's block, or (with --chain) a later one
+  --self-contained       accept a proof nothing anchors (says what that does not prove)
+  --checkpoint FILE      use this signed checkpoint instead of the proof's own
+  --min-difficulty BITS  reject blocks below this difficulty
+  --json                 one JSON object per proof (NDJSON for an NDJSON file, then a summary)
+  -h, --help             this help
+  -V, --version          version and the formats read
+
+Exit codes: 0 valid, 1 rejected, 2 unusable input.";
 
 /// The command line, parsed by hand to keep this binary's dependencies to the core's.
 #[derive(Default)]
@@ -20,10 +37,19 @@ struct Args {
     min_difficulty: u32,
     trust: Option<String>,
     checkpoint: Option<String>,
+    tip: Option<String>,
+    self_contained: bool,
     json: bool,
 }
 
-fn parse_args() -> Result<Args, String> {
+/// What the command line asks for.
+enum Request {
+    Verify(Args),
+    Help,
+    Version,
+}
+
+fn parse_args() -> Result<Request, String> {
     let mut args = Args::default();
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -32,118 +58,93 @@ fn parse_args() -> Result<Args, String> {
             "--chain" => args.chain = Some(value()?),
             "--trust" => args.trust = Some(value()?),
             "--checkpoint" => args.checkpoint = Some(value()?),
+            "--tip" => args.tip = Some(value()?),
             "--min-difficulty" => {
                 let v = value()?;
                 args.min_difficulty = v
                     .parse()
                     .map_err(|_| format!("--min-difficulty {v:?} is not a number"))?;
             }
+            "--self-contained" => args.self_contained = true,
             "--json" => args.json = true,
-            "-h" | "--help" => return Err(String::new()),
-            s if s.starts_with('-') => return Err(format!("unknown option {s}")),
+            "-h" | "--help" => return Ok(Request::Help),
+            "-V" | "--version" => return Ok(Request::Version),
+            s if s.starts_with('-') && s != "-" => return Err(format!("unknown option {s}")),
             _ if args.proof.is_none() => args.proof = Some(a),
             _ => return Err(format!("unexpected argument {a}")),
         }
     }
-    Ok(args)
-}
-
-fn read(path: &str, what: &str) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("cannot read {what} {path}: {e}"))
-}
-
-/// Checks every proof; `Ok(true)` when all are valid.
-fn run(args: &Args) -> Result<bool, String> {
-    let proof_path = args
-        .proof
-        .as_deref()
-        .ok_or_else(|| "no proof file given".to_owned())?;
-    let proofs = parse_proofs(&read(proof_path, "proof")?)
-        .map_err(|e| format!("{proof_path}: unusable proof: {e}"))?;
-    let chain = match &args.chain {
-        Some(p) => {
-            let blocks =
-                format::parse(&read(p, "chain")?).and_then(|b| format::check(&b).map(|()| b));
-            match blocks {
-                Ok(b) => Some(b.into_iter().map(|b| b.header).collect::<Vec<_>>()),
-                Err(e) => {
-                    report_invalid(args, "", &format!("the chain copy is invalid: {p}: {e}"));
-                    return Ok(false);
-                }
-            }
-        }
-        None => None,
-    };
-    let trust = match &args.trust {
-        Some(p) => {
-            let text = String::from_utf8(read(p, "trust store")?)
-                .map_err(|_| format!("{p}: not UTF-8"))?;
-            Some(TrustStore::parse(&text).map_err(|e| format!("{p}: {e}"))?)
-        }
-        None => None,
-    };
-    let checkpoint = match &args.checkpoint {
-        Some(p) => {
-            Some(String::from_utf8(read(p, "checkpoint")?).map_err(|_| format!("{p}: not UTF-8"))?)
-        }
-        None => None,
-    };
-    let evidence = Evidence {
-        policy: Policy {
-            min_difficulty: args.min_difficulty,
-        },
-        chain: chain.as_deref(),
-        trust: trust.as_ref(),
-        checkpoint: checkpoint.as_deref(),
-    };
-    let mut all_valid = true;
-    for (i, proof) in proofs.iter().enumerate() {
-        let prefix = if proofs.len() > 1 {
-            format!("proof {}: ", i + 1)
-        } else {
-            String::new()
-        };
-        match verify_with(proof, &evidence) {
-            Ok(report) if args.json => println!("{}", report.to_json()),
-            Ok(report) => {
-                for line in report.lines() {
-                    println!("{prefix}{line}");
-                }
-                for w in &report.warnings {
-                    eprintln!("warning: {w}");
-                }
-            }
-            Err(e) => {
-                all_valid = false;
-                report_invalid(args, &prefix, &e.to_string());
-            }
-        }
+    if args.proof.is_none() {
+        return Err("no proof file given".into());
     }
-    Ok(all_valid)
+    Ok(Request::Verify(args))
 }
 
-fn report_invalid(args: &Args, prefix: &str, reason: &str) {
-    if args.json {
-        println!("{}", serde_json::json!({"valid": false, "reason": reason}));
-    } else {
-        println!("{prefix}INVALID: {reason}");
-    }
+fn read(what: &str, path: &Option<String>) -> Result<Option<(String, Vec<u8>)>, Unusable> {
+    let Some(path) = path else { return Ok(None) };
+    let file = std::fs::File::open(path).map_err(|e| session::cannot_read(what, path, &e))?;
+    Ok(Some((
+        path.clone(),
+        session::read_evidence(what, path, file)?,
+    )))
+}
+
+fn say(said: &Said) -> std::io::Result<()> {
+    std::io::stdout().lock().write_all(said.out.as_bytes())?;
+    std::io::stderr().lock().write_all(said.err.as_bytes())
+}
+
+fn run(args: &Args) -> Result<u8, RunError> {
+    let chain = read("chain copy", &args.chain)?;
+    let trust = read("trust store", &args.trust)?;
+    let checkpoint = read("checkpoint", &args.checkpoint)?;
+    let loaded = Loaded::new(&Inputs {
+        chain: session::named(&chain),
+        trust: session::named(&trust),
+        checkpoint: session::named(&checkpoint),
+        tip: args.tip.as_deref(),
+        min_difficulty: args.min_difficulty,
+        self_contained: args.self_contained,
+        now: session::now(),
+    })?;
+    // parse_args guarantees a proof path.
+    let path = args.proof.as_deref().unwrap_or_default();
+    let file = std::fs::File::open(path).map_err(|e| session::cannot_read("proof", path, &e))?;
+    let mut proofs = ProofReader::new(std::io::BufReader::new(file), path)?;
+    session::run(
+        &mut proofs,
+        &loaded,
+        args.json,
+        path,
+        |_| Ok(Ok(Vec::new())),
+        say,
+    )
 }
 
 fn main() -> ExitCode {
     let args = match parse_args() {
-        Ok(a) => a,
+        Ok(Request::Verify(a)) => a,
+        Ok(Request::Help) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Ok(Request::Version) => {
+            println!("{}", session::version_text("trialnotary-verify"));
+            return ExitCode::SUCCESS;
+        }
         Err(e) => {
-            if !e.is_empty() {
-                eprintln!("error: {e}");
-            }
-            eprintln!("{USAGE}");
+            eprintln!("error: {e}\n\n{USAGE}");
             return ExitCode::from(2);
         }
     };
     match run(&args) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(1),
+        Ok(code) => ExitCode::from(code),
+        Err(RunError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(RunError::Unusable(e)) if args.json => {
+            let _ = writeln!(std::io::stdout(), "{}", session::unusable_json(&e));
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(2)

@@ -1,10 +1,13 @@
 //! `trialnotary chain verify` and `trialnotary chain show`.
 
+use std::io::Write;
+
 use serde_json::json;
 
 use super::{StoreArg, print_json};
 use crate::Outcome;
 use trialnotary::archive::Store;
+use trialnotary::chain::format::ChainFault;
 use trialnotary::chain::store::{self as chain_store, ChainError, Repair};
 
 /// Chain subcommands.
@@ -15,7 +18,7 @@ pub enum Command {
     /// List the blocks and the submissions each anchors.
     Show(Args),
     /// Cut a torn tail (an interrupted append) off the chain, after backing the file up.
-    Repair(Args),
+    Repair(RepairArgs),
     /// Prove that the chain's later tip extends an earlier signed checkpoint.
     Consistency(ConsistencyArgs),
 }
@@ -34,6 +37,18 @@ pub struct ConsistencyArgs {
     /// Write the proof to this file instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     output: Option<std::path::PathBuf>,
+}
+
+/// Arguments of `chain repair`.
+#[derive(clap::Args, Debug)]
+pub struct RepairArgs {
+    #[command(flatten)]
+    common: Args,
+    /// Also cut a corrupt *last* entry (complete in length, damaged in content). It may be an
+    /// acknowledged block damaged since, or an append a power loss left filled with zeros: only
+    /// you can tell, from your backups and your nightly job's logs. The file is backed up first.
+    #[arg(long)]
+    drop_corrupt_last: bool,
 }
 
 /// Arguments of the chain subcommands.
@@ -59,52 +74,71 @@ pub fn run(command: Command) -> anyhow::Result<Outcome> {
 fn verify(args: &Args) -> anyhow::Result<Outcome> {
     let store = Store::new(&args.store.store);
     let path = store.chain_path();
+    let _lock = store.lock(false, true)?;
     if !path.exists() {
         anyhow::bail!(
             "{}: no chain file (nothing notarized in this store yet)",
             path.display()
         );
     }
-    let _lock = store.lock(false, true)?;
     let result =
         chain_store::read_chain(&path).and_then(|b| chain_store::validate(&path, &b).map(|_| b));
-    let bad = |height: Option<u64>, offset: u64, e: &ChainError| -> anyhow::Result<Outcome> {
-        if args.json {
-            print_json(
-                &json!({"valid": false, "height": height, "offset": offset, "reason": e.to_string()}),
-            )?;
-        } else {
-            println!("INVALID: {e}");
-        }
-        Ok(Outcome::Rejected)
-    };
-    match result {
-        Ok(blocks) => {
-            let tip = blocks.last();
+    let blocks = match result {
+        Ok(blocks) => blocks,
+        Err(ChainError::Fault { path, fault }) => {
+            let (height, offset, code) = match &fault {
+                ChainFault::TornTail { offset, blocks, .. } => (*blocks, *offset, "torn-tail"),
+                ChainFault::Corrupt { height, offset, .. } => (*height, *offset, "corrupt"),
+                ChainFault::Invalid {
+                    height,
+                    offset,
+                    rule,
+                    ..
+                } => (*height, *offset, *rule),
+            };
+            let e = ChainError::Fault { path, fault };
             if args.json {
-                print_json(&json!({
-                    "valid": true,
-                    "blocks": blocks.len(),
-                    "tip": tip.map(|b| json!({"height": b.header.height, "hash": b.hash})),
-                }))?;
+                print_json(&json!({"valid": false, "height": height, "offset": offset,
+                                   "code": code, "reason": e.to_string()}))?;
             } else {
-                match tip {
-                    Some(b) => println!(
-                        "VALID: {} blocks, tip at height {} ({})",
-                        blocks.len(),
-                        b.header.height,
-                        b.hash
-                    ),
-                    None => println!("VALID: empty chain"),
-                }
+                println!("INVALID: {e}");
             }
-            Ok(Outcome::Ok)
+            return Ok(Outcome::Rejected);
         }
-        Err(e @ ChainError::TornTail { offset, blocks, .. }) => bad(Some(blocks), offset, &e),
-        Err(e @ ChainError::Corrupt { height, offset, .. }) => bad(Some(height), offset, &e),
-        Err(e @ ChainError::Invalid { height, offset, .. }) => bad(Some(height), offset, &e),
-        Err(e) => Err(e.into()),
+        Err(e) => return Err(e.into()),
+    };
+    let tip = blocks.last();
+    if args.json {
+        print_json(&json!({
+            "valid": true,
+            "blocks": blocks.len(),
+            "tip": tip.map(|b| json!({"height": b.header.height, "hash": b.hash,
+                                      "time": b.header.time, "utc": utc(b.header.time)})),
+        }))?;
+    } else {
+        match tip {
+            Some(b) => println!(
+                "VALID: {} blocks, tip at height {} ({}), {}",
+                blocks.len(),
+                b.header.height,
+                b.hash,
+                utc(b.header.time)
+            ),
+            None => println!("VALID: empty chain"),
+        }
     }
+    Ok(Outcome::Ok)
+}
+
+/// A block time as UTC ISO 8601, for people (beside the epoch seconds in JSON).
+fn utc(time: u64) -> String {
+    i64::try_from(time)
+        .ok()
+        .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+        .map_or_else(
+            || time.to_string(),
+            |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        )
 }
 
 fn show(args: &Args) -> anyhow::Result<Outcome> {
@@ -118,42 +152,51 @@ fn show(args: &Args) -> anyhow::Result<Outcome> {
                 json!({
                     "height": b.header.height, "hash": b.hash, "prev": b.header.prev,
                     "anchor_root": b.header.anchor_root, "time": b.header.time,
-                    "difficulty": b.header.difficulty, "nonce": b.header.nonce, "offset": b.offset,
-                    "submissions": b.submissions,
+                    "utc": utc(b.header.time), "difficulty": b.header.difficulty,
+                    "nonce": b.header.nonce, "offset": b.offset, "submissions": b.submissions,
                 })
             })
             .collect();
         print_json(&json!({"blocks": list}))?;
         return Ok(Outcome::Ok);
     }
+    let mut out = std::io::stdout().lock();
     for b in &blocks {
-        println!(
-            "block {}  {}  time {}  difficulty {}  nonce {}",
-            b.header.height, b.hash, b.header.time, b.header.difficulty, b.header.nonce
-        );
+        writeln!(
+            out,
+            "block {}  {}  {} (time {})  difficulty {}  nonce {}",
+            b.header.height,
+            b.hash,
+            utc(b.header.time),
+            b.header.time,
+            b.header.difficulty,
+            b.header.nonce
+        )?;
         for s in &b.submissions {
-            println!(
+            writeln!(
+                out,
                 "  {}  root {}  {} records in {} datasets",
                 s.id, s.root, s.records, s.datasets
-            );
+            )?;
         }
     }
     if blocks.is_empty() {
-        println!("empty chain");
+        writeln!(out, "empty chain")?;
     }
     Ok(Outcome::Ok)
 }
 
-fn repair(args: &Args) -> anyhow::Result<Outcome> {
-    let store = Store::new(&args.store.store);
+fn repair(args: &RepairArgs) -> anyhow::Result<Outcome> {
+    let store = Store::new(&args.common.store.store);
     let path = store.chain_path();
+    let _lock = store.lock(true, true)?;
     if !path.exists() {
         anyhow::bail!("{}: no chain file", path.display());
     }
-    let _lock = store.lock(true, true)?;
-    match chain_store::repair(&path) {
+    let json = args.common.json;
+    match chain_store::repair(&path, args.drop_corrupt_last) {
         Ok(Repair::NothingToDo { blocks }) => {
-            if args.json {
+            if json {
                 print_json(&json!({"repaired": false, "blocks": blocks}))?;
             } else {
                 println!("nothing to repair: {blocks} good blocks, no torn tail");
@@ -165,29 +208,48 @@ fn repair(args: &Args) -> anyhow::Result<Outcome> {
             removed,
             backup,
             blocks,
+            dropped,
         }) => {
-            if args.json {
+            if json {
                 print_json(
                     &json!({"repaired": true, "blocks": blocks, "offset": offset,
-                                   "removed_bytes": removed, "backup": backup}),
+                                   "removed_bytes": removed, "dropped_height": dropped,
+                                   "backup": backup}),
                 )?;
             } else {
+                let what = match dropped {
+                    Some(h) => format!("the corrupt last entry (block {h})"),
+                    None => "a torn tail".to_owned(),
+                };
                 println!(
-                    "removed a torn tail of {removed} bytes at offset {offset}; {blocks} good blocks kept; \
+                    "removed {what} of {removed} bytes at offset {offset}; {blocks} good blocks kept; \
                      the file as it was is in {}",
                     backup.display()
                 );
             }
             Ok(Outcome::Ok)
         }
-        Err(e @ (ChainError::Corrupt { .. } | ChainError::Invalid { .. })) => {
-            if args.json {
-                print_json(&json!({"repaired": false, "reason": e.to_string()}))?;
+        Err(e @ ChainError::Fault { .. }) => {
+            let last = matches!(
+                e,
+                ChainError::Fault {
+                    fault: ChainFault::Corrupt { last: true, .. },
+                    ..
+                }
+            );
+            let advice = if last {
+                "The damaged entry is the chain's last. If it is an append that a power loss left \
+                 incomplete (its run never reported success), `chain repair --drop-corrupt-last` \
+                 cuts it off after a backup; if it was acknowledged, restore chain.tnc from a backup \
+                 or a regulator's copy instead."
             } else {
-                println!(
-                    "NOT REPAIRED: {e}\nDamage before the tail cannot be cut off without losing \
-                     anchored blocks; restore chain.tnc from a backup or a regulator's copy."
-                );
+                "Damage before the last entry cannot be cut off without losing anchored blocks; \
+                 restore chain.tnc from a backup or a regulator's copy."
+            };
+            if json {
+                print_json(&json!({"repaired": false, "reason": e.to_string(), "advice": advice}))?;
+            } else {
+                println!("NOT REPAIRED: {e}\n{advice}");
             }
             Ok(Outcome::Rejected)
         }
@@ -197,7 +259,7 @@ fn repair(args: &Args) -> anyhow::Result<Outcome> {
 
 fn consistency(args: &ConsistencyArgs) -> anyhow::Result<Outcome> {
     use anyhow::Context;
-    use trialnotary::consistency::{CONSISTENCY_FORMAT, ConsistencyProof};
+    use trialnotary::consistency::{CONSISTENCY_FORMAT, CONSISTENCY_VERSION, ConsistencyProof};
     use trialnotary::note::{Checkpoint, Note};
     let store = Store::new(&args.store.store);
     let _lock = store.lock(false, true)?;
@@ -230,13 +292,27 @@ fn consistency(args: &ConsistencyArgs) -> anyhow::Result<Outcome> {
             blocks.len()
         );
     }
+    // Refused at the source: a proof the verifier would reject is not written.
+    for (name, cp) in [("--from", &from), ("--to", &to)] {
+        if let Some(h) = cp.size.checked_sub(1) {
+            let block = &blocks[h as usize];
+            if block.hash != cp.tip {
+                anyhow::bail!(
+                    "the chain was rewritten after the {name} checkpoint: its block at height {h} \
+                     is {}, the checkpoint names {}; no consistency proof exists",
+                    block.hash,
+                    cp.tip
+                );
+            }
+        }
+    }
     let headers = blocks[from.size as usize..to.size as usize]
         .iter()
         .map(|b| hex::encode(b.header.to_bytes()))
         .collect();
     let proof = ConsistencyProof {
         format: CONSISTENCY_FORMAT.into(),
-        version: 1,
+        version: CONSISTENCY_VERSION,
         from: from_text,
         to: to_text,
         headers,
@@ -246,10 +322,7 @@ fn consistency(args: &ConsistencyArgs) -> anyhow::Result<Outcome> {
     json.push(b'\n');
     match &args.output {
         Some(p) => trialnotary::archive::write_atomic(p, &json, 0o644)?,
-        None => {
-            use std::io::Write;
-            std::io::stdout().lock().write_all(&json)?;
-        }
+        None => std::io::stdout().lock().write_all(&json)?,
     }
     Ok(Outcome::Ok)
 }

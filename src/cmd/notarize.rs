@@ -25,7 +25,7 @@ pub struct Args {
     store: StoreArg,
     /// Leading zero bits the block hash must have.
     #[arg(long, value_name = "BITS", default_value_t = DEFAULT_DIFFICULTY,
-          value_parser = clap::value_parser!(u32).range(0..=64))]
+          value_parser = clap::value_parser!(u32).range(1..=64))]
     difficulty: u32,
     /// Fail at once if another run holds the store, instead of waiting.
     #[arg(long)]

@@ -10,7 +10,25 @@ use super::StoreArg;
 use crate::Outcome;
 use trialnotary::archive::Store;
 use trialnotary::pipeline::PipelineError;
-use trialnotary::prove::DatasetProver;
+use trialnotary::prove::{At, DatasetProver};
+
+/// Parses `--at`: a date (its last second, UTC), an RFC 3339 time, or epoch seconds.
+pub fn parse_time(text: &str) -> Result<u64, String> {
+    if let Ok(secs) = text.parse::<u64>() {
+        return Ok(secs);
+    }
+    let parsed = if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        date.and_hms_opt(23, 59, 59)
+            .map(|t| t.and_utc().timestamp())
+    } else {
+        chrono::DateTime::parse_from_rfc3339(text)
+            .ok()
+            .map(|t| t.timestamp())
+    };
+    parsed.and_then(|t| u64::try_from(t).ok()).ok_or_else(|| {
+        format!("{text:?} is not a date (2026-03-31), an RFC 3339 time or epoch seconds")
+    })
+}
 
 /// Arguments of `prove`.
 #[derive(clap::Args, Debug)]
@@ -34,6 +52,15 @@ pub struct Args {
     data: Option<PathBuf>,
     #[command(flatten)]
     store: StoreArg,
+    /// Prove from the block at this height (it must anchor the submission) instead of the
+    /// latest: the data as it was notarized then (give --data for an archived copy).
+    #[arg(long, value_name = "H", conflicts_with = "at")]
+    height: Option<u64>,
+    /// Prove from the latest block that anchored the submission at or before this time: a date
+    /// (`2026-03-31`, the end of that day, UTC), an RFC 3339 time (`2026-03-31T12:00:00Z`) or
+    /// seconds since the epoch.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    at: Option<u64>,
     /// Attach this signed checkpoint (e.g. one cosigned by witnesses) instead of the store's.
     #[arg(long, value_name = "FILE")]
     checkpoint: Option<PathBuf>,
@@ -50,6 +77,11 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         &args.submission,
         &args.dataset,
         args.data.as_deref(),
+        match (args.height, args.at) {
+            (Some(h), _) => At::Height(h),
+            (None, Some(t)) => At::Time(t),
+            (None, None) => At::Latest,
+        },
     )?;
     if let Some(path) = &args.checkpoint {
         let note = std::fs::read_to_string(path)

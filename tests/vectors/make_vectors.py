@@ -21,12 +21,29 @@ def flip(h):
     return ("1" if h[0] == "0" else "0") + h[1:]
 
 
-def add(name, description, proof, exit_code, reason, args=(), raw=None):
+# What a regulator trusts by default in these vectors: the chain copy beside them. Every vector
+# runs from this directory, so paths are relative to it.
+ANCHOR = ["--chain", "chain.tnc"]
+
+
+def add(name, description, proof, exit_code, reason, args=ANCHOR, raw=None, code=None):
     path = os.path.join(HERE, "broken", name + ".json")
     with open(path, "w") as f:
         f.write(raw if raw is not None else json.dumps(proof, indent=1))
-    vectors.append({"file": "broken/" + name + ".json", "description": description, "args": list(args),
-                    "exit": exit_code, "reason": reason})
+    v = {"file": "broken/" + name + ".json", "description": description, "args": list(args),
+         "exit": exit_code, "reason": reason}
+    if code is not None:
+        v["code"] = code
+    vectors.append(v)
+
+
+def case(description, file, args, exit_code, reason, code=None):
+    """A vector that is a good proof checked against other evidence (or none)."""
+    v = {"file": file, "description": description, "args": list(args), "exit": exit_code,
+         "reason": reason}
+    if code is not None:
+        v["code"] = code
+    vectors.append(v)
 
 
 def edit(base, fn):
@@ -128,7 +145,7 @@ def forge(p):
 add("insufficient-work", "time changed consistently in bytes, fields and hash: the work is gone",
     edit(R, forge), 1, "proof of work: block hash has")
 add("below-min-difficulty", "a good proof, verified with a higher minimum difficulty",
-    R, 1, "is below the required minimum 20", args=["--min-difficulty", "20"])
+    R, 1, "is below the required minimum 20", args=ANCHOR + ["--min-difficulty", "20"])
 add("values-columns-mismatch", "one value fewer than columns",
     edit(R, lambda p: p["record"]["values"].pop()), 1, "record: ")
 add("record-columns-renamed", "a column renamed in the record only",
@@ -147,6 +164,108 @@ add("wrong-version", "version 1: records committed the older way", edit(R, lambd
 add("wrong-format", "another format name", edit(R, lambda p: p.__setitem__("format", "x")), 2, "not a trialnotary proof")
 add("unknown-field", "an unknown top-level field", edit(R, lambda p: p.__setitem__("extra", 1)), 2, "malformed proof")
 add("not-json", "not JSON at all", None, 2, "not valid JSON", raw="\x00\x01 not json")
+
+# --- What the verifier trusts: anchors, tips and chain copies -------------------------------
+
+case("a good proof with nothing to anchor it in: the verifier must say what it trusts",
+     "good-record.json", [], 2, "nothing you trust anchors the proof's block", code="no-anchor")
+case("a good proof checked for internal consistency alone, on request",
+     "good-record.json", ["--self-contained"], 0, "VALID (self-contained only)")
+case("a good proof whose block is the tip the verifier trusts",
+     "good-record.json", ["--tip", R["block"]["hash"]], 0, "VALID")
+case("a good proof checked against a tip hash it does not lead to",
+     "good-record.json", ["--tip", flip(R["block"]["hash"])], 1, "not the trusted tip",
+     code="not-anchored")
+case("a tip that is not a block hash", "good-record.json", ["--tip", "xyz"], 2,
+     "--tip \"xyz\" is not a block hash", code="unusable-tip")
+case("a chain copy that does not exist", "good-record.json", ["--chain", "missing.tnc"], 2,
+     "cannot read chain copy missing.tnc", code="unreadable-input")
+
+os.makedirs(os.path.join(HERE, "chains"), exist_ok=True)
+CHAIN = open(os.path.join(HERE, "chain.tnc"), "rb").read()
+H0 = bytes.fromhex(R["block"]["header"])
+
+
+def entry(header, subs):
+    payload = header + struct.pack(">I", len(subs))
+    for sub in subs:
+        payload += struct.pack(">I", len(sub)) + sub
+    body = b"TNB1" + struct.pack(">I", len(payload)) + payload
+    return body + hashlib.sha256(body).digest()
+
+
+def sub_entry(id_, records=1):
+    # RFC 8785: keys in order, no whitespace; the root is any 64 hex digits.
+    return json.dumps({"datasets": 1, "id": id_, "records": records, "root": "ab" * 32},
+                      separators=(",", ":")).encode()
+
+
+def leaf(data):
+    return hashlib.sha256(b"\x00" + data).digest()
+
+
+def node(a, b):
+    return hashlib.sha256(b"\x01" + a + b).digest()
+
+
+def zero_bits(digest):
+    bits = 0
+    for byte in digest:
+        if byte == 0:
+            bits += 8
+            continue
+        return bits + 8 - byte.bit_length()
+    return bits
+
+
+def block(height, prev, subs, time, difficulty, mine=True):
+    leaves = [leaf(s) for s in subs]
+    root = hashlib.sha256(b"").digest() if not leaves else leaves[0]
+    if len(leaves) == 2:
+        root = node(leaves[0], leaves[1])
+    nonce = 0
+    while True:
+        header = (struct.pack(">IQ", 1, height) + prev + root + struct.pack(">QIQ", time, difficulty, nonce))
+        digest = hashlib.sha256(hashlib.sha256(header).digest()).digest()
+        if not mine or zero_bits(digest) >= difficulty:
+            return header, digest
+        nonce += 1
+
+
+def chain_case(name, description, subs, time, difficulty, exit_code, reason, mine=True):
+    prev = hashlib.sha256(hashlib.sha256(H0).digest()).digest()
+    header, _ = block(1, prev, subs, time, difficulty, mine)
+    with open(os.path.join(HERE, "chains", name + ".tnc"), "wb") as f:
+        f.write(CHAIN + entry(header, subs))
+    case(description, "good-record.json", ["--chain", "chains/" + name + ".tnc"], exit_code, reason,
+         code="unusable-chain")
+
+
+T0 = R["block"]["fields"]["time"]
+chain_case("time-backwards", "block 1's time is before block 0's", [sub_entry("S1")], T0 - 1, 8, 2,
+           "is before the previous block's")
+chain_case("time-too-late", "block 1's time is 2^63, beyond any date", [sub_entry("S1")], 2**63, 8, 2,
+           "is after 9999-12-31T23:59:59Z")
+chain_case("time-in-future", "block 1's time is in the year 5000", [sub_entry("S1")], 95617584000, 8, 2,
+           "is more than a day after this verifier's clock")
+chain_case("zero-difficulty", "block 1 claims no proof of work", [sub_entry("S1")], T0, 0, 2,
+           "a block must carry proof of work")
+chain_case("no-submission", "block 1 anchors no submission", [], T0, 8, 2, "the block anchors no submission")
+chain_case("unsorted-submissions", "block 1's submissions are not sorted by id",
+           [sub_entry("S2"), sub_entry("S1")], T0, 8, 2, "not sorted by unique id")
+chain_case("insufficient-work", "block 1's hash does not meet its difficulty", [sub_entry("S1")], T0, 40, 2,
+           "leading zero bits, difficulty is 40", mine=False)
+with open(os.path.join(HERE, "chains", "torn.tnc"), "wb") as f:
+    f.write(CHAIN + CHAIN[:50])
+case("a chain copy whose last entry was cut short (torn)", "good-record.json", ["--chain", "chains/torn.tnc"],
+     2, "torn tail at byte offset", code="unusable-chain")
+corrupt = bytearray(CHAIN)
+corrupt[120] ^= 1
+with open(os.path.join(HERE, "chains", "corrupt.tnc"), "wb") as f:
+    f.write(bytes(corrupt))
+case("a chain copy with a flipped byte in its only block", "good-record.json",
+     ["--chain", "chains/corrupt.tnc"], 2, "block at height 0 (byte offset 0) is corrupt",
+     code="unusable-chain")
 
 with open(os.path.join(HERE, "manifest.json"), "w") as f:
     json.dump(vectors, f, indent=1)
