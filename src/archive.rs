@@ -659,8 +659,10 @@ impl LeafReader {
         out.clear();
         out.extend(
             bytes
-                .chunks_exact(32)
-                .map(|leaf| NodeHash::from_bytes(leaf.try_into().unwrap_or([0; 32]))),
+                .as_chunks::<32>()
+                .0
+                .iter()
+                .map(|leaf| NodeHash::from_bytes(*leaf)),
         );
         Ok(())
     }

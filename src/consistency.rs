@@ -92,6 +92,7 @@ pub fn verify_consistency(
     let mut tip = from.tip;
     let mut lowest: Option<u32> = None;
     for (i, hex_header) in proof.headers.iter().enumerate() {
+        // Below to.size, which the header count was checked against: no overflow.
         let height = from.size + i as u64;
         let at = |m: String| NoteError(format!("block at height {height}: {m}"));
         let bytes = hex::decode(hex_header).map_err(|e| at(e.to_string()))?;
@@ -128,4 +129,52 @@ pub fn verify_consistency(
         to,
         min_difficulty: lowest,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::header::HEADER_VERSION;
+    use crate::hash::{BlockHash, NodeHash};
+
+    fn note(size: u64, tip: BlockHash) -> String {
+        let text = Checkpoint {
+            origin: "o.example".into(),
+            size,
+            tip,
+            time: 5,
+        }
+        .to_text();
+        // An unknown key's line: without a trust store no signature is checked.
+        format!("{text}\n\u{2014} k.example AAAAAAAAAAAA\n")
+    }
+
+    /// A regulator's first state may be the empty chain: a checkpoint of size 0
+    /// (tlog-checkpoint), from which any chain is consistent.
+    #[test]
+    fn consistency_from_the_empty_chain() {
+        let mut h = BlockHeader {
+            version: HEADER_VERSION,
+            height: 0,
+            prev: BlockHash::default(),
+            anchor_root: NodeHash::default(),
+            time: 5,
+            difficulty: 1,
+            nonce: 0,
+        };
+        while !h.meets_target() {
+            h.nonce += 1;
+        }
+        let proof = |from_tip: BlockHash| ConsistencyProof {
+            format: CONSISTENCY_FORMAT.into(),
+            version: CONSISTENCY_VERSION,
+            from: note(0, from_tip),
+            to: note(1, h.hash()),
+            headers: vec![hex::encode(h.to_bytes())],
+        };
+        let c = verify_consistency(&proof(BlockHash::default()), None).unwrap();
+        assert_eq!((c.from.size, c.to.size), (0, 1));
+        // The empty chain's tip is the zero hash that block 0 links to.
+        assert!(verify_consistency(&proof(BlockHash::from_bytes([1; 32])), None).is_err());
+    }
 }

@@ -19,9 +19,10 @@ pub const HASH_SIZE: usize = 32;
 /// Why a hex string is not a hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HexError {
-    /// Not exactly 64 lowercase or uppercase hex digits.
+    /// Not exactly 64 characters.
     BadLength(usize),
-    /// A character that is not a hex digit.
+    /// A character that is not a lowercase hex digit (one spelling only, as for salts and
+    /// headers).
     BadDigit,
 }
 
@@ -29,7 +30,7 @@ impl fmt::Display for HexError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             HexError::BadLength(n) => write!(f, "expected 64 hex digits, found {n} characters"),
-            HexError::BadDigit => f.write_str("not a hex digit"),
+            HexError::BadDigit => f.write_str("not lowercase hex digits"),
         }
     }
 }
@@ -73,13 +74,16 @@ macro_rules! hash_newtype {
                 hex::encode(self.0)
             }
 
-            /// Parses 64 hex digits.
+            /// Parses 64 lowercase hex digits: a hash has one spelling.
             ///
             /// # Errors
-            /// [`HexError`] when the text is not exactly 32 bytes of hex.
+            /// [`HexError`] when the text is not exactly 32 bytes of lowercase hex.
             pub fn from_hex(text: &str) -> Result<Self, HexError> {
                 if text.len() != 2 * HASH_SIZE {
                     return Err(HexError::BadLength(text.len()));
+                }
+                if text.bytes().any(|b| b.is_ascii_uppercase()) {
+                    return Err(HexError::BadDigit);
                 }
                 let mut out = [0u8; HASH_SIZE];
                 hex::decode_to_slice(text, &mut out).map_err(|_| HexError::BadDigit)?;
@@ -241,8 +245,8 @@ pub mod short {
         for k in 0..2 {
             for l in 0..N {
                 if k < blocks[l] {
-                    let block = &bufs[l][k * 64..(k + 1) * 64];
-                    states[l] = absorb(states[l], block.try_into().unwrap_or(&[0; 64]));
+                    // 128 bytes are exactly two blocks.
+                    states[l] = absorb(states[l], &bufs[l].as_chunks::<64>().0[k]);
                 }
             }
         }
@@ -262,8 +266,8 @@ pub mod short {
         for k in 0..whole.iter().copied().max().unwrap_or(0) {
             for l in 0..N {
                 if k < whole[l] {
-                    let block = &messages[l][k * 64..(k + 1) * 64];
-                    states[l] = absorb(states[l], block.try_into().unwrap_or(&[0; 64]));
+                    // `whole[l]` counts the message's whole blocks, so block `k` exists.
+                    states[l] = absorb(states[l], &messages[l].as_chunks::<64>().0[k]);
                 }
             }
         }
@@ -401,6 +405,13 @@ mod tests {
         assert_eq!(NodeHash::from_hex("ab"), Err(HexError::BadLength(2)));
         let bad = "zz".repeat(32);
         assert_eq!(NodeHash::from_hex(&bad), Err(HexError::BadDigit));
+        // One spelling: uppercase and mixed case are refused.
+        assert_eq!(
+            NodeHash::from_hex(&h.to_hex().to_uppercase()),
+            Err(HexError::BadDigit)
+        );
+        let mixed = format!("A{}", &"a".repeat(63));
+        assert_eq!(NodeHash::from_hex(&mixed), Err(HexError::BadDigit));
         // Multi-byte characters must not panic the length check or the decoder.
         let wide = "é".repeat(32);
         assert!(NodeHash::from_hex(&wide).is_err());

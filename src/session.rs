@@ -176,7 +176,18 @@ impl Loaded {
             None => None,
         };
         let checkpoint = match inputs.checkpoint {
-            Some((name, bytes)) => Some(text("checkpoint", name, bytes)?.to_owned()),
+            Some((name, bytes)) => {
+                // The verifier's own evidence: refused here (exit 2), not as the proof's fault.
+                crate::note::Note::parse(bytes)
+                    .and_then(|n| crate::note::Checkpoint::parse(&n.text))
+                    .map_err(|e| {
+                        unusable(
+                            "unusable-checkpoint",
+                            format!("the checkpoint {name} is unusable: {e}"),
+                        )
+                    })?;
+                Some(text("checkpoint", name, bytes)?.to_owned())
+            }
             None => None,
         };
         let tip = match inputs.tip {

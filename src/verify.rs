@@ -1027,6 +1027,57 @@ mod tests {
         );
     }
 
+    /// Heights come from untrusted bytes: u64::MAX must not overflow (debug builds panic on
+    /// overflow, which is how the unit tests run).
+    #[test]
+    fn extreme_heights_and_sizes_do_not_overflow() {
+        use crate::hash::empty_root;
+        let header = BlockHeader {
+            version: 1,
+            height: u64::MAX,
+            prev: BlockHash::default(),
+            anchor_root: empty_root(),
+            time: 1,
+            difficulty: 1,
+            nonce: 0,
+        };
+        let verdict = Verdict {
+            kind: ProofKind::Record,
+            dataset: "d".into(),
+            row: Some(0),
+            submission: "s".into(),
+            submission_root: empty_root(),
+            header,
+            block_hash: header.hash(),
+            work_bits: 0,
+        };
+        for size in [0, 1, u64::MAX - 1, u64::MAX] {
+            for tip in [header.hash(), BlockHash::default()] {
+                let cp = crate::note::Checkpoint {
+                    origin: "o".into(),
+                    size,
+                    tip,
+                    time: 1,
+                };
+                // A block at height 2^64 - 1 would need a checkpoint of size 2^64.
+                assert!(checkpoint_covers(&verdict, &cp, None).is_err());
+                assert!(checkpoint_covers(&verdict, &cp, Some(&[header])).is_err());
+                let below = Verdict {
+                    header: BlockHeader {
+                        height: u64::MAX - 1,
+                        ..header
+                    },
+                    ..verdict.clone()
+                };
+                let covered = checkpoint_covers(&below, &cp, None).is_ok();
+                assert_eq!(covered, size == u64::MAX && tip == header.hash());
+            }
+        }
+        assert!(check_in_chain(&verdict, &[header]).is_err());
+        assert!(check_tip(&verdict, &BlockHash::default(), Some(&[header])).is_err());
+        assert_eq!(confirmations(&[header], u64::MAX, u64::MAX, 0), 0);
+    }
+
     proptest! {
         #[test]
         fn random_trees_prove_and_verify(n in 1u64..5000, seed in any::<u64>()) {

@@ -44,10 +44,16 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                                    "tip": c.to.tip, "signatures_checked": trust.is_some()}),
                 )?;
             } else {
+                // A note's text means nothing until a trusted key's signature verifies: without
+                // a trust store the origin is only what both checkpoints claim.
+                let whose = if trust.is_some() {
+                    format!("of {}", c.from.origin)
+                } else {
+                    format!("(unverified origin {:?})", c.from.origin)
+                };
                 println!(
-                    "VALID: {} blocks of {:?} extend the earlier {} ({} new)",
+                    "VALID: {} blocks {whose} extend the earlier {} ({} new)",
                     c.to.size,
-                    c.from.origin,
                     c.from.size,
                     c.to.size - c.from.size
                 );

@@ -30,8 +30,8 @@ pub struct GenerateArgs {
     witness: bool,
     /// Where to write the key (default for a sponsor key: `<store>/signing.key`, which makes
     /// every `notarize` sign a checkpoint).
-    #[arg(long, value_name = "FILE")]
-    out: Option<PathBuf>,
+    #[arg(short, long, value_name = "FILE", alias = "out")]
+    output: Option<PathBuf>,
     #[command(flatten)]
     store: StoreArg,
 }
@@ -48,10 +48,10 @@ pub struct PublicArgs {
 pub fn run(command: Command) -> anyhow::Result<Outcome> {
     match command {
         Command::Generate(args) => {
-            let path = match (&args.out, args.witness) {
+            let path = match (&args.output, args.witness) {
                 (Some(p), _) => p.clone(),
                 (None, false) => Store::new(&args.store.store).signing_key_path(),
-                (None, true) => anyhow::bail!("a witness key needs --out FILE"),
+                (None, true) => anyhow::bail!("a witness key needs -o FILE"),
             };
             if path.exists() {
                 anyhow::bail!("{} exists; a key is never overwritten", path.display());
