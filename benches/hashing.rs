@@ -2,11 +2,11 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sha2::{Digest, Sha256};
-use trialnotary::hash::NodeHash;
-use trialnotary::hash::short::LANES;
-use trialnotary::record::write_values;
-use trialnotary::salt::{Salter, Secret};
-use trialnotary::tree::root_of;
+use trialnotary::core::hash::NodeHash;
+use trialnotary::core::hash::short::LANES;
+use trialnotary::core::record::write_values;
+use trialnotary::hashing::salt::{Salter, Secret};
+use trialnotary::hashing::tree::root_of;
 
 /// LB-like rows (18 columns, about 128 bytes of CSV each), fixed for every run.
 fn rows(n: usize) -> Vec<Vec<String>> {

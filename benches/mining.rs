@@ -4,9 +4,9 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
-use trialnotary::chain::header::{BlockHeader, HEADER_VERSION};
-use trialnotary::chain::mine::hash_range;
-use trialnotary::hash::{BlockHash, empty_root};
+use trialnotary::core::hash::{BlockHash, empty_root};
+use trialnotary::core::header::{BlockHeader, HEADER_VERSION};
+use trialnotary::notarize::mine::hash_range;
 
 const N: u64 = 1 << 20;
 

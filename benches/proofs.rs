@@ -1,14 +1,14 @@
 //! Proof generation (audit paths from a built tree) and full proof verification.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use trialnotary::chain::header::{BlockHeader, HEADER_VERSION};
-use trialnotary::hash::{BlockHash, NodeHash};
-use trialnotary::proof::{
+use trialnotary::core::hash::{BlockHash, NodeHash};
+use trialnotary::core::header::{BlockHeader, HEADER_VERSION};
+use trialnotary::core::proof::{
     BlockInfo, PROOF_FORMAT, PROOF_VERSION, Proof, ProofKind, RecordClaim, Step, TreeKind,
 };
-use trialnotary::record::{DatasetEntry, Record, Salt, SubmissionEntry};
-use trialnotary::tree::Tree;
-use trialnotary::verify::{Policy, verify_proof};
+use trialnotary::core::record::{DatasetEntry, Record, Salt, SubmissionEntry};
+use trialnotary::core::verify::{Policy, verify_proof};
+use trialnotary::hashing::tree::Tree;
 
 const ROWS: u64 = 1 << 20;
 

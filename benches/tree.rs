@@ -2,8 +2,8 @@
 //! and rs_merkle.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use trialnotary::hash::{NodeHash, Rfc9162, leaf_hash};
-use trialnotary::tree::{RootBuilder, Tree, root_of};
+use trialnotary::core::hash::{NodeHash, Rfc9162, leaf_hash};
+use trialnotary::hashing::tree::{RootBuilder, Tree, root_of};
 
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("tree");

@@ -4,16 +4,16 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::archive::{self, Manifest, ManifestDataset, Store, StoreError};
-use crate::chain::store::{self as chain_store, StoredBlock};
-use crate::ingest::{self, Batch, IngestError};
-use crate::pipeline::PipelineError;
-use crate::proof::{
+use crate::core::proof::{
     BlockInfo, PROOF_FORMAT, PROOF_VERSION, Proof, ProofKind, RecordClaim, Step, TreeKind,
 };
-use crate::record::{Salt, entry_leaves};
-use crate::salt::Salter;
-use crate::tree::Tree;
+use crate::core::record::{Salt, entry_leaves};
+use crate::hashing::salt::Salter;
+use crate::hashing::tree::Tree;
+use crate::ingest::{self, Batch, IngestError};
+use crate::notarize::PipelineError;
+use crate::store::chain::{self as chain_store, StoredBlock};
+use crate::store::{self, Manifest, ManifestDataset, Store, StoreError};
 
 /// Which anchoring of a submission to prove from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -241,7 +241,7 @@ impl DatasetProver {
 
     fn record_tree(&mut self) -> Result<&Tree, PipelineError> {
         if self.tree.is_none() {
-            let leaves = archive::read_leaves(&self.dir, self.dataset())?;
+            let leaves = store::read_leaves(&self.dir, self.dataset())?;
             let tree = Tree::new(leaves);
             if tree.root() != self.dataset().entry.root {
                 return Err(damaged(
@@ -260,13 +260,13 @@ impl DatasetProver {
     fn streamed_step(&self, row: u64) -> Result<Step, PipelineError> {
         let d = self.dataset();
         let size = d.entry.rows;
-        let path = crate::tree::audit_path_with(row, size, |a, b| {
-            archive::leaves_root(&self.dir, d, a, b)
+        let path = crate::hashing::tree::audit_path_with(row, size, |a, b| {
+            store::leaves_root(&self.dir, d, a, b)
         })?
         .ok_or_else(|| PipelineError::Usage(format!("row {row} is out of range")))?;
         Ok(Step {
             tree: TreeKind::Dataset,
-            leaf_hash: archive::leaves_root(&self.dir, d, row, row + 1)?,
+            leaf_hash: store::leaves_root(&self.dir, d, row, row + 1)?,
             leaf_index: row,
             tree_size: size,
             audit_path: path,
@@ -289,7 +289,7 @@ impl DatasetProver {
             Some(t) => step(TreeKind::Dataset, t, row),
         };
         // The streamed path is checked against the stored root, as the built tree is.
-        if crate::verify::verify_inclusion(
+        if crate::core::verify::verify_inclusion(
             &row_step.leaf_hash,
             row,
             row_step.tree_size,
@@ -452,7 +452,7 @@ impl DatasetProver {
     pub fn dataset_proof(&mut self) -> Result<Proof, PipelineError> {
         let rows = self.rows();
         let mut salts: Vec<Salt> = Vec::with_capacity(usize::try_from(rows).unwrap_or(0));
-        let mut stored = archive::LeafReader::open(&self.dir, self.dataset(), 0)?;
+        let mut stored = store::LeafReader::open(&self.dir, self.dataset(), 0)?;
         self.read_rows(rows, true, |row, values| {
             let (salt, leaf) = self.salter.salted_leaf(row, values);
             if leaf.into_node() != stored.next_leaf()? {

@@ -1,11 +1,11 @@
 //! Signing keys for the sponsor (checkpoints) and for witnesses (cosignatures), in the C2SP
-//! signed-note key formats. Verification of what they sign is in [`crate::note`].
+//! signed-note key formats. Verification of what they sign is in [`crate::core::note`].
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use ed25519_dalek::{Signer as _, SigningKey};
 
-use crate::note::{
+use crate::core::note::{
     ALG_COSIGNATURE_V1, ALG_ED25519, Note, NoteError, SignatureLine, VerifierKey, check_key_name,
     cosigned_message, key_id,
 };
@@ -147,8 +147,8 @@ impl SignerKey {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hash::BlockHash;
-    use crate::note::{Checkpoint, TrustStore, check_checkpoint};
+    use crate::core::hash::BlockHash;
+    use crate::core::note::{Checkpoint, TrustStore, check_checkpoint};
 
     fn checkpoint() -> Checkpoint {
         Checkpoint {

@@ -1,13 +1,13 @@
 //! The test vectors of docs/FORMAT.md, recomputed independently by docs/vectors.py (Python
 //! standard library only), reproduced here through the crate.
 
-use trialnotary::chain::header::{BlockHeader, HEADER_VERSION};
-use trialnotary::hash::{BlockHash, NodeHash};
-use trialnotary::record::{
+use trialnotary::core::hash::{BlockHash, NodeHash};
+use trialnotary::core::header::{BlockHeader, HEADER_VERSION};
+use trialnotary::core::record::{
     DatasetEntry, Record, Salt, SubmissionEntry, values_digest, write_values,
 };
-use trialnotary::salt::{Salter, Secret};
-use trialnotary::tree::root_of;
+use trialnotary::hashing::salt::{Salter, Secret};
+use trialnotary::hashing::tree::root_of;
 
 fn n(hex: &str) -> NodeHash {
     NodeHash::from_hex(hex).unwrap()

@@ -8,10 +8,10 @@ mod common;
 use std::path::Path;
 
 use proptest::prelude::*;
-use trialnotary::chain::store::{parse_chain, validate};
+use trialnotary::core::proof::Proof;
+use trialnotary::core::verify::{Policy, verify_proof};
 use trialnotary::ingest::{self, Batch, Format};
-use trialnotary::proof::Proof;
-use trialnotary::verify::{Policy, verify_proof};
+use trialnotary::store::chain::{parse_chain, validate};
 
 /// A good proof and chain from the sample, made once per test process.
 fn good() -> &'static (Vec<u8>, Vec<u8>) {

@@ -152,7 +152,7 @@ fn consistent_header_forgery_fails_proof_of_work() {
     // gives the claimed work. (Times whose hash happens to qualify are skipped: 1 in 64 at the
     // test difficulty.)
     let (s, mut p) = setup();
-    let mut header: trialnotary::chain::header::BlockHeader =
+    let mut header: trialnotary::core::header::BlockHeader =
         serde_json::from_value(p["block"]["fields"].clone()).unwrap();
     loop {
         header.time += 1;
@@ -168,8 +168,8 @@ fn consistent_header_forgery_fails_proof_of_work() {
 
 #[test]
 fn every_byte_flip_of_a_proof_is_rejected_in_process() {
-    use trialnotary::proof::Proof;
-    use trialnotary::verify::{Policy, verify_proof};
+    use trialnotary::core::proof::Proof;
+    use trialnotary::core::verify::{Policy, verify_proof};
     let (s, _) = setup();
     let good = std::fs::read(s.path().join("p.json")).unwrap();
     let original = Proof::from_json(&good).unwrap();
@@ -383,8 +383,8 @@ fn root_from_path(leaf: [u8; 32], index: u64, size: u64, path: &[Value]) -> [u8;
 /// Proof of work by the sponsor alone proves nothing, so it is not accepted by default.
 #[test]
 fn reforged_and_remined_proof_is_not_accepted_without_an_anchor() {
-    use trialnotary::chain::header::BlockHeader;
-    use trialnotary::record::{DatasetEntry, Record, SubmissionEntry};
+    use trialnotary::core::header::BlockHeader;
+    use trialnotary::core::record::{DatasetEntry, Record, SubmissionEntry};
     let (s, mut p) = setup();
     p["record"]["values"][6] = Value::String("999".into());
     let record: Record = Record {
@@ -418,7 +418,7 @@ fn reforged_and_remined_proof_is_not_accepted_without_an_anchor() {
         };
     }
     let mut header: BlockHeader = serde_json::from_value(p["block"]["fields"].clone()).unwrap();
-    header.anchor_root = trialnotary::hash::NodeHash::from_bytes(leaf);
+    header.anchor_root = trialnotary::core::hash::NodeHash::from_bytes(leaf);
     header.difficulty = 12;
     header.nonce = 0;
     while !header.meets_target() {

@@ -348,7 +348,7 @@ fn a_rewritten_chain_is_caught_by_an_older_checkpoint() {
                 fields.remove(k);
             }
             fields.insert("version".into(), 1.into());
-            let h: trialnotary::chain::header::BlockHeader =
+            let h: trialnotary::core::header::BlockHeader =
                 serde_json::from_value(serde_json::Value::Object(fields.clone())).unwrap();
             hex::encode(h.to_bytes())
         })

@@ -1,13 +1,13 @@
 //! `trialnotary-verify`: the regulator's verifier, built from the verification core alone
 //! (`cargo build --release --no-default-features --bin trialnotary-verify`): no arrow, parquet,
 //! csv, rayon, clap or indicatif. It reads the files it is given and prints what
-//! [`trialnotary::session`] says, as `trialnotary verify` does. Exit 0 valid, 1 rejected (with
+//! [`trialnotary::core::session`] says, as `trialnotary verify` does. Exit 0 valid, 1 rejected (with
 //! the reason), 2 unusable input; output closed early (`| head`) exits 0.
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use trialnotary::session::{self, Inputs, Loaded, ProofReader, RunError, Said, Unusable};
+use trialnotary::core::session::{self, Inputs, Loaded, ProofReader, RunError, Said, Unusable};
 
 const USAGE: &str = "\
 usage: trialnotary-verify PROOF [--chain FILE] [--trust FILE] [--tip HASH] [--self-contained]

@@ -6,9 +6,9 @@ use serde_json::json;
 
 use super::{StoreArg, print_json};
 use crate::Outcome;
-use trialnotary::archive::Store;
-use trialnotary::chain::format::ChainFault;
-use trialnotary::chain::store::{self as chain_store, ChainError, Repair};
+use trialnotary::core::chain::ChainFault;
+use trialnotary::store::Store;
+use trialnotary::store::chain::{self as chain_store, ChainError, Repair};
 
 /// Chain subcommands.
 #[derive(clap::Subcommand, Debug)]
@@ -259,8 +259,10 @@ fn repair(args: &RepairArgs) -> anyhow::Result<Outcome> {
 
 fn consistency(args: &ConsistencyArgs) -> anyhow::Result<Outcome> {
     use anyhow::Context;
-    use trialnotary::consistency::{CONSISTENCY_FORMAT, CONSISTENCY_VERSION, ConsistencyProof};
-    use trialnotary::note::{Checkpoint, Note};
+    use trialnotary::core::consistency::{
+        CONSISTENCY_FORMAT, CONSISTENCY_VERSION, ConsistencyProof,
+    };
+    use trialnotary::core::note::{Checkpoint, Note};
     let store = Store::new(&args.store.store);
     let _lock = store.lock(false, true)?;
     let path = store.chain_path();
@@ -321,7 +323,7 @@ fn consistency(args: &ConsistencyArgs) -> anyhow::Result<Outcome> {
     let mut json = serde_json::to_vec_pretty(&proof).expect("proof serializes");
     json.push(b'\n');
     match &args.output {
-        Some(p) => trialnotary::archive::write_atomic(p, &json, 0o644)?,
+        Some(p) => trialnotary::store::write_atomic(p, &json, 0o644)?,
         None => std::io::stdout().lock().write_all(&json)?,
     }
     Ok(Outcome::Ok)

@@ -7,8 +7,8 @@ use anyhow::Context;
 
 use super::StoreArg;
 use crate::Outcome;
-use trialnotary::archive::{Store, write_atomic};
-use trialnotary::chain::store as chain_store;
+use trialnotary::store::chain as chain_store;
+use trialnotary::store::{Store, write_atomic};
 
 /// Arguments of `checkpoint`.
 #[derive(clap::Args, Debug)]

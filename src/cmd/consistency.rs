@@ -7,8 +7,8 @@ use serde_json::json;
 
 use super::print_json;
 use crate::Outcome;
-use trialnotary::consistency::{ConsistencyProof, verify_consistency};
-use trialnotary::note::TrustStore;
+use trialnotary::core::consistency::{ConsistencyProof, verify_consistency};
+use trialnotary::core::note::TrustStore;
 
 /// Arguments of `verify-consistency`.
 #[derive(clap::Args, Debug)]

@@ -6,8 +6,8 @@ use anyhow::Context;
 
 use super::StoreArg;
 use crate::Outcome;
-use trialnotary::archive::{Store, write_atomic};
 use trialnotary::signing::SignerKey;
+use trialnotary::store::{Store, write_atomic};
 
 /// Key subcommands.
 #[derive(clap::Subcommand, Debug)]

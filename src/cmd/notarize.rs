@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::{StoreArg, print_json};
 use crate::Outcome;
-use trialnotary::pipeline::{self, Input, NotarizeOptions};
+use trialnotary::notarize::{self, Input, NotarizeOptions};
 
 /// Default difficulty: a few seconds of mining on two cores.
 pub const DEFAULT_DIFFICULTY: u32 = 26;
@@ -57,7 +57,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 .ids
                 .get(i)
                 .cloned()
-                .unwrap_or_else(|| pipeline::default_id(path)),
+                .unwrap_or_else(|| notarize::default_id(path)),
         })
         .collect();
     let opts = NotarizeOptions {
@@ -67,7 +67,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         progress: !args.no_progress,
     };
     let report =
-        pipeline::notarize(&inputs, &opts).context("notarize failed; the store is unchanged")?;
+        notarize::notarize(&inputs, &opts).context("notarize failed; the store is unchanged")?;
     // Throughput is over the work that scales with the data: everything but the nonce search,
     // whose time depends only on the difficulty.
     let secs = report

@@ -8,9 +8,9 @@ use anyhow::Context;
 
 use super::StoreArg;
 use crate::Outcome;
-use trialnotary::archive::Store;
-use trialnotary::pipeline::PipelineError;
+use trialnotary::notarize::PipelineError;
 use trialnotary::prove::{At, DatasetProver};
+use trialnotary::store::Store;
 
 /// Parses `--at`: a date (its last second, UTC), an RFC 3339 time, or epoch seconds.
 pub fn parse_time(text: &str) -> Result<u64, String> {

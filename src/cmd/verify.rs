@@ -1,6 +1,6 @@
 //! `trialnotary verify`: check a proof (or an NDJSON file of proofs) offline against what the
 //! verifier trusts, and a dataset proof against the verifier's copy of the data. The verdicts
-//! are [`trialnotary::session`]'s, the same as `trialnotary-verify`'s.
+//! are [`trialnotary::core::session`]'s, the same as `trialnotary-verify`'s.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::Outcome;
+use trialnotary::core::proof::{Proof, ProofKind};
+use trialnotary::core::session::{self, Inputs, Loaded, ProofReader, RunError, Said, Unusable};
+use trialnotary::core::verify::{DataCheck, VerifyError};
 use trialnotary::ingest::{self, Batch};
-use trialnotary::proof::{Proof, ProofKind};
-use trialnotary::session::{self, Inputs, Loaded, ProofReader, RunError, Said, Unusable};
-use trialnotary::verify::{DataCheck, VerifyError};
 
 /// Arguments of `verify`.
 #[derive(clap::Args, Debug)]

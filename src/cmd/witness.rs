@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use crate::Outcome;
-use trialnotary::archive::write_atomic;
-use trialnotary::consistency::{ConsistencyProof, verify_consistency};
-use trialnotary::note::{Checkpoint, Note, VerifierKey};
+use trialnotary::core::consistency::{ConsistencyProof, verify_consistency};
+use trialnotary::core::note::{Checkpoint, Note, VerifierKey};
 use trialnotary::signing::SignerKey;
+use trialnotary::store::write_atomic;
 
 /// Witness subcommands.
 #[derive(clap::Subcommand, Debug)]

@@ -11,9 +11,9 @@ use std::fmt;
 use sha2::{Digest, Sha256};
 
 use super::header::{BlockHeader, HEADER_VERSION, leading_zero_bits};
-use crate::hash::BlockHash;
-use crate::record::{SubmissionEntry, entry_leaves};
-use crate::tree::root_of;
+use crate::core::hash::BlockHash;
+use crate::core::record::{SubmissionEntry, entry_leaves};
+use crate::hashing::tree::root_of;
 
 /// First four bytes of every entry.
 pub const ENTRY_MAGIC: &[u8; 4] = b"TNB1";
@@ -134,7 +134,7 @@ impl std::error::Error for ChainFault {}
 pub fn encode_entry(
     header: &BlockHeader,
     submissions: &[SubmissionEntry],
-) -> Result<Vec<u8>, crate::record::EncodeError> {
+) -> Result<Vec<u8>, crate::core::record::EncodeError> {
     let mut payload = Vec::with_capacity(BlockHeader::SIZE + 4 + 160 * submissions.len());
     payload.extend_from_slice(&header.to_bytes());
     payload.extend_from_slice(&(submissions.len() as u32).to_be_bytes());
@@ -396,7 +396,7 @@ pub fn check(blocks: &[StoredBlock], now: u64) -> Result<(), ChainFault> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hash::{NodeHash, empty_root};
+    use crate::core::hash::{NodeHash, empty_root};
 
     /// The time of the test blocks, and the checker's clock.
     const T: u64 = 1_790_000_000;

@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::chain::header::{BlockHeader, leading_zero_bits};
-use crate::note::{Checkpoint, Note, NoteError, TrustStore, check_checkpoint};
+use crate::core::header::{BlockHeader, leading_zero_bits};
+use crate::core::note::{Checkpoint, Note, NoteError, TrustStore, check_checkpoint};
 
 /// The `format` field of a consistency proof.
 pub const CONSISTENCY_FORMAT: &str = "trialnotary-consistency";
@@ -134,8 +134,8 @@ pub fn verify_consistency(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chain::header::HEADER_VERSION;
-    use crate::hash::{BlockHash, NodeHash};
+    use crate::core::hash::{BlockHash, NodeHash};
+    use crate::core::header::HEADER_VERSION;
 
     fn note(size: u64, tip: BlockHash) -> String {
         let text = Checkpoint {

@@ -142,7 +142,7 @@ impl LeafHash {
 ///
 /// ```
 /// // RFC 6962 reference vector: the leaf hash of the empty string.
-/// let h = trialnotary::hash::leaf_hash(b"");
+/// let h = trialnotary::core::hash::leaf_hash(b"");
 /// assert_eq!(h.to_hex(), "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d");
 /// ```
 pub fn leaf_hash(data: &[u8]) -> LeafHash {

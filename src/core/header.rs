@@ -20,7 +20,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::hash::{BlockHash, HASH_SIZE, NodeHash, double_sha256};
+use crate::core::hash::{BlockHash, HASH_SIZE, NodeHash, double_sha256};
 
 /// The only header version this code writes and accepts.
 pub const HEADER_VERSION: u32 = 1;
@@ -162,7 +162,7 @@ pub fn leading_zero_bits(hash: &BlockHash) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hash::empty_root;
+    use crate::core::hash::empty_root;
     use proptest::prelude::*;
 
     fn sample() -> BlockHeader {

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use ed25519_dalek::{Signature as EdSignature, Verifier as _, VerifyingKey};
 use sha2::{Digest, Sha256};
 
-use crate::hash::BlockHash;
+use crate::core::hash::BlockHash;
 
 /// Signature type of a note signature: Ed25519 over the note text (C2SP signed-note).
 pub const ALG_ED25519: u8 = 0x01;
@@ -525,7 +525,7 @@ impl TrustStore {
                     } else {
                         t.min_difficulty = u32::try_from(count("a number of bits")?)
                             .ok()
-                            .filter(|&d| d <= crate::chain::header::MAX_DIFFICULTY)
+                            .filter(|&d| d <= crate::core::header::MAX_DIFFICULTY)
                             .ok_or_else(|| {
                                 at(NoteError("a difficulty is at most 256 bits".into()))
                             })?;

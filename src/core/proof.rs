@@ -1,13 +1,13 @@
 //! The versioned JSON proof file: what it holds, how it is parsed from untrusted bytes and how it
-//! is written. Checking a proof is [`crate::verify`]'s job, not this module's.
+//! is written. Checking a proof is [`crate::core::verify`]'s job, not this module's.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::chain::header::BlockHeader;
-use crate::hash::{BlockHash, NodeHash};
-use crate::record::{DatasetEntry, Salt, SubmissionEntry};
+use crate::core::hash::{BlockHash, NodeHash};
+use crate::core::header::BlockHeader;
+use crate::core::record::{DatasetEntry, Salt, SubmissionEntry};
 
 /// The `format` field of every proof file.
 pub const PROOF_FORMAT: &str = "trialnotary-proof";
@@ -87,7 +87,11 @@ pub struct Step {
 
 impl Step {
     /// The step proving leaf `index` of `tree`; `None` when the index is out of range.
-    pub fn from_tree(kind: TreeKind, tree: &crate::tree::Tree, index: u64) -> Option<Self> {
+    pub fn from_tree(
+        kind: TreeKind,
+        tree: &crate::hashing::tree::Tree,
+        index: u64,
+    ) -> Option<Self> {
         Some(Self {
             tree: kind,
             leaf_hash: *tree.leaves().get(usize::try_from(index).ok()?)?,

@@ -15,7 +15,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use sha2::{Digest, Sha256};
 
-use crate::hash::{LeafHash, NodeHash, leaf_hash, short};
+use crate::core::hash::{LeafHash, NodeHash, leaf_hash, short};
 
 /// Largest integer that RFC 8785 (through ECMAScript's IEEE 754 doubles) writes exactly.
 pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
@@ -68,7 +68,7 @@ impl Serialize for Salt {
 
 impl<'de> Deserialize<'de> for Salt {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_str(crate::hash::HexVisitor(|text: &str| {
+        d.deserialize_str(crate::core::hash::HexVisitor(|text: &str| {
             Salt::from_hex(text).ok_or_else(|| "salt must be 32 lowercase hex digits".to_owned())
         }))
     }
@@ -170,7 +170,7 @@ pub fn record_leaf(salt: &Salt, digest: &[u8; 32]) -> LeafHash {
 /// What [`record_leaf`] hashes: `0x00 || salt || digest`.
 pub fn record_leaf_input(salt: &Salt, digest: &[u8; 32]) -> [u8; 1 + RECORD_LEAF_DATA_SIZE] {
     let mut data = [0u8; 1 + RECORD_LEAF_DATA_SIZE];
-    data[0] = crate::hash::LEAF_PREFIX;
+    data[0] = crate::core::hash::LEAF_PREFIX;
     data[1..=SALT_SIZE].copy_from_slice(&salt.0);
     data[1 + SALT_SIZE..].copy_from_slice(digest);
     data
@@ -404,7 +404,7 @@ mod tests {
             name: "tabulations/lb".into(),
             columns: vec!["STUDYID".into(), "LBORRES".into()],
             rows: 3,
-            root: crate::hash::empty_root(),
+            root: crate::core::hash::empty_root(),
         };
         let want = jcs(&json!({"name": d.name, "columns": d.columns, "rows": 3, "root": d.root}));
         assert_eq!(d.to_bytes().unwrap(), want);
@@ -422,7 +422,7 @@ mod tests {
     fn counts_above_two_to_the_53_are_refused() {
         let s = SubmissionEntry {
             id: "x".into(),
-            root: crate::hash::empty_root(),
+            root: crate::core::hash::empty_root(),
             records: MAX_SAFE_INTEGER + 1,
             datasets: 1,
         };

@@ -10,12 +10,12 @@
 use std::fmt::Write as _;
 use std::io::BufRead;
 
-use crate::chain::format;
-use crate::chain::header::BlockHeader;
-use crate::hash::BlockHash;
-use crate::note::TrustStore;
-use crate::proof::{MAX_PROOF_BYTES, Proof, ProofError};
-use crate::verify::{Evidence, NO_ANCHOR, Policy, Report, VerifyError, verify_with};
+use crate::core::chain;
+use crate::core::hash::BlockHash;
+use crate::core::header::BlockHeader;
+use crate::core::note::TrustStore;
+use crate::core::proof::{MAX_PROOF_BYTES, Proof, ProofError};
+use crate::core::verify::{Evidence, NO_ANCHOR, Policy, Report, VerifyError, verify_with};
 
 /// Largest chain copy, trust store or checkpoint read: far above any real one.
 pub const MAX_EVIDENCE_BYTES: u64 = 256 << 20;
@@ -34,10 +34,10 @@ pub fn version_text(program: &str) -> String {
         "{program} {} (reads proof format {}, block header version {}, chain entries {}, \
          consistency proof version {})",
         env!("CARGO_PKG_VERSION"),
-        crate::proof::PROOF_VERSION,
-        crate::chain::header::HEADER_VERSION,
-        String::from_utf8_lossy(crate::chain::format::ENTRY_MAGIC),
-        crate::consistency::CONSISTENCY_VERSION,
+        crate::core::proof::PROOF_VERSION,
+        crate::core::header::HEADER_VERSION,
+        String::from_utf8_lossy(crate::core::chain::ENTRY_MAGIC),
+        crate::core::consistency::CONSISTENCY_VERSION,
     )
 }
 
@@ -152,8 +152,8 @@ impl Loaded {
         }
         let chain = match inputs.chain {
             Some((name, bytes)) => {
-                let blocks = format::parse(bytes)
-                    .and_then(|b| format::check(&b, inputs.now).map(|()| b))
+                let blocks = chain::parse(bytes)
+                    .and_then(|b| chain::check(&b, inputs.now).map(|()| b))
                     .map_err(|e| {
                         unusable(
                             "unusable-chain",
@@ -178,8 +178,8 @@ impl Loaded {
         let checkpoint = match inputs.checkpoint {
             Some((name, bytes)) => {
                 // The verifier's own evidence: refused here (exit 2), not as the proof's fault.
-                crate::note::Note::parse(bytes)
-                    .and_then(|n| crate::note::Checkpoint::parse(&n.text))
+                crate::core::note::Note::parse(bytes)
+                    .and_then(|n| crate::core::note::Checkpoint::parse(&n.text))
                     .map_err(|e| {
                         unusable(
                             "unusable-checkpoint",

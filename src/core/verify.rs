@@ -4,12 +4,12 @@
 
 use std::fmt;
 
-use crate::chain::format::MIN_DIFFICULTY;
-use crate::chain::header::{BlockHeader, leading_zero_bits};
-use crate::hash::{BlockHash, LeafHash, NodeHash, node_hash};
-use crate::proof::{Proof, ProofKind, Step, TreeKind};
-use crate::record::{Record, Salt, record_leaf, values_digest};
-use crate::tree::RootBuilder;
+use crate::core::chain::MIN_DIFFICULTY;
+use crate::core::hash::{BlockHash, LeafHash, NodeHash, node_hash};
+use crate::core::header::{BlockHeader, leading_zero_bits};
+use crate::core::proof::{Proof, ProofKind, Step, TreeKind};
+use crate::core::record::{Record, Salt, record_leaf, values_digest};
+use crate::hashing::tree::RootBuilder;
 
 /// Why an inclusion path does not lead from a leaf to a root (RFC 9162 section 2.1.3.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,9 +40,9 @@ impl fmt::Display for InclusionError {
 /// the index and size exactly, so trailing hashes are refused.
 ///
 /// ```
-/// use trialnotary::tree::Tree;
-/// use trialnotary::hash::leaf_hash;
-/// use trialnotary::verify::{verify_inclusion, InclusionError};
+/// use trialnotary::hashing::tree::Tree;
+/// use trialnotary::core::hash::leaf_hash;
+/// use trialnotary::core::verify::{verify_inclusion, InclusionError};
 ///
 /// let leaves: Vec<_> = (0u8..5).map(|i| leaf_hash(&[i]).into_node()).collect();
 /// let tree = Tree::new(leaves.clone());
@@ -370,7 +370,7 @@ fn check_step(
     })
 }
 
-fn encode_err(e: crate::record::EncodeError) -> VerifyError {
+fn encode_err(e: crate::core::record::EncodeError) -> VerifyError {
     VerifyError::Shape(e.to_string())
 }
 
@@ -508,7 +508,7 @@ fn check_header(proof: &Proof, policy: &Policy) -> Result<BlockHeader, VerifyErr
 }
 
 /// Checks that the verdict's block is the block at its height in `chain` (headers in height
-/// order, already checked by [`crate::chain::format::check`]).
+/// order, already checked by [`crate::core::chain::check`]).
 ///
 /// # Errors
 /// [`VerifyError::NotInChain`] when the chain is too short or holds another block there.
@@ -590,7 +590,7 @@ pub fn check_tip(
 /// time that is not its tip's.
 pub fn checkpoint_covers(
     verdict: &Verdict,
-    checkpoint: &crate::note::Checkpoint,
+    checkpoint: &crate::core::note::Checkpoint,
     chain: Option<&[BlockHeader]>,
 ) -> Result<(), VerifyError> {
     let height = verdict.header.height;
@@ -660,10 +660,10 @@ pub fn checkpoint_covers(
 pub struct Evidence<'a> {
     /// Minimum difficulty.
     pub policy: Policy,
-    /// Headers of a chain copy that [`crate::chain::format::check`] accepted, in height order.
+    /// Headers of a chain copy that [`crate::core::chain::check`] accepted, in height order.
     pub chain: Option<&'a [BlockHeader]>,
     /// The verifier's trust store.
-    pub trust: Option<&'a crate::note::TrustStore>,
+    pub trust: Option<&'a crate::core::note::TrustStore>,
     /// A signed checkpoint to use instead of the proof's own.
     pub checkpoint: Option<&'a str>,
     /// A block hash the verifier trusts (the sponsor's tip, from a channel the verifier trusts).
@@ -773,11 +773,11 @@ pub fn verify_with(proof: &Proof, evidence: &Evidence<'_>) -> Result<Report, Ver
 fn check_signed(
     verdict: &Verdict,
     note: Option<&str>,
-    trust: Option<&crate::note::TrustStore>,
+    trust: Option<&crate::core::note::TrustStore>,
     chain: Option<&[BlockHeader]>,
 ) -> Result<CheckpointStatus, VerifyError> {
-    use crate::note::{Checkpoint, Note, check_checkpoint};
-    let bad = |e: crate::note::NoteError| VerifyError::Checkpoint(e.to_string());
+    use crate::core::note::{Checkpoint, Note, check_checkpoint};
+    let bad = |e: crate::core::note::NoteError| VerifyError::Checkpoint(e.to_string());
     match (trust, note) {
         (Some(_), None) => Err(VerifyError::Checkpoint(
             "the proof carries no signed checkpoint and the trust store requires one (give --checkpoint)"
@@ -964,8 +964,8 @@ impl<'a> DataCheck<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tree::Tree;
-    use crate::tree::tests::{leaves, rfc_leaves};
+    use crate::hashing::tree::Tree;
+    use crate::hashing::tree::tests::{leaves, rfc_leaves};
     use proptest::prelude::*;
 
     #[test]
@@ -1031,7 +1031,7 @@ mod tests {
     /// overflow, which is how the unit tests run).
     #[test]
     fn extreme_heights_and_sizes_do_not_overflow() {
-        use crate::hash::empty_root;
+        use crate::core::hash::empty_root;
         let header = BlockHeader {
             version: 1,
             height: u64::MAX,
@@ -1053,7 +1053,7 @@ mod tests {
         };
         for size in [0, 1, u64::MAX - 1, u64::MAX] {
             for tip in [header.hash(), BlockHash::default()] {
-                let cp = crate::note::Checkpoint {
+                let cp = crate::core::note::Checkpoint {
                     origin: "o".into(),
                     size,
                     tip,

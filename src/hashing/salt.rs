@@ -11,8 +11,8 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::hash::{LeafHash, short};
-use crate::record::{RECORD_LEAF_DATA_SIZE, SALT_SIZE, Salt, record_leaf_input};
+use crate::core::hash::{LeafHash, short};
+use crate::core::record::{RECORD_LEAF_DATA_SIZE, SALT_SIZE, Salt, record_leaf_input};
 
 /// Domain-separation tag of the dataset part of every salt derivation.
 const SALT_TAG: &[u8] = b"trialnotary/salt/v2";
@@ -121,7 +121,7 @@ impl Salter {
     }
 
     /// The salt of row `row` whose canonical values array has digest `digest`
-    /// ([`crate::record::values_digest`]).
+    /// ([`crate::core::record::values_digest`]).
     pub fn salt(&self, row: u64, digest: &[u8; 32]) -> Salt {
         truncate(short::finish(self.prefix, 64, &salt_input(row, digest)))
     }
@@ -147,7 +147,7 @@ fn truncate(full: [u8; 32]) -> Salt {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{record_leaf, values_digest};
+    use crate::core::record::{record_leaf, values_digest};
 
     #[test]
     fn salts_depend_on_every_input() {

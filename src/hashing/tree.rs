@@ -5,8 +5,8 @@
 //! recursive `MTH(D[n]) = HASH(0x01 || MTH(D[0:k]) || MTH(D[k:n]))` with `k` the largest power of
 //! two below `n`; the tests check this against rs_merkle and the RFC 6962 known answers.
 
-use crate::hash::short::LANES;
-use crate::hash::{NodeHash, empty_root, node_hash, node_hashes};
+use crate::core::hash::short::LANES;
+use crate::core::hash::{NodeHash, empty_root, node_hash, node_hashes};
 
 /// Computes a root from leaves pushed one at a time, keeping one node per set bit of the count.
 #[derive(Clone, Debug, Default)]
@@ -247,7 +247,7 @@ fn next_level(level: &[NodeHash]) -> Vec<NodeHash> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::hash::{Rfc9162, leaf_hash};
+    use crate::core::hash::{Rfc9162, leaf_hash};
 
     /// The eight leaf inputs of the RFC 6962 reference tests (certificate-transparency
     /// `merkle_tree_test.cc`, reused by transparency-dev/merkle `testonly/constants.go`).

@@ -11,7 +11,7 @@ use arrow_schema::{DataType, TimeUnit};
 use chrono::{DateTime, NaiveDate, NaiveTime};
 
 use super::{Batch, IngestError};
-use crate::record::{write_plain_value, write_value};
+use crate::core::record::{write_plain_value, write_value};
 
 /// Writes one cell (null check included) as a record value.
 type CellWriter<'a> = Box<dyn Fn(usize, &mut Vec<u8>, &mut String) -> Result<(), String> + 'a>;

@@ -16,7 +16,7 @@ use rayon::prelude::*;
 
 use super::{Batch, IngestError, RowSource};
 
-use crate::record::{write_plain_value, write_string, write_value};
+use crate::core::record::{write_plain_value, write_string, write_value};
 
 /// Bytes read per block; a block is split into pieces parsed in parallel.
 const BLOCK: usize = 16 << 20;

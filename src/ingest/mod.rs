@@ -1,5 +1,5 @@
 //! Finding the dataset files of a submission and reading each, streamed in batches, into canonical
-//! `values` arrays (see [`crate::record::write_values`]), whatever format carried them.
+//! `values` arrays (see [`crate::core::record::write_values`]), whatever format carried them.
 
 mod arrow;
 mod csv;

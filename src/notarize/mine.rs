@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
-use super::header::BlockHeader;
-use crate::hash::{BlockHash, short};
+use crate::core::hash::{BlockHash, short};
+use crate::core::header::BlockHeader;
 
 /// Nonces one task tries before reporting back.
 const CHUNK: u64 = 1 << 16;
@@ -120,8 +120,8 @@ pub fn mine(template: &BlockHeader, progress: &MiningProgress) -> Option<(BlockH
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chain::header::{HEADER_VERSION, leading_zero_bits};
-    use crate::hash::empty_root;
+    use crate::core::hash::empty_root;
+    use crate::core::header::{HEADER_VERSION, leading_zero_bits};
 
     fn template(difficulty: u32) -> BlockHeader {
         BlockHeader {

@@ -2,6 +2,8 @@
 //! mine one block, then commit (secret, archive, chain append) under the store lock. Any failure
 //! before the commit leaves the store exactly as it was.
 
+pub mod mine;
+
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -10,19 +12,19 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rayon::prelude::*;
 
-use crate::archive::{
+use crate::core::hash::short::LANES;
+use crate::core::hash::{BlockHash, NodeHash};
+use crate::core::header::{BlockHeader, HEADER_VERSION};
+use crate::core::record::{DatasetEntry, SubmissionEntry, entry_leaves};
+use crate::hashing::salt::{Salter, Secret};
+use crate::hashing::tree::{RootBuilder, root_of};
+use crate::ingest::{self, Batch, IngestError, SourceFile};
+use crate::notarize::mine::{MiningProgress, mine};
+use crate::store::chain::{self as chain_store, ChainError, StoredBlock, sync_dir};
+use crate::store::{
     MANIFEST_FORMAT, MANIFEST_VERSION, Manifest, ManifestDataset, Store, StoreError, io_err,
     write_atomic,
 };
-use crate::chain::header::{BlockHeader, HEADER_VERSION};
-use crate::chain::mine::{MiningProgress, mine};
-use crate::chain::store::{self as chain_store, ChainError, StoredBlock, sync_dir};
-use crate::hash::short::LANES;
-use crate::hash::{BlockHash, NodeHash};
-use crate::ingest::{self, Batch, IngestError, SourceFile};
-use crate::record::{DatasetEntry, SubmissionEntry, entry_leaves};
-use crate::salt::{Salter, Secret};
-use crate::tree::{RootBuilder, root_of};
 
 /// Any failure of a pipeline command.
 #[derive(Debug, thiserror::Error)]
@@ -41,7 +43,7 @@ pub enum PipelineError {
     Usage(String),
     /// A count too large for the canonical encoding.
     #[error(transparent)]
-    Encode(#[from] crate::record::EncodeError),
+    Encode(#[from] crate::core::record::EncodeError),
     /// Writing output failed.
     #[error("writing output: {0}")]
     Output(#[from] std::io::Error),

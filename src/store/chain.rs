@@ -8,8 +8,8 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use super::format::{self, ChainFault};
-pub use super::format::{ENTRY_MAGIC, StoredBlock, encode_entry};
+use crate::core::chain::{self as format, ChainFault};
+pub use crate::core::chain::{ENTRY_MAGIC, StoredBlock, encode_entry};
 
 /// Why the chain cannot be read, verified or appended to.
 #[derive(Debug, thiserror::Error)]
@@ -120,7 +120,7 @@ pub fn validate(path: &Path, blocks: &[StoredBlock]) -> Result<(), ChainError> {
     format::check(blocks, now()).map_err(|fault| ChainError::fault(path, fault))
 }
 
-pub use crate::session::now;
+pub use crate::core::session::now;
 
 /// Refuses a chain file that is a symbolic link or has other hard links: each store's chain is
 /// its own file, so that no other store can append to it between a length check and an append.

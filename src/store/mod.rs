@@ -12,17 +12,19 @@
 //!     d<k>.leaves                      32-byte leaf hashes, one per row
 //! ```
 
+pub mod chain;
+
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::chain::store::{StoredBlock, sync_dir};
-use crate::hash::{BlockHash, NodeHash};
+use crate::core::hash::{BlockHash, NodeHash};
+use crate::core::record::{DatasetEntry, SubmissionEntry};
+use crate::hashing::salt::Secret;
 use crate::ingest::Format;
-use crate::record::{DatasetEntry, SubmissionEntry};
-use crate::salt::Secret;
+use crate::store::chain::{StoredBlock, sync_dir};
 
 /// The `format` field of a manifest.
 pub const MANIFEST_FORMAT: &str = "trialnotary-manifest";
@@ -214,7 +216,7 @@ impl Store {
         hash: &BlockHash,
         time: u64,
     ) -> Result<PathBuf, StoreError> {
-        let checkpoint = crate::note::Checkpoint {
+        let checkpoint = crate::core::note::Checkpoint {
             origin: signer.name().to_owned(),
             size: height + 1,
             tip: *hash,
@@ -599,7 +601,7 @@ pub fn leaves_root(
     const SUBTREE: usize = 1 << SUBTREE_HEIGHT;
     const READ: usize = 16 * SUBTREE;
     let mut leaves = LeafReader::open(dir, d, start)?;
-    let mut builder = crate::tree::RootBuilder::new();
+    let mut builder = crate::hashing::tree::RootBuilder::new();
     let mut buf = Vec::with_capacity(READ);
     let mut left = end.saturating_sub(start);
     while left > 0 {
@@ -609,7 +611,7 @@ pub fn leaves_root(
         let whole = buf.len() / SUBTREE * SUBTREE;
         let roots: Vec<NodeHash> = buf[..whole]
             .par_chunks(SUBTREE)
-            .map(crate::tree::root_of)
+            .map(crate::hashing::tree::root_of)
             .collect();
         for root in roots {
             builder.push_subtree(root, SUBTREE_HEIGHT);
@@ -619,7 +621,7 @@ pub fn leaves_root(
         while !rest.is_empty() {
             let height = rest.len().ilog2();
             let (perfect, after) = rest.split_at(1 << height);
-            builder.push_subtree(crate::tree::root_of(perfect), height);
+            builder.push_subtree(crate::hashing::tree::root_of(perfect), height);
             rest = after;
         }
     }
@@ -683,10 +685,10 @@ impl LeafReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hash::leaf_hash;
+    use crate::core::hash::leaf_hash;
+    use crate::core::record::DatasetEntry;
+    use crate::hashing::tree::root_of;
     use crate::ingest::Format;
-    use crate::record::DatasetEntry;
-    use crate::tree::root_of;
 
     /// Ranges across several reads, starting anywhere and ending in a ragged tail, give the root
     /// of the same leaves in memory.
