@@ -3,8 +3,8 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sha2::{Digest, Sha256};
 use trialnotary::core::hash::NodeHash;
-use trialnotary::core::hash::short::LANES;
 use trialnotary::core::record::write_values;
+use trialnotary::hashing::lanes::LANES;
 use trialnotary::hashing::salt::{Salter, Secret};
 use trialnotary::hashing::tree::root_of;
 

@@ -25,7 +25,14 @@ fn record(i: u64) -> Record {
 }
 
 fn step(tree: TreeKind, t: &Tree, i: u64) -> Step {
-    Step::from_tree(tree, t, i).unwrap()
+    Step {
+        tree,
+        leaf_hash: t.leaves()[i as usize],
+        leaf_index: i,
+        tree_size: t.len(),
+        audit_path: t.audit_path(i).unwrap(),
+        root: t.root(),
+    }
 }
 
 fn bench(c: &mut Criterion) {

@@ -2,7 +2,8 @@
 //! and rs_merkle.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use trialnotary::core::hash::{NodeHash, Rfc9162, leaf_hash};
+use trialnotary::core::hash::{NodeHash, leaf_hash};
+use trialnotary::hashing::tree::Rfc9162;
 use trialnotary::hashing::tree::{RootBuilder, Tree, root_of};
 
 fn bench(c: &mut Criterion) {

@@ -9,7 +9,7 @@ use crate::core::proof::{
 };
 use crate::core::record::{Salt, entry_leaves};
 use crate::hashing::salt::Salter;
-use crate::hashing::tree::Tree;
+use crate::hashing::tree::{SmallTree, Tree};
 use crate::ingest::{self, Batch, IngestError};
 use crate::notarize::PipelineError;
 use crate::store::chain::{self as chain_store, StoredBlock};
@@ -66,10 +66,33 @@ fn locate(base: PathBuf, manifest: &Manifest, d: &ManifestDataset) -> (PathBuf, 
         .unwrap_or((notarized, d.format))
 }
 
+/// The step proving row `index` of a dataset's tree.
 fn step(tree: TreeKind, t: &Tree, index: u64) -> Step {
-    // Every caller passes the index of one of the tree's own leaves: a position found in it, or a
-    // row already checked against the dataset's row count, which is the tree's size.
-    Step::from_tree(tree, t, index).expect("index within tree")
+    // Every caller passes the index of one of the tree's own leaves: a row already checked
+    // against the dataset's row count, which is the tree's size.
+    Step {
+        tree,
+        leaf_hash: t.leaves()[index as usize],
+        leaf_index: index,
+        tree_size: t.len(),
+        audit_path: t.audit_path(index).expect("index within tree"),
+        root: t.root(),
+    }
+}
+
+/// The step proving entry `index` of a small tree (a submission's datasets, a block's
+/// submissions), built by rs_merkle.
+fn small_step(tree: TreeKind, t: &SmallTree, index: u64) -> Step {
+    // Every caller passes a position found in the tree's own entries.
+    let (leaf_hash, audit_path) = t.leaf_and_path(index).expect("index within tree");
+    Step {
+        tree,
+        leaf_hash,
+        leaf_index: index,
+        tree_size: t.len(),
+        audit_path,
+        root: t.root(),
+    }
 }
 
 fn damaged(path: PathBuf, detail: impl Into<String>) -> PipelineError {
@@ -188,14 +211,14 @@ impl DatasetProver {
             .into());
         }
 
-        let sub_tree = Tree::new(entry_leaves(manifest.datasets.iter().map(|d| &d.entry))?);
+        let sub_tree = SmallTree::new(&entry_leaves(manifest.datasets.iter().map(|d| &d.entry))?);
         if sub_tree.root() != manifest.submission.root {
             return Err(damaged(
                 block_dir.join(submission),
                 "dataset entries do not give the submission root",
             ));
         }
-        let anchor_tree = Tree::new(entry_leaves(&block.submissions)?);
+        let anchor_tree = SmallTree::new(&entry_leaves(&block.submissions)?);
         let salter = Salter::new(&secret, dataset);
         let checkpoint = store.checkpoint(block.header.height)?;
         let base = data.map_or_else(|| PathBuf::from(&manifest.source), Path::to_path_buf);
@@ -205,8 +228,8 @@ impl DatasetProver {
             format,
             checkpoint,
             dir: block_dir.join(submission),
-            submission_step: step(TreeKind::Submission, &sub_tree, dataset_index as u64),
-            block_step: step(TreeKind::Block, &anchor_tree, position as u64),
+            submission_step: small_step(TreeKind::Submission, &sub_tree, dataset_index as u64),
+            block_step: small_step(TreeKind::Block, &anchor_tree, position as u64),
             manifest,
             dataset: dataset_index,
             block,

@@ -1,13 +1,13 @@
 //! The test vectors of docs/FORMAT.md, recomputed independently by docs/vectors.py (Python
 //! standard library only), reproduced here through the crate.
 
+use trialnotary::core::hash::root;
 use trialnotary::core::hash::{BlockHash, NodeHash};
 use trialnotary::core::header::{BlockHeader, HEADER_VERSION};
 use trialnotary::core::record::{
     DatasetEntry, Record, Salt, SubmissionEntry, values_digest, write_values,
 };
 use trialnotary::hashing::salt::{Salter, Secret};
-use trialnotary::hashing::tree::root_of;
 
 fn n(hex: &str) -> NodeHash {
     NodeHash::from_hex(hex).unwrap()
@@ -52,7 +52,7 @@ fn format_md_vectors() {
         r1.leaf_hash().to_hex(),
         "5743bf20e40644ec838524b9c707a35bd9de482c9b14d48de9ba1f19db5bb87c"
     );
-    let droot = root_of(&[r0.leaf_hash().into_node(), r1.leaf_hash().into_node()]);
+    let droot = root(&[r0.leaf_hash().into_node(), r1.leaf_hash().into_node()]);
     assert_eq!(
         droot,
         n("c3a665a10071877aa5bd184d6868863d153535ff131ba04bf70b44996d2512fd")

@@ -10,7 +10,8 @@ use anyhow::Context;
 use crate::Outcome;
 use trialnotary::core::proof::{Proof, ProofKind};
 use trialnotary::core::session::{self, Inputs, Loaded, ProofReader, RunError, Said, Unusable};
-use trialnotary::core::verify::{DataCheck, VerifyError};
+use trialnotary::core::verify::VerifyError;
+use trialnotary::datacheck::DataCheck;
 use trialnotary::ingest::{self, Batch};
 
 /// Arguments of `verify`.

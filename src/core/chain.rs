@@ -1,6 +1,6 @@
-//! The chain file's byte format, without I/O: entries are encoded, parsed and checked here, so
-//! that a regulator's verifier can check a chain copy with the core alone. Reading, appending,
-//! locking and repair are `chain::store`'s.
+//! The chain file's byte format and rules, without I/O: entries are parsed and checked here, so
+//! that a regulator's verifier can check a chain copy with the core alone. Writing, appending,
+//! locking and repair are the store's (`store::chain`).
 //!
 //! Entry layout (big-endian), specified in `docs/FORMAT.md`:
 //! `"TNB1"` (4) | payload length (4) | payload | SHA-256(magic || length || payload) (32), where
@@ -11,15 +11,14 @@ use std::fmt;
 use sha2::{Digest, Sha256};
 
 use super::header::{BlockHeader, HEADER_VERSION, leading_zero_bits};
-use crate::core::hash::BlockHash;
+use crate::core::hash::{BlockHash, root};
 use crate::core::record::{SubmissionEntry, entry_leaves};
-use crate::hashing::tree::root_of;
 
 /// First four bytes of every entry.
 pub const ENTRY_MAGIC: &[u8; 4] = b"TNB1";
 
 /// Framing bytes around a payload: magic, length and checksum.
-const FRAME: usize = 4 + 4 + 32;
+pub const FRAME: usize = 4 + 4 + 32;
 
 /// Largest payload accepted, so a corrupt length cannot make us allocate gigabytes.
 const MAX_PAYLOAD: usize = 64 << 20;
@@ -126,31 +125,6 @@ impl fmt::Display for ChainFault {
 }
 
 impl std::error::Error for ChainFault {}
-
-/// Encodes a block as a chain entry.
-///
-/// # Errors
-/// When a submission entry cannot be encoded (a count above 2^53).
-pub fn encode_entry(
-    header: &BlockHeader,
-    submissions: &[SubmissionEntry],
-) -> Result<Vec<u8>, crate::core::record::EncodeError> {
-    let mut payload = Vec::with_capacity(BlockHeader::SIZE + 4 + 160 * submissions.len());
-    payload.extend_from_slice(&header.to_bytes());
-    payload.extend_from_slice(&(submissions.len() as u32).to_be_bytes());
-    for s in submissions {
-        let bytes = s.to_bytes()?;
-        payload.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
-        payload.extend_from_slice(&bytes);
-    }
-    let mut entry = Vec::with_capacity(payload.len() + FRAME);
-    entry.extend_from_slice(ENTRY_MAGIC);
-    entry.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-    entry.extend_from_slice(&payload);
-    let sum = Sha256::digest(&entry);
-    entry.extend_from_slice(&sum);
-    Ok(entry)
-}
 
 /// Decodes a payload; `Err` says what is wrong.
 fn decode_payload(payload: &[u8]) -> Result<(BlockHeader, Vec<SubmissionEntry>), String> {
@@ -341,7 +315,7 @@ pub fn check(blocks: &[StoredBlock], now: u64) -> Result<(), ChainFault> {
         }
         let leaves =
             entry_leaves(&b.submissions).map_err(|e| invalid("anchor-root", e.to_string()))?;
-        if root_of(&leaves) != h.anchor_root {
+        if root(&leaves) != h.anchor_root {
             return Err(invalid(
                 "anchor-root",
                 "anchor root does not match the block's submission entries".into(),
@@ -398,6 +372,26 @@ mod tests {
     use super::*;
     use crate::core::hash::{NodeHash, empty_root};
 
+    /// The entry layout written out by hand, independently of the store's encoder.
+    fn encode_entry(
+        header: &BlockHeader,
+        subs: &[SubmissionEntry],
+    ) -> Result<Vec<u8>, crate::core::record::EncodeError> {
+        let mut payload = header.to_bytes().to_vec();
+        payload.extend((subs.len() as u32).to_be_bytes());
+        for sub in subs {
+            let bytes = sub.to_bytes()?;
+            payload.extend((bytes.len() as u32).to_be_bytes());
+            payload.extend(bytes);
+        }
+        let mut entry = ENTRY_MAGIC.to_vec();
+        entry.extend((payload.len() as u32).to_be_bytes());
+        entry.extend(payload);
+        let sum = Sha256::digest(&entry);
+        entry.extend(sum);
+        Ok(entry)
+    }
+
     /// The time of the test blocks, and the checker's clock.
     const T: u64 = 1_790_000_000;
 
@@ -414,7 +408,7 @@ mod tests {
 
     /// A header over `subs` with the smallest nonce that meets its difficulty.
     fn mined(mut header: BlockHeader, subs: &[SubmissionEntry]) -> BlockHeader {
-        header.anchor_root = root_of(&entry_leaves(subs).unwrap());
+        header.anchor_root = root(&entry_leaves(subs).unwrap());
         while !header.meets_target() {
             header.nonce += 1;
         }
@@ -616,7 +610,7 @@ mod tests {
         // Work below the declared difficulty.
         let mut weak = good(h0);
         weak.difficulty = 30;
-        weak.anchor_root = root_of(&entry_leaves(&s0).unwrap());
+        weak.anchor_root = root(&entry_leaves(&s0).unwrap());
         while weak.meets_target() {
             weak.nonce += 1;
         }

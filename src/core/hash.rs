@@ -1,5 +1,7 @@
 //! Hash newtypes and the RFC 9162 (Certificate Transparency v2) Merkle hashing rules: the
-//! `0x00` leaf and `0x01` node prefixes, and the [`Rfc9162`] hasher that plugs them into rs_merkle.
+//! `0x00` leaf and `0x01` node prefixes, each hash one plain SHA-256 call. (The sponsor's
+//! pipeline hashes the same messages faster, several side by side, in `hashing::lanes`; its
+//! tests check it against these.)
 
 use std::fmt;
 
@@ -154,130 +156,11 @@ pub fn leaf_hash(data: &[u8]) -> LeafHash {
 
 /// `SHA-256(0x01 || left || right)` (RFC 9162 section 2.1.1).
 pub fn node_hash(left: &NodeHash, right: &NodeHash) -> NodeHash {
-    let mut buf = [0u8; 1 + 2 * HASH_SIZE];
-    buf[0] = NODE_PREFIX;
-    buf[1..1 + HASH_SIZE].copy_from_slice(&left.0);
-    buf[1 + HASH_SIZE..].copy_from_slice(&right.0);
-    NodeHash(short::finish(short::INITIAL, 0, &buf))
-}
-
-/// [`node_hash`] of several pairs at once, hashed side by side ([`short::finish_lanes`]).
-pub fn node_hashes<const N: usize>(pairs: [(&NodeHash, &NodeHash); N]) -> [NodeHash; N] {
-    let bufs = pairs.map(|(left, right)| {
-        let mut buf = [0u8; 1 + 2 * HASH_SIZE];
-        buf[0] = NODE_PREFIX;
-        buf[1..1 + HASH_SIZE].copy_from_slice(&left.0);
-        buf[1 + HASH_SIZE..].copy_from_slice(&right.0);
-        buf
-    });
-    short::finish_lanes([short::INITIAL; N], [0; N], bufs.each_ref().map(|b| &b[..])).map(NodeHash)
-}
-
-/// SHA-256 of short messages straight on sha2's compression function: a tail of at most
-/// [`short::MAX_TAIL`] bytes after a state that has absorbed whole blocks (or none) is padded in
-/// one stack buffer and compressed, without the streaming API's buffering. Node hashes, record
-/// leaves, salts and mining hash millions of such fixed-size messages; tests check every tail
-/// length against `Sha256::digest`.
-pub mod short {
-    use sha2::digest::generic_array::GenericArray;
-
-    /// SHA-256's initial state (FIPS 180-4 section 5.3.3).
-    pub const INITIAL: [u32; 8] = [
-        0x6a09_e667,
-        0xbb67_ae85,
-        0x3c6e_f372,
-        0xa54f_f53a,
-        0x510e_527f,
-        0x9b05_688c,
-        0x1f83_d9ab,
-        0x5be0_cd19,
-    ];
-
-    /// Longest tail [`finish`] takes: two blocks less the padding's `0x80` and 8 length bytes.
-    pub const MAX_TAIL: usize = 2 * 64 - 9;
-
-    /// `state` after compressing one more whole block.
-    pub fn absorb(mut state: [u32; 8], block: &[u8; 64]) -> [u32; 8] {
-        sha2::compress256(
-            &mut state,
-            std::slice::from_ref(GenericArray::from_slice(block)),
-        );
-        state
-    }
-
-    /// The digest of a message whose first `absorbed` bytes (a multiple of 64) are in `state` and
-    /// whose remaining bytes are `tail`.
-    ///
-    /// # Panics
-    /// When `tail` is longer than [`MAX_TAIL`]: every caller passes a fixed size below it.
-    pub fn finish(state: [u32; 8], absorbed: u64, tail: &[u8]) -> [u8; 32] {
-        let [out] = finish_lanes([state], [absorbed], [tail]);
-        out
-    }
-
-    /// Messages hashed side by side by [`digest_lanes`] and [`finish_lanes`].
-    pub const LANES: usize = 8;
-
-    /// [`finish`] for several messages at once. A compression is a chain of dependent rounds, so
-    /// one message at a time leaves most of the SHA unit idle; issuing the messages' compressions
-    /// in turn lets the CPU run the independent chains side by side (about 1.5x the rate here;
-    /// eight lanes measured best end to end, against four and sixteen).
-    ///
-    /// # Panics
-    /// When a tail is longer than [`MAX_TAIL`]: every caller passes a bounded size.
-    pub fn finish_lanes<const N: usize>(
-        mut states: [[u32; 8]; N],
-        absorbed: [u64; N],
-        tails: [&[u8]; N],
-    ) -> [[u8; 32]; N] {
-        let mut bufs = [[0u8; 128]; N];
-        let mut blocks = [0; N];
-        for l in 0..N {
-            let tail = tails[l];
-            assert!(tail.len() <= MAX_TAIL, "tail of {} bytes", tail.len());
-            let buf = &mut bufs[l];
-            buf[..tail.len()].copy_from_slice(tail);
-            buf[tail.len()] = 0x80;
-            blocks[l] = if tail.len() + 9 <= 64 { 1 } else { 2 };
-            let bits = (absorbed[l] + tail.len() as u64) * 8;
-            buf[blocks[l] * 64 - 8..blocks[l] * 64].copy_from_slice(&bits.to_be_bytes());
-        }
-        for k in 0..2 {
-            for l in 0..N {
-                if k < blocks[l] {
-                    // 128 bytes are exactly two blocks.
-                    states[l] = absorb(states[l], &bufs[l].as_chunks::<64>().0[k]);
-                }
-            }
-        }
-        states.map(|state| {
-            let mut out = [0u8; 32];
-            for (o, w) in out.chunks_exact_mut(4).zip(state) {
-                o.copy_from_slice(&w.to_be_bytes());
-            }
-            out
-        })
-    }
-
-    /// SHA-256 of each message, their compressions issued in turn (see [`finish_lanes`]).
-    pub fn digest_lanes<const N: usize>(messages: [&[u8]; N]) -> [[u8; 32]; N] {
-        let mut states = [INITIAL; N];
-        let whole = messages.map(|m| m.len() / 64);
-        for k in 0..whole.iter().copied().max().unwrap_or(0) {
-            for l in 0..N {
-                if k < whole[l] {
-                    // `whole[l]` counts the message's whole blocks, so block `k` exists.
-                    states[l] = absorb(states[l], &messages[l].as_chunks::<64>().0[k]);
-                }
-            }
-        }
-        let absorbed = whole.map(|w| 64 * w as u64);
-        let mut tails = [&[][..]; N];
-        for l in 0..N {
-            tails[l] = &messages[l][64 * whole[l]..];
-        }
-        finish_lanes(states, absorbed, tails)
-    }
+    let mut h = Sha256::new();
+    h.update([NODE_PREFIX]);
+    h.update(left.0);
+    h.update(right.0);
+    NodeHash(h.finalize().into())
 }
 
 /// The root of the empty tree, `MTH({}) = SHA-256()` (RFC 9162 section 2.1.1).
@@ -285,50 +168,79 @@ pub fn empty_root() -> NodeHash {
     NodeHash(Sha256::digest([]).into())
 }
 
-/// `SHA-256(SHA-256(bytes))`, the block hash of a serialized header.
-pub fn double_sha256(bytes: &[u8]) -> BlockHash {
-    let first: [u8; 32] = Sha256::digest(bytes).into();
-    BlockHash(short::finish(short::INITIAL, 0, &first))
-}
-
-/// Plugs RFC 9162 hashing into rs_merkle: `hash` is the leaf hash and `concat_and_hash` the node
-/// hash. rs_merkle promotes a lone last node unchanged, which is exactly RFC 9162's shape.
-#[derive(Clone, Copy, Debug)]
-pub struct Rfc9162;
-
-impl From<NodeHash> for Vec<u8> {
-    fn from(h: NodeHash) -> Vec<u8> {
-        h.0.to_vec()
-    }
-}
-
-impl TryFrom<Vec<u8>> for NodeHash {
-    type Error = HexError;
-    fn try_from(v: Vec<u8>) -> Result<Self, HexError> {
-        <[u8; HASH_SIZE]>::try_from(v.as_slice())
-            .map(NodeHash)
-            .map_err(|_| HexError::BadLength(v.len()))
-    }
-}
-
-impl rs_merkle::Hasher for Rfc9162 {
-    type Hash = NodeHash;
-
-    fn hash(data: &[u8]) -> NodeHash {
-        leaf_hash(data).into_node()
-    }
-
-    fn concat_and_hash(left: &NodeHash, right: Option<&NodeHash>) -> NodeHash {
-        match right {
-            Some(right) => node_hash(left, right),
-            None => *left,
+/// `MTH(D[n])`, the root of a tree over leaf hashes (RFC 9162 section 2.1.1), by its recursive
+/// definition: the empty tree's hash for no leaves, the leaf itself for one, else
+/// `node_hash(MTH(D[0:k]), MTH(D[k:n]))` with `k` the largest power of two below `n`. For the
+/// small trees a verifier recomputes (a block's submissions).
+pub fn root(leaves: &[NodeHash]) -> NodeHash {
+    match leaves {
+        [] => empty_root(),
+        [leaf] => *leaf,
+        _ => {
+            let k = 1 << (usize::BITS - 1 - (leaves.len() - 1).leading_zeros());
+            node_hash(&root(&leaves[..k]), &root(&leaves[k..]))
         }
     }
 }
 
+/// `SHA-256(SHA-256(bytes))`, the block hash of a serialized header.
+pub fn double_sha256(bytes: &[u8]) -> BlockHash {
+    BlockHash(Sha256::digest(Sha256::digest(bytes)).into())
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// The eight leaf inputs of the RFC 6962 reference tests (certificate-transparency
+    /// `merkle_tree_test.cc`, reused by transparency-dev/merkle `testonly/constants.go`).
+    pub(crate) const RFC6962_LEAVES: [&str; 8] = [
+        "",
+        "00",
+        "10",
+        "2021",
+        "3031",
+        "40414243",
+        "5051525354555657",
+        "606162636465666768696a6b6c6d6e6f",
+    ];
+
+    /// Roots of the trees over the first 1..=8 of those leaves (same source).
+    pub(crate) const RFC6962_ROOTS: [&str; 8] = [
+        "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+        "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
+        "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
+        "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+        "4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
+        "76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
+        "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
+        "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
+    ];
+
+    pub(crate) fn rfc_leaves(n: usize) -> Vec<NodeHash> {
+        RFC6962_LEAVES[..n]
+            .iter()
+            .map(|h| leaf_hash(&hex::decode(h).unwrap()).into_node())
+            .collect()
+    }
+
+    pub(crate) fn leaves(n: usize) -> Vec<NodeHash> {
+        (0..n as u64)
+            .map(|i| leaf_hash(&i.to_be_bytes()).into_node())
+            .collect()
+    }
+
+    #[test]
+    fn rfc6962_roots_of_sizes_1_to_8() {
+        for n in 1..=8 {
+            assert_eq!(
+                root(&rfc_leaves(n)).to_hex(),
+                RFC6962_ROOTS[n - 1],
+                "size {n}"
+            );
+        }
+        assert_eq!(root(&[]), empty_root());
+    }
 
     #[test]
     fn empty_root_is_sha256_of_nothing() {
@@ -346,47 +258,6 @@ mod tests {
             leaf_hash(b"").to_hex(),
             "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
         );
-    }
-
-    /// Every tail length after zero, one and two absorbed blocks, against the streaming API.
-    #[test]
-    fn short_finish_matches_sha256() {
-        let message: Vec<u8> = (0..=255u8).cycle().take(128 + short::MAX_TAIL).collect();
-        for blocks in 0..=2 {
-            let mut state = short::INITIAL;
-            for b in message[..64 * blocks].chunks_exact(64) {
-                state = short::absorb(state, b.try_into().unwrap());
-            }
-            for len in 0..=short::MAX_TAIL {
-                let whole = &message[..64 * blocks + len];
-                let want: [u8; 32] = Sha256::digest(whole).into();
-                let got = short::finish(state, 64 * blocks as u64, &whole[64 * blocks..]);
-                assert_eq!(got, want, "{blocks} blocks then {len} bytes");
-            }
-        }
-    }
-
-    /// Messages of every length from 0 to 300 bytes, four side by side with different lengths,
-    /// against the streaming API.
-    #[test]
-    fn lanes_match_sha256() {
-        let message: Vec<u8> = (0..=255u8).cycle().take(300).collect();
-        for len in 0..=300 {
-            let lens = [len, 300 - len, len / 2, (len * 7) % 301];
-            let got = short::digest_lanes(lens.map(|n| &message[..n]));
-            for (n, d) in lens.iter().zip(got) {
-                assert_eq!(
-                    d,
-                    <[u8; 32]>::from(Sha256::digest(&message[..*n])),
-                    "{n} bytes"
-                );
-            }
-        }
-        let nodes: Vec<NodeHash> = (0..8u8).map(|i| leaf_hash(&[i]).into_node()).collect();
-        let pairs = std::array::from_fn::<_, 4, _>(|l| (&nodes[2 * l], &nodes[7 - l]));
-        for ((l, r), got) in pairs.iter().zip(node_hashes(pairs)) {
-            assert_eq!(got, node_hash(l, r));
-        }
     }
 
     #[test]

@@ -85,24 +85,6 @@ pub struct Step {
     pub root: NodeHash,
 }
 
-impl Step {
-    /// The step proving leaf `index` of `tree`; `None` when the index is out of range.
-    pub fn from_tree(
-        kind: TreeKind,
-        tree: &crate::hashing::tree::Tree,
-        index: u64,
-    ) -> Option<Self> {
-        Some(Self {
-            tree: kind,
-            leaf_hash: *tree.leaves().get(usize::try_from(index).ok()?)?,
-            leaf_index: index,
-            tree_size: tree.len(),
-            audit_path: tree.audit_path(index)?,
-            root: tree.root(),
-        })
-    }
-}
-
 /// The block that anchors the proof.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -15,7 +15,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use sha2::{Digest, Sha256};
 
-use crate::core::hash::{LeafHash, NodeHash, leaf_hash, short};
+use crate::core::hash::{LeafHash, NodeHash, leaf_hash};
 
 /// Largest integer that RFC 8785 (through ECMAScript's IEEE 754 doubles) writes exactly.
 pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
@@ -160,11 +160,7 @@ pub fn values_digest(values_json: &[u8]) -> [u8; 32] {
 
 /// A record's leaf: `SHA-256(0x00 || salt || digest)` with `digest` from [`values_digest`].
 pub fn record_leaf(salt: &Salt, digest: &[u8; 32]) -> LeafHash {
-    LeafHash::from_bytes(short::finish(
-        short::INITIAL,
-        0,
-        &record_leaf_input(salt, digest),
-    ))
+    LeafHash::from_bytes(Sha256::digest(record_leaf_input(salt, digest)).into())
 }
 
 /// What [`record_leaf`] hashes: `0x00 || salt || digest`.

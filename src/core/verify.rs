@@ -8,8 +8,7 @@ use crate::core::chain::MIN_DIFFICULTY;
 use crate::core::hash::{BlockHash, LeafHash, NodeHash, node_hash};
 use crate::core::header::{BlockHeader, leading_zero_bits};
 use crate::core::proof::{Proof, ProofKind, Step, TreeKind};
-use crate::core::record::{Record, Salt, record_leaf, values_digest};
-use crate::hashing::tree::RootBuilder;
+use crate::core::record::Record;
 
 /// Why an inclusion path does not lead from a leaf to a root (RFC 9162 section 2.1.3.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,16 +39,15 @@ impl fmt::Display for InclusionError {
 /// the index and size exactly, so trailing hashes are refused.
 ///
 /// ```
-/// use trialnotary::hashing::tree::Tree;
-/// use trialnotary::core::hash::leaf_hash;
+/// use trialnotary::core::hash::{leaf_hash, node_hash, root};
 /// use trialnotary::core::verify::{verify_inclusion, InclusionError};
 ///
-/// let leaves: Vec<_> = (0u8..5).map(|i| leaf_hash(&[i]).into_node()).collect();
-/// let tree = Tree::new(leaves.clone());
-/// let path = tree.audit_path(3).unwrap();
-/// assert_eq!(verify_inclusion(&leaves[3], 3, 5, &path, &tree.root()), Ok(()));
+/// // Five leaves: leaf 3's path is leaf 2, then the root of leaves 0 and 1, then leaf 4.
+/// let l: Vec<_> = (0u8..5).map(|i| leaf_hash(&[i]).into_node()).collect();
+/// let path = [l[2], node_hash(&l[0], &l[1]), l[4]];
+/// assert_eq!(verify_inclusion(&l[3], 3, 5, &path, &root(&l)), Ok(()));
 /// assert_eq!(
-///     verify_inclusion(&leaves[3], 2, 5, &path, &tree.root()),
+///     verify_inclusion(&l[3], 2, 5, &path, &root(&l)),
 ///     Err(InclusionError::RootMismatch)
 /// );
 /// ```
@@ -884,100 +882,37 @@ impl Report {
     }
 }
 
-/// Re-hashes a dataset held by the verifier against a verified dataset proof: push the
-/// canonical `values` array of each row in order, then [`DataCheck::finish`].
-#[derive(Debug)]
-pub struct DataCheck<'a> {
-    salts: &'a [Salt],
-    expected_rows: u64,
-    root: NodeHash,
-    builder: RootBuilder,
-}
-
-impl<'a> DataCheck<'a> {
-    /// Starts a check of data with `columns` against `proof`, which must be a dataset proof
-    /// carrying salts.
-    ///
-    /// # Errors
-    /// [`VerifyError::DataMismatch`] when the proof carries no salts or the columns differ.
-    pub fn new(proof: &'a Proof, columns: &[String]) -> Result<Self, VerifyError> {
-        let salts = proof.salts.as_deref().ok_or_else(|| {
-            VerifyError::DataMismatch(
-                "the proof carries no salts; prove the dataset with --dataset alone".into(),
-            )
-        })?;
-        if columns != proof.dataset.columns.as_slice() {
-            return Err(VerifyError::DataMismatch(format!(
-                "columns {:?} differ from the notarized columns {:?}",
-                columns, proof.dataset.columns
-            )));
-        }
-        Ok(Self {
-            salts,
-            expected_rows: proof.dataset.rows,
-            root: proof.dataset.root,
-            builder: RootBuilder::new(),
-        })
-    }
-
-    /// Adds the next row, given as its canonical `values` JSON array.
-    ///
-    /// # Errors
-    /// [`VerifyError::DataMismatch`] when the data has more rows than were notarized.
-    pub fn push(&mut self, values_json: &[u8]) -> Result<(), VerifyError> {
-        let row = self.builder.len();
-        let salt = usize::try_from(row)
-            .ok()
-            .and_then(|r| self.salts.get(r))
-            .ok_or_else(|| {
-                VerifyError::DataMismatch(format!(
-                    "the data has more than the {} notarized rows",
-                    self.expected_rows
-                ))
-            })?;
-        self.builder
-            .push(record_leaf(salt, &values_digest(values_json)).into_node());
-        Ok(())
-    }
-
-    /// Compares the recomputed dataset root with the proved one.
-    ///
-    /// # Errors
-    /// [`VerifyError::DataMismatch`] for a different row count or root.
-    pub fn finish(self) -> Result<(), VerifyError> {
-        if self.builder.len() != self.expected_rows {
-            return Err(VerifyError::DataMismatch(format!(
-                "the data has {} rows, {} were notarized",
-                self.builder.len(),
-                self.expected_rows
-            )));
-        }
-        if self.builder.root() != self.root {
-            return Err(VerifyError::DataMismatch(
-                "the data's root differs from the notarized dataset root: some row changed".into(),
-            ));
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hashing::tree::Tree;
-    use crate::hashing::tree::tests::{leaves, rfc_leaves};
+    use crate::core::hash::root;
+    use crate::core::hash::tests::{leaves, rfc_leaves};
     use proptest::prelude::*;
+
+    /// `PATH(m, D[n])` of RFC 9162 section 2.1.3.1, by its recursive definition: a reference
+    /// independent of the sponsor's tree code.
+    fn path(m: usize, d: &[NodeHash]) -> Vec<NodeHash> {
+        if d.len() <= 1 {
+            return Vec::new();
+        }
+        let k = 1 << (usize::BITS - 1 - (d.len() - 1).leading_zeros());
+        let (mut p, sibling) = if m < k {
+            (path(m, &d[..k]), root(&d[k..]))
+        } else {
+            (path(m - k, &d[k..]), root(&d[..k]))
+        };
+        p.push(sibling);
+        p
+    }
 
     #[test]
     fn prove_then_verify_every_index_of_every_size_to_300() {
         for n in 1..=300u64 {
-            let tree = Tree::new(leaves(n as usize));
-            let root = tree.root();
+            let d = leaves(n as usize);
+            let r = root(&d);
             for i in 0..n {
-                let path = tree.audit_path(i).unwrap();
-                let leaf = tree.leaves()[i as usize];
                 assert_eq!(
-                    verify_inclusion(&leaf, i, n, &path, &root),
+                    verify_inclusion(&d[i as usize], i, n, &path(i as usize, &d), &r),
                     Ok(()),
                     "{i} of {n}"
                 );
@@ -987,10 +922,10 @@ mod tests {
 
     #[test]
     fn broken_paths_are_rejected_with_their_reason() {
-        let tree = Tree::new(rfc_leaves(8));
-        let root = tree.root();
-        let leaf = tree.leaves()[5];
-        let path = tree.audit_path(5).unwrap();
+        let d = rfc_leaves(8);
+        let root = root(&d);
+        let leaf = d[5];
+        let path = path(5, &d);
         assert_eq!(verify_inclusion(&leaf, 5, 8, &path, &root), Ok(()));
         // Trailing junk hash, which rs_merkle's verify accepts.
         let mut long = path.clone();
@@ -1082,14 +1017,13 @@ mod tests {
         #[test]
         fn random_trees_prove_and_verify(n in 1u64..5000, seed in any::<u64>()) {
             let i = seed % n;
-            let tree = Tree::new(leaves(n as usize));
-            let path = tree.audit_path(i).unwrap();
-            let leaf = tree.leaves()[i as usize];
-            prop_assert_eq!(verify_inclusion(&leaf, i, n, &path, &tree.root()), Ok(()));
+            let d = leaves(n as usize);
+            let (r, p, leaf) = (root(&d), path(i as usize, &d), d[i as usize]);
+            prop_assert_eq!(verify_inclusion(&leaf, i, n, &p, &r), Ok(()));
             // Any other index of the same tree fails.
             let j = (i + 1 + seed % (n.max(2) - 1)) % n;
             if j != i {
-                prop_assert!(verify_inclusion(&leaf, j, n, &path, &tree.root()).is_err());
+                prop_assert!(verify_inclusion(&leaf, j, n, &p, &r).is_err());
             }
         }
     }

@@ -11,8 +11,9 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::core::hash::{LeafHash, short};
+use crate::core::hash::LeafHash;
 use crate::core::record::{RECORD_LEAF_DATA_SIZE, SALT_SIZE, Salt, record_leaf_input};
+use crate::hashing::lanes as short;
 
 /// Domain-separation tag of the dataset part of every salt derivation.
 const SALT_TAG: &[u8] = b"trialnotary/salt/v2";

@@ -5,8 +5,8 @@
 //! recursive `MTH(D[n]) = HASH(0x01 || MTH(D[0:k]) || MTH(D[k:n]))` with `k` the largest power of
 //! two below `n`; the tests check this against rs_merkle and the RFC 6962 known answers.
 
-use crate::core::hash::short::LANES;
-use crate::core::hash::{NodeHash, empty_root, node_hash, node_hashes};
+use crate::core::hash::{HASH_SIZE, HexError, NodeHash, empty_root, leaf_hash, node_hash};
+use crate::hashing::lanes::{LANES, node_hashes};
 
 /// Computes a root from leaves pushed one at a time, keeping one node per set bit of the count.
 #[derive(Clone, Debug, Default)]
@@ -127,8 +127,8 @@ pub struct Tree {
 }
 
 impl Tree {
-    /// Builds the tree. With the `pipeline` feature, large levels are hashed on all cores; the
-    /// result does not depend on the number of threads.
+    /// Builds the tree, hashing large levels on all cores; the result does not depend on the
+    /// number of threads.
     pub fn new(leaves: Vec<NodeHash>) -> Self {
         let mut levels = vec![leaves];
         while let Some(last) = levels.last() {
@@ -225,7 +225,6 @@ fn largest_power_of_two_below(n: u64) -> u64 {
     1 << (63 - (n - 1).leading_zeros())
 }
 
-#[cfg(feature = "pipeline")]
 fn next_level(level: &[NodeHash]) -> Vec<NodeHash> {
     use rayon::prelude::*;
     // Nodes hashed by one task: enough work to be worth handing to another thread.
@@ -237,55 +236,83 @@ fn next_level(level: &[NodeHash]) -> Vec<NodeHash> {
     next
 }
 
-#[cfg(not(feature = "pipeline"))]
-fn next_level(level: &[NodeHash]) -> Vec<NodeHash> {
-    let mut next = vec![NodeHash::default(); level.len().div_ceil(2)];
-    pairs_to(level, &mut next);
-    next
+/// Plugs RFC 9162 hashing into rs_merkle: `hash` is the leaf hash and `concat_and_hash` the node
+/// hash. rs_merkle promotes a lone last node unchanged, which is exactly RFC 9162's shape. It
+/// builds the small trees (a submission's datasets, a block's submissions), where its speed does
+/// not matter, and is the reference the large-tree code above is tested against.
+#[derive(Clone, Copy, Debug)]
+pub struct Rfc9162;
+
+impl From<NodeHash> for Vec<u8> {
+    fn from(h: NodeHash) -> Vec<u8> {
+        h.as_bytes().to_vec()
+    }
+}
+
+impl TryFrom<Vec<u8>> for NodeHash {
+    type Error = HexError;
+    fn try_from(v: Vec<u8>) -> Result<Self, HexError> {
+        <[u8; HASH_SIZE]>::try_from(v.as_slice())
+            .map(NodeHash::from_bytes)
+            .map_err(|_| HexError::BadLength(v.len()))
+    }
+}
+
+impl rs_merkle::Hasher for Rfc9162 {
+    type Hash = NodeHash;
+
+    fn hash(data: &[u8]) -> NodeHash {
+        leaf_hash(data).into_node()
+    }
+
+    fn concat_and_hash(left: &NodeHash, right: Option<&NodeHash>) -> NodeHash {
+        match right {
+            Some(right) => node_hash(left, right),
+            None => *left,
+        }
+    }
+}
+
+/// A small tree over entry leaves (a submission's datasets, a block's submissions), built by
+/// rs_merkle: its root and the inclusion path of each leaf.
+pub struct SmallTree(rs_merkle::MerkleTree<Rfc9162>);
+
+impl SmallTree {
+    /// The tree over `leaves`.
+    pub fn new(leaves: &[NodeHash]) -> Self {
+        Self(rs_merkle::MerkleTree::from_leaves(leaves))
+    }
+
+    /// The root (`SHA-256()` for no leaves).
+    pub fn root(&self) -> NodeHash {
+        self.0.root().unwrap_or_else(empty_root)
+    }
+
+    /// Number of leaves.
+    pub fn len(&self) -> u64 {
+        self.0.leaves_len() as u64
+    }
+
+    /// Whether the tree has no leaves.
+    pub fn is_empty(&self) -> bool {
+        self.0.leaves_len() == 0
+    }
+
+    /// The leaf at `index` and its RFC 9162 inclusion path, bottom-up (rs_merkle lists a
+    /// single leaf's proof hashes from the leaves up, skipping promoted levels, as RFC 9162
+    /// section 2.1.3.1 does); `None` when the index is out of range.
+    pub fn leaf_and_path(&self, index: u64) -> Option<(NodeHash, Vec<NodeHash>)> {
+        let i = usize::try_from(index).ok()?;
+        let leaf = *self.0.leaves()?.get(i)?;
+        Some((leaf, self.0.proof(&[i]).proof_hashes().to_vec()))
+    }
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use crate::core::hash::{Rfc9162, leaf_hash};
-
-    /// The eight leaf inputs of the RFC 6962 reference tests (certificate-transparency
-    /// `merkle_tree_test.cc`, reused by transparency-dev/merkle `testonly/constants.go`).
-    pub(crate) const RFC6962_LEAVES: [&str; 8] = [
-        "",
-        "00",
-        "10",
-        "2021",
-        "3031",
-        "40414243",
-        "5051525354555657",
-        "606162636465666768696a6b6c6d6e6f",
-    ];
-
-    /// Roots of the trees over the first 1..=8 of those leaves (same source).
-    pub(crate) const RFC6962_ROOTS: [&str; 8] = [
-        "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
-        "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
-        "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
-        "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
-        "4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
-        "76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
-        "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
-        "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
-    ];
-
-    pub(crate) fn rfc_leaves(n: usize) -> Vec<NodeHash> {
-        RFC6962_LEAVES[..n]
-            .iter()
-            .map(|h| leaf_hash(&hex::decode(h).unwrap()).into_node())
-            .collect()
-    }
-
-    pub(crate) fn leaves(n: usize) -> Vec<NodeHash> {
-        (0..n as u64)
-            .map(|i| leaf_hash(&i.to_be_bytes()).into_node())
-            .collect()
-    }
+    use crate::core::hash::tests::{RFC6962_ROOTS, leaves, rfc_leaves};
+    use crate::core::verify::verify_inclusion;
 
     #[test]
     fn rfc6962_roots_of_sizes_1_to_8() {
@@ -347,6 +374,29 @@ pub(crate) mod tests {
                 .map(|h| h.to_hex())
                 .collect();
             assert_eq!(got, want, "leaf {index} of {size}");
+        }
+    }
+
+    /// rs_merkle builds the small trees whose paths go into proofs: its paths are ours, and the
+    /// core's RFC 9162 check accepts each of them, for every index of every size to 130.
+    #[test]
+    fn rs_merkle_paths_are_rfc9162_paths() {
+        for n in 1..=130 {
+            let leaves = leaves(n);
+            let small = SmallTree::new(&leaves);
+            let tree = Tree::new(leaves.clone());
+            assert_eq!(small.root(), tree.root(), "size {n}");
+            assert_eq!(small.len(), n as u64);
+            for i in 0..n as u64 {
+                let (leaf, path) = small.leaf_and_path(i).unwrap();
+                assert_eq!(leaf, leaves[i as usize]);
+                assert_eq!(Some(path.clone()), tree.audit_path(i), "{i} of {n}");
+                assert_eq!(
+                    verify_inclusion(&leaf, i, n as u64, &path, &small.root()),
+                    Ok(())
+                );
+            }
+            assert!(small.leaf_and_path(n as u64).is_none());
         }
     }
 

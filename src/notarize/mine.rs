@@ -7,8 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
-use crate::core::hash::{BlockHash, short};
+use crate::core::hash::BlockHash;
 use crate::core::header::BlockHeader;
+use crate::hashing::lanes as short;
 
 /// Nonces one task tries before reporting back.
 const CHUNK: u64 = 1 << 16;

@@ -12,12 +12,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rayon::prelude::*;
 
-use crate::core::hash::short::LANES;
 use crate::core::hash::{BlockHash, NodeHash};
 use crate::core::header::{BlockHeader, HEADER_VERSION};
 use crate::core::record::{DatasetEntry, SubmissionEntry, entry_leaves};
+use crate::hashing::lanes::LANES;
 use crate::hashing::salt::{Salter, Secret};
-use crate::hashing::tree::{RootBuilder, root_of};
+use crate::hashing::tree::{RootBuilder, SmallTree, root_of};
 use crate::ingest::{self, Batch, IngestError, SourceFile};
 use crate::notarize::mine::{MiningProgress, mine};
 use crate::store::chain::{self as chain_store, ChainError, StoredBlock, sync_dir};
@@ -453,7 +453,7 @@ fn notarize_locked(
         records += rows;
         let entry = SubmissionEntry {
             id: input.id.clone(),
-            root: root_of(&leaves),
+            root: SmallTree::new(&leaves).root(),
             records: rows,
             datasets: datasets.len() as u64,
         };
@@ -526,7 +526,7 @@ fn notarize_locked(
         version: HEADER_VERSION,
         height: chain.len() as u64,
         prev: prev.map(|b| b.hash).unwrap_or_default(),
-        anchor_root: root_of(&anchor_leaves),
+        anchor_root: SmallTree::new(&anchor_leaves).root(),
         // Block times never go backwards, even if the clock does.
         time: now.max(prev.map_or(0, |b| b.header.time)),
         difficulty: opts.difficulty,

@@ -2,14 +2,18 @@
 //! self-delimiting checksummed entry per block, fsync'd before success; a torn tail is
 //! reported with its byte offset and never repaired silently. Knows nothing of datasets.
 //!
-//! The byte format is `chain::format`'s.
+//! The byte format is `core::chain`'s; this writes it (tested against the core's parser).
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::core::chain::{self as format, ChainFault};
-pub use crate::core::chain::{ENTRY_MAGIC, StoredBlock, encode_entry};
+use sha2::{Digest, Sha256};
+
+use crate::core::chain::{self as format, ChainFault, FRAME};
+pub use crate::core::chain::{ENTRY_MAGIC, StoredBlock};
+use crate::core::header::BlockHeader;
+use crate::core::record::SubmissionEntry;
 
 /// Why the chain cannot be read, verified or appended to.
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +88,31 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> ChainError + '_ {
         path: path.to_owned(),
         error,
     }
+}
+
+/// Encodes a block as a chain entry.
+///
+/// # Errors
+/// When a submission entry cannot be encoded (a count above 2^53).
+pub fn encode_entry(
+    header: &BlockHeader,
+    submissions: &[SubmissionEntry],
+) -> Result<Vec<u8>, crate::core::record::EncodeError> {
+    let mut payload = Vec::with_capacity(BlockHeader::SIZE + 4 + 160 * submissions.len());
+    payload.extend_from_slice(&header.to_bytes());
+    payload.extend_from_slice(&(submissions.len() as u32).to_be_bytes());
+    for s in submissions {
+        let bytes = s.to_bytes()?;
+        payload.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+        payload.extend_from_slice(&bytes);
+    }
+    let mut entry = Vec::with_capacity(payload.len() + FRAME);
+    entry.extend_from_slice(ENTRY_MAGIC);
+    entry.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    entry.extend_from_slice(&payload);
+    let sum = Sha256::digest(&entry);
+    entry.extend_from_slice(&sum);
+    Ok(entry)
 }
 
 /// Reads every entry of the chain file, checking framing and checksums only. A missing file is
