@@ -168,15 +168,21 @@ mod tests {
             VerifierKey::parse(&k.verifier().to_text()).unwrap(),
             k.verifier()
         );
-        let mut bad = k.to_text();
-        bad.replace_range(
-            bad.len() - 5..bad.len() - 4,
-            if bad.ends_with("AAAA") { "B" } else { "A" },
-        );
-        assert!(
-            SignerKey::parse(&bad).is_err()
-                || SignerKey::parse(&bad).unwrap().verifier() != k.verifier()
-        );
+        // Every character of the key material, changed to another one (whatever the random key
+        // holds there), is refused or gives another key.
+        let text = k.to_text();
+        let key_at = text.rfind('+').unwrap() + 1;
+        for i in key_at..text.trim_end_matches('=').len() {
+            let mut bad = text.clone();
+            let other = if &text[i..=i] == "A" { "B" } else { "A" };
+            bad.replace_range(i..=i, other);
+            assert_ne!(bad, text);
+            assert!(
+                SignerKey::parse(&bad).is_err()
+                    || SignerKey::parse(&bad).unwrap().verifier() != k.verifier(),
+                "character {i}"
+            );
+        }
     }
 
     #[test]
