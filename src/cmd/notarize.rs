@@ -1,8 +1,11 @@
 //! `trialnotary notarize`: read submissions, commit them, anchor them in one block.
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Instant;
 
 use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use super::{StoreArg, print_json};
@@ -38,6 +41,77 @@ pub struct Args {
     no_progress: bool,
 }
 
+/// The run's progress, drawn on standard error when it is a terminal: the bytes read, then the
+/// hashes tried while mining.
+struct Bars {
+    show: bool,
+    ingest: OnceLock<ProgressBar>,
+    mine: OnceLock<(ProgressBar, Instant)>,
+}
+
+impl Bars {
+    fn new(show: bool) -> Self {
+        Self {
+            show,
+            ingest: OnceLock::new(),
+            mine: OnceLock::new(),
+        }
+    }
+
+    fn bar(&self, len: u64, template: &str) -> ProgressBar {
+        if !self.show {
+            return ProgressBar::hidden();
+        }
+        // ProgressBar::new draws to stderr and hides itself when stderr is not a terminal.
+        let bar = ProgressBar::new(len);
+        if let Ok(style) = ProgressStyle::with_template(template) {
+            bar.set_style(style);
+        }
+        bar
+    }
+}
+
+impl notarize::Progress for Bars {
+    fn ingest_started(&self, bytes: u64) {
+        let _ = self.ingest.set(self.bar(
+            bytes,
+            "ingest {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        ));
+    }
+
+    fn ingested(&self, bytes: u64) {
+        if let Some(bar) = self.ingest.get() {
+            bar.inc(bytes);
+        }
+    }
+
+    fn ingest_finished(&self) {
+        if let Some(bar) = self.ingest.get() {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn mining_started(&self, _difficulty: u32) {
+        let _ = self
+            .mine
+            .set((self.bar(0, "mine  {spinner} {msg}"), Instant::now()));
+    }
+
+    fn mining(&self, hashes: u64) {
+        if let Some((bar, start)) = self.mine.get() {
+            let rate = hashes as f64 / start.elapsed().as_secs_f64().max(1e-9) / 1e6;
+            bar.set_message(format!("{hashes} hashes, {rate:.2} MH/s"));
+            bar.tick();
+        }
+    }
+
+    fn mining_finished(&self) {
+        if let Some((bar, _)) = self.mine.get() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
 /// Runs `notarize`.
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     if args.ids.len() > args.submissions.len() {
@@ -64,10 +138,10 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         store: args.store.store.clone(),
         difficulty: args.difficulty,
         wait: !args.no_wait,
-        progress: !args.no_progress,
     };
-    let report =
-        notarize::notarize(&inputs, &opts).context("notarize failed; the store is unchanged")?;
+    let bars = Bars::new(!args.no_progress);
+    let report = notarize::notarize(&inputs, &opts, &bars)
+        .context("notarize failed; the store is unchanged")?;
     // Throughput is over the work that scales with the data: everything but the nonce search,
     // whose time depends only on the difficulty.
     let secs = report

@@ -4,8 +4,10 @@
 
 pub mod chain;
 pub mod consistency;
+pub mod evidence;
 pub mod hash;
 pub mod header;
+pub mod inclusion;
 pub mod note;
 pub mod proof;
 pub mod record;

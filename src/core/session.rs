@@ -11,11 +11,12 @@ use std::fmt::Write as _;
 use std::io::BufRead;
 
 use crate::core::chain;
+use crate::core::evidence::{Evidence, NO_ANCHOR, Report, verify_with};
 use crate::core::hash::BlockHash;
 use crate::core::header::BlockHeader;
 use crate::core::note::TrustStore;
 use crate::core::proof::{MAX_PROOF_BYTES, Proof, ProofError};
-use crate::core::verify::{Evidence, NO_ANCHOR, Policy, Report, VerifyError, verify_with};
+use crate::core::verify::{Policy, VerifyError};
 
 /// Largest chain copy, trust store or checkpoint read: far above any real one.
 pub const MAX_EVIDENCE_BYTES: u64 = 256 << 20;

@@ -1,9 +1,11 @@
-//! The parallel nonce search. The first 64 header bytes do not depend on the nonce, so their
-//! SHA-256 state is computed once and every try compresses one more block, then the 32-byte
-//! digest. The result is the smallest valid nonce, whatever the number of threads, so a block
-//! never depends on scheduling.
+//! Mining: the parallel nonce search, and the phase of a run that drives it and reports its
+//! progress. The first 64 header bytes do not depend on the nonce, so their SHA-256 state is
+//! computed once and every try compresses one more block, then the 32-byte digest. The result is
+//! the smallest valid nonce, whatever the number of threads, so a block never depends on
+//! scheduling.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
@@ -116,6 +118,53 @@ pub fn mine(template: &BlockHeader, progress: &MiningProgress) -> Option<(BlockH
         }
         round_start = round_start.checked_add(per_round * CHUNK)?;
     }
+}
+
+/// A mined block: its header and hash, the time the search took and the hashes it tried.
+pub(super) struct Mined {
+    pub header: BlockHeader,
+    pub hash: BlockHash,
+    pub elapsed: Duration,
+    pub hashes: u64,
+}
+
+/// The mining phase of a run: [`mine`] on all cores while another thread tells `progress` how
+/// many hashes were tried, ten times a second.
+///
+/// # Errors
+/// When no 64-bit nonce meets the difficulty.
+pub(super) fn mine_block(
+    template: &BlockHeader,
+    progress: &dyn super::Progress,
+) -> Result<Mined, super::PipelineError> {
+    let start = Instant::now();
+    let counter = MiningProgress::default();
+    progress.mining_started(template.difficulty);
+    let found = std::thread::scope(|scope| {
+        let counter = &counter;
+        // Dropping `stop` wakes the reporter at once: a run never waits out its interval.
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        scope.spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                stopped.recv_timeout(Duration::from_millis(100))
+            {
+                progress.mining(counter.hashes.load(Ordering::Relaxed));
+            }
+        });
+        let found = mine(template, counter);
+        drop(stop);
+        found
+    });
+    progress.mining_finished();
+    let (header, hash) = found.ok_or_else(|| {
+        super::PipelineError::Usage("no nonce meets this difficulty; lower --difficulty".into())
+    })?;
+    Ok(Mined {
+        header,
+        hash,
+        elapsed: start.elapsed(),
+        hashes: counter.hashes.load(Ordering::Relaxed),
+    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,196 @@
+//! Writing a domain's rows to a file: CSV through the csv crate, Parquet and Arrow IPC through
+//! Arrow record batches of bounded size.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arrow_array::builder::{Float64Builder, Int64Builder, StringBuilder};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema};
+
+use super::GenerateOptions;
+use super::sdtm::rows;
+use super::study::{Cell, Domain, Kind, float_text};
+use crate::ingest::Format;
+
+/// Rows buffered per Arrow batch before it is written.
+const FLUSH_ROWS: usize = 1 << 16;
+
+pub(super) fn cell_text(c: &Cell) -> String {
+    match c {
+        Cell::Str(x) => x.clone(),
+        Cell::Int(i) => i.to_string(),
+        Cell::Float(f) => float_text(*f),
+        Cell::Null => String::new(),
+    }
+}
+
+pub(super) fn write_domain(
+    d: &Domain,
+    opts: &GenerateOptions,
+) -> Result<(PathBuf, u64, u64), String> {
+    let ext = match opts.format {
+        Format::Csv => "csv",
+        Format::Parquet => "parquet",
+        Format::Arrow => "arrow",
+    };
+    let path = opts.out.join(format!("{}.{ext}", d.name));
+    let err = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+    let file = File::create(&path).map_err(|e| err(&e))?;
+    let mut count = 0u64;
+    match opts.format {
+        Format::Csv => {
+            let mut w =
+                csv::WriterBuilder::new().from_writer(BufWriter::with_capacity(1 << 20, file));
+            w.write_record(d.columns.iter().map(|c| c.0))
+                .map_err(|e| err(&e))?;
+            let mut result = Ok(());
+            for n in 0..opts.subjects {
+                rows(d.name, opts.seed, n, &mut |row| {
+                    count += 1;
+                    if let Err(e) = w.write_record(row.iter().map(cell_text)) {
+                        result = Err(err(&e));
+                    }
+                });
+                result.clone()?;
+            }
+            let mut inner = w.into_inner().map_err(|e| err(&e))?;
+            inner.flush().map_err(|e| err(&e))?;
+        }
+        Format::Parquet | Format::Arrow => {
+            let schema = Arc::new(Schema::new(
+                d.columns
+                    .iter()
+                    .map(|(name, kind)| {
+                        let t = match kind {
+                            Kind::Str => DataType::Utf8,
+                            Kind::Int => DataType::Int64,
+                            Kind::Float => DataType::Float64,
+                        };
+                        Field::new(*name, t, true)
+                    })
+                    .collect::<Vec<_>>(),
+            ));
+            let mut sink =
+                ArrowSink::new(opts.format, file, schema.clone()).map_err(|e| err(&e))?;
+            let mut cols = Columns::new(d);
+            for n in 0..opts.subjects {
+                rows(d.name, opts.seed, n, &mut |row| {
+                    count += 1;
+                    cols.push(row);
+                });
+                if cols.len >= FLUSH_ROWS {
+                    sink.write(&cols.finish(&schema).map_err(|e| err(&e))?)
+                        .map_err(|e| err(&e))?;
+                }
+            }
+            if cols.len > 0 {
+                sink.write(&cols.finish(&schema).map_err(|e| err(&e))?)
+                    .map_err(|e| err(&e))?;
+            }
+            sink.close().map_err(|e| err(&e))?;
+        }
+    }
+    let bytes = std::fs::metadata(&path).map_err(|e| err(&e))?.len();
+    Ok((path, count, bytes))
+}
+
+enum Builder {
+    Str(StringBuilder),
+    Int(Int64Builder),
+    Float(Float64Builder),
+}
+
+struct Columns {
+    builders: Vec<Builder>,
+    len: usize,
+}
+
+impl Columns {
+    fn new(d: &Domain) -> Self {
+        let builders = d
+            .columns
+            .iter()
+            .map(|(_, k)| match k {
+                Kind::Str => Builder::Str(StringBuilder::new()),
+                Kind::Int => Builder::Int(Int64Builder::new()),
+                Kind::Float => Builder::Float(Float64Builder::new()),
+            })
+            .collect();
+        Self { builders, len: 0 }
+    }
+
+    fn push(&mut self, row: &[Cell]) {
+        for (b, c) in self.builders.iter_mut().zip(row) {
+            match (b, c) {
+                (Builder::Str(b), Cell::Str(x)) if !x.is_empty() => b.append_value(x),
+                (Builder::Str(b), _) => b.append_null(),
+                (Builder::Int(b), Cell::Int(i)) => b.append_value(*i),
+                (Builder::Int(b), _) => b.append_null(),
+                (Builder::Float(b), Cell::Float(f)) => b.append_value(*f),
+                (Builder::Float(b), _) => b.append_null(),
+            }
+        }
+        self.len += 1;
+    }
+
+    fn finish(&mut self, schema: &Arc<Schema>) -> Result<RecordBatch, arrow_schema::ArrowError> {
+        let arrays: Vec<ArrayRef> = self
+            .builders
+            .iter_mut()
+            .map(|b| -> ArrayRef {
+                match b {
+                    Builder::Str(b) => Arc::new(b.finish()),
+                    Builder::Int(b) => Arc::new(b.finish()),
+                    Builder::Float(b) => Arc::new(b.finish()),
+                }
+            })
+            .collect();
+        self.len = 0;
+        RecordBatch::try_new(schema.clone(), arrays)
+    }
+}
+
+enum ArrowSink {
+    Parquet(Box<parquet::arrow::ArrowWriter<File>>),
+    Ipc(Box<arrow_ipc::writer::FileWriter<BufWriter<File>>>),
+}
+
+impl ArrowSink {
+    fn new(format: Format, file: File, schema: Arc<Schema>) -> Result<Self, String> {
+        Ok(match format {
+            Format::Parquet => {
+                let props = parquet::file::properties::WriterProperties::builder()
+                    .set_compression(parquet::basic::Compression::SNAPPY)
+                    .build();
+                Self::Parquet(Box::new(
+                    parquet::arrow::ArrowWriter::try_new(file, schema, Some(props))
+                        .map_err(|e| e.to_string())?,
+                ))
+            }
+            _ => Self::Ipc(Box::new(
+                arrow_ipc::writer::FileWriter::try_new(
+                    BufWriter::with_capacity(1 << 20, file),
+                    &schema,
+                )
+                .map_err(|e| e.to_string())?,
+            )),
+        })
+    }
+
+    fn write(&mut self, batch: &RecordBatch) -> Result<(), String> {
+        match self {
+            Self::Parquet(w) => w.write(batch).map_err(|e| e.to_string()),
+            Self::Ipc(w) => w.write(batch).map_err(|e| e.to_string()),
+        }
+    }
+
+    fn close(self) -> Result<(), String> {
+        match self {
+            Self::Parquet(w) => w.close().map(|_| ()).map_err(|e| e.to_string()),
+            Self::Ipc(mut w) => w.finish().map_err(|e| e.to_string()),
+        }
+    }
+}

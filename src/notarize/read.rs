@@ -1,0 +1,243 @@
+//! Reading and hashing: every dataset file of every submission read in parallel (largest first),
+//! each file's rows salted and hashed on all cores while another thread writes its leaves file
+//! into the staging area and builds its root.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use rayon::prelude::*;
+
+use super::{PipelineError, Progress};
+use crate::core::hash::NodeHash;
+use crate::core::record::DatasetEntry;
+use crate::hashing::lanes::LANES;
+use crate::hashing::salt::{Salter, Secret};
+use crate::hashing::tree::{RootBuilder, root_of};
+use crate::ingest::{self, Batch, SourceFile};
+use crate::store::io_err;
+
+/// Reads every file of every submission into `staging/<submission index>/d<k>.leaves` and
+/// returns each submission's datasets in order. Files are read in parallel, the largest first so
+/// that the others fill the cores beside it; the first error in submission and dataset order is
+/// returned, whatever thread hit it first.
+///
+/// # Errors
+/// Bad input or I/O errors.
+pub(super) fn read_all(
+    files: &[Vec<SourceFile>],
+    secret: &Secret,
+    staging: &Path,
+    progress: &dyn Progress,
+) -> Result<Vec<Vec<Ingested>>, PipelineError> {
+    // Flatten (submission, file) pairs so every file of every submission is read in parallel.
+    let mut jobs = Vec::new();
+    for (s, list) in files.iter().enumerate() {
+        let dir = staging.join(s.to_string());
+        std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        for (d, file) in list.iter().enumerate() {
+            jobs.push((s, d, file, dir.clone()));
+        }
+    }
+    progress.ingest_started(jobs.iter().map(|j| j.2.bytes).sum());
+    // Results go back to job order, which is all the output depends on.
+    let mut order: Vec<usize> = (0..jobs.len()).collect();
+    order.sort_by_key(|&j| std::cmp::Reverse(jobs[j].2.bytes));
+    let mut results: Vec<(usize, Result<Ingested, PipelineError>)> = order
+        .par_iter()
+        .map(|&j| {
+            let (_, d, file, dir) = &jobs[j];
+            let ingested = ingest_file(file, secret, dir, &format!("d{d}")).map(|entry| {
+                progress.ingested(file.bytes);
+                Ingested {
+                    entry,
+                    file: (*file).clone(),
+                }
+            });
+            (j, ingested)
+        })
+        .collect();
+    results.sort_by_key(|(j, _)| *j);
+    progress.ingest_finished();
+    let mut per_submission: Vec<Vec<Ingested>> = files.iter().map(|_| Vec::new()).collect();
+    for ((s, ..), (_, r)) in jobs.iter().zip(results) {
+        per_submission[*s].push(r?);
+    }
+    Ok(per_submission)
+}
+
+/// One dataset read into the staging area.
+pub(super) struct Ingested {
+    pub(super) entry: DatasetEntry,
+    pub(super) file: SourceFile,
+}
+
+/// Reads one file, writing its leaf hashes into `dir` with stem `stem`. Reading and hashing (on
+/// all cores) overlap with writing and the root (on their own thread).
+fn ingest_file(
+    file: &SourceFile,
+    secret: &Secret,
+    dir: &Path,
+    stem: &str,
+) -> Result<DatasetEntry, PipelineError> {
+    let mut source = ingest::open(&file.path, file.format)?;
+    let columns = source.columns().to_vec();
+    let salter = Salter::new(secret, &file.dataset);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<HashedBatch>(2);
+    let root = std::thread::scope(|scope| {
+        let writer = scope.spawn(move || write_leaves(dir, stem, rx));
+        let read = (|| -> Result<(), PipelineError> {
+            let mut first = 0u64;
+            let mut batch = Batch::default();
+            loop {
+                if !source.next_batch(&mut batch)? {
+                    return Ok(());
+                }
+                let leaves = hash_batch(&salter, &batch, first);
+                first += batch.len() as u64;
+                if tx.send(leaves).is_err() {
+                    // The writer stopped on an error, which join reports below.
+                    return Ok(());
+                }
+            }
+        })();
+        drop(tx);
+        // The writer thread returns its own errors; a panic there is a bug worth surfacing.
+        let written = writer.join().expect("writer thread panicked");
+        read?;
+        written
+    })?;
+    Ok(DatasetEntry {
+        name: file.dataset.clone(),
+        columns,
+        rows: root.len(),
+        root: root.root(),
+    })
+}
+
+/// Height of the subtrees whose roots [`hash_batch`] computes on all cores, leaving the writer
+/// thread only the few nodes above them.
+const SUBTREE_HEIGHT: u32 = 8;
+
+/// The leaves of one batch and the roots of the aligned perfect subtrees among them.
+struct HashedBatch {
+    leaves: Vec<NodeHash>,
+    /// Leaves before the first whole subtree (the batch need not start at a multiple of its size).
+    lead: usize,
+    /// Roots of consecutive subtrees of `2^SUBTREE_HEIGHT` leaves from `leaves[lead]` on.
+    subtrees: Vec<NodeHash>,
+}
+
+/// Salts and hashes every row of a batch on all cores, in row order, with the roots of the
+/// aligned subtrees among them.
+fn hash_batch(salter: &Salter, batch: &Batch, first: u64) -> HashedBatch {
+    let leaves = hash_rows(salter, batch, first);
+    let size = 1usize << SUBTREE_HEIGHT;
+    let lead = ((first.next_multiple_of(size as u64) - first) as usize).min(leaves.len());
+    let mut subtrees = Vec::new();
+    leaves[lead..]
+        .par_chunks_exact(size)
+        .map(root_of)
+        .collect_into_vec(&mut subtrees);
+    HashedBatch {
+        leaves,
+        lead,
+        subtrees,
+    }
+}
+
+/// The leaf of every row of a batch, on all cores, in row order.
+fn hash_rows(salter: &Salter, batch: &Batch, first: u64) -> Vec<NodeHash> {
+    let mut leaves = vec![NodeHash::default(); batch.len()];
+    leaves
+        .par_chunks_mut(LANES)
+        .enumerate()
+        .with_min_len(1024 / LANES)
+        .for_each(|(k, out)| {
+            // A short last group repeats its first row in the spare lanes.
+            let index: [usize; LANES] =
+                std::array::from_fn(|l| k * LANES + if l < out.len() { l } else { 0 });
+            let leaves =
+                salter.salted_leaves(index.map(|i| first + i as u64), index.map(|i| batch.row(i)));
+            for (o, (_, leaf)) in out.iter_mut().zip(leaves) {
+                *o = leaf.into_node();
+            }
+        });
+    leaves
+}
+
+/// Writes the leaves file of one dataset from hashed batches, fsyncs it, and returns the
+/// dataset's root. The store keeps no values: the data stays in the sponsor's submission, and
+/// `prove` re-reads it and checks it against these leaves.
+fn write_leaves(
+    dir: &Path,
+    stem: &str,
+    batches: std::sync::mpsc::Receiver<HashedBatch>,
+) -> Result<RootBuilder, PipelineError> {
+    let path = dir.join(format!("{stem}.leaves"));
+    let f = File::create(&path).map_err(io_err(&path))?;
+    let mut out = BufWriter::with_capacity(1 << 20, f);
+    let mut root = RootBuilder::new();
+    for batch in batches {
+        let whole = batch.subtrees.len() << SUBTREE_HEIGHT;
+        let (lead, rest) = batch.leaves.split_at(batch.lead);
+        lead.iter().for_each(|leaf| root.push(*leaf));
+        for subtree in &batch.subtrees {
+            root.push_subtree(*subtree, SUBTREE_HEIGHT);
+        }
+        rest[whole..].iter().for_each(|leaf| root.push(*leaf));
+        for leaf in &batch.leaves {
+            out.write_all(leaf.as_bytes()).map_err(io_err(&path))?;
+        }
+    }
+    let f = out
+        .into_inner()
+        .map_err(|e| io_err(&path)(e.into_error()))?;
+    f.sync_all().map_err(io_err(&path))?;
+    Ok(root)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Batches that start off the subtree grid, pushed as subtrees by the writer, give the root
+    /// and the leaves file of hashing every row one by one.
+    #[test]
+    fn batches_hashed_in_subtrees_give_the_row_by_row_root() {
+        let secret = Secret::from_hex(&"44".repeat(32)).unwrap();
+        let salter = Salter::new(&secret, "lb");
+        let sizes = [37usize, 1000, 256, 3, 700];
+        let mut batches = Vec::new();
+        let mut want = Vec::new();
+        let mut first = 0u64;
+        for n in sizes {
+            let mut batch = Batch::default();
+            for i in 0..n {
+                let row = format!("[\"{}\",\"{}\"]", first + i as u64, "v".repeat(i % 90));
+                batch.buf.extend_from_slice(row.as_bytes());
+                batch.end_row();
+                want.push(
+                    salter
+                        .salted_leaf(first + i as u64, row.as_bytes())
+                        .1
+                        .into_node(),
+                );
+            }
+            batches.push(hash_batch(&salter, &batch, first));
+            first += n as u64;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, rx) = std::sync::mpsc::sync_channel(batches.len());
+        batches.into_iter().for_each(|b| tx.send(b).unwrap());
+        drop(tx);
+        let root = write_leaves(dir.path(), "lb", rx).unwrap();
+        assert_eq!(root.len(), want.len() as u64);
+        assert_eq!(root.root(), root_of(&want));
+        let file = std::fs::read(dir.path().join("lb.leaves")).unwrap();
+        assert_eq!(
+            file,
+            want.iter().flat_map(|l| *l.as_bytes()).collect::<Vec<u8>>()
+        );
+    }
+}
