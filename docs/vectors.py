@@ -58,3 +58,16 @@ print("submission entry leaf = anchor root (one submission):", s)
 header = struct.pack(">IQ", 1, 0) + bytes(32) + bytes.fromhex(s) + struct.pack(">QIQ", 1790000000, 0, 0)
 print("header (version 1, height 0, time 1790000000, difficulty 0, nonce 0):", header.hex())
 print("block hash:", hashlib.sha256(hashlib.sha256(header).digest()).hexdigest())
+
+# Format version 3: a document beside the dataset. The submission tree holds datasets (by name)
+# and documents (by path) in one byte order: "define.xml" sorts before "dm".
+doc_bytes = b"<ODM/>\n"
+doc = jcs({"path": "define.xml", "bytes": len(doc_bytes), "sha256": sha(doc_bytes).hex()})
+print("document entry bytes (define.xml holding '<ODM/>\\n'):", doc.decode())
+doc_leaf = leaf(doc)
+print("document entry leaf:", doc_leaf)
+sub_root = node(doc_leaf, d)
+print("submission root (document, then dataset):", sub_root)
+sub2 = jcs({"id": "CDISCPILOT01", "root": sub_root, "records": 2, "datasets": 1, "documents": 1})
+print("submission entry bytes (with a document):", sub2.decode())
+print("its leaf:", leaf(sub2))

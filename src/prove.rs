@@ -1,19 +1,20 @@
-//! Building proofs: finds the block that last anchored a submission, rebuilds the trees from the
-//! stored leaf hashes, re-reads the disclosed rows from the submission's data (the store keeps no
-//! values), checks each against its stored leaf and derives the disclosed salts.
+//! Building proofs: finds the block that anchored a submission (the latest, or one at a height or
+//! a time), rebuilds the trees from the stored entries and leaf hashes, re-reads what a proof
+//! discloses from the submission's data (the store keeps no values), checks it against what was
+//! notarized and derives the disclosed salts. Proves a submission, a document, a dataset or rows.
 
 use std::path::{Path, PathBuf};
 
 use crate::core::proof::{
     BlockInfo, PROOF_FORMAT, PROOF_VERSION, Proof, ProofKind, RecordClaim, Step, TreeKind,
 };
-use crate::core::record::{Salt, entry_leaves};
-use crate::hashing::salt::Salter;
+use crate::core::record::entry_leaves;
+use crate::hashing::salt::{Salter, Secret};
 use crate::hashing::tree::{SmallTree, Tree};
 use crate::ingest::{self, Batch, IngestError};
 use crate::notarize::PipelineError;
 use crate::store::chain::{self as chain_store, StoredBlock};
-use crate::store::{self, Manifest, ManifestDataset, Store, StoreError};
+use crate::store::{self, Item, Manifest, ManifestDataset, Store, StoreError};
 
 /// Which anchoring of a submission to prove from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,19 +28,36 @@ pub enum At {
     Time(u64),
 }
 
-/// Everything needed to prove rows of one dataset: loaded once, then any number of proofs.
-pub struct DatasetProver {
+/// A submission's anchoring, opened once: the block, its manifest of the submission, the salt
+/// secret and the small trees. It proves the submission itself and its documents, and opens its
+/// datasets for record and dataset proofs.
+pub struct SubmissionProver {
     dir: PathBuf,
     manifest: Manifest,
-    dataset: usize,
     block: StoredBlock,
+    secret: Secret,
+    /// The submission tree (datasets and documents), and which item each leaf is.
+    tree: SmallTree,
+    items: Vec<Item>,
+    block_step: Step,
+    checkpoint: Option<String>,
+}
+
+/// Everything needed to prove rows of one dataset: loaded once, then any number of proofs.
+pub struct DatasetProver {
+    sub: SubmissionProver,
+    dataset: usize,
     salter: Salter,
     submission_step: Step,
-    block_step: Step,
     tree: Option<Tree>,
-    checkpoint: Option<String>,
     data: PathBuf,
     format: ingest::Format,
+}
+
+/// The directory (or, for a one-file submission, the file) the data is read from: `data`, or
+/// where the submission was notarized.
+fn base(manifest: &Manifest, data: Option<&Path>) -> PathBuf {
+    data.map_or_else(|| PathBuf::from(&manifest.source), Path::to_path_buf)
 }
 
 /// Where to read dataset `d` of `manifest`, and in which format: `base` (the submission as
@@ -49,7 +67,7 @@ pub struct DatasetProver {
 fn locate(base: PathBuf, manifest: &Manifest, d: &ManifestDataset) -> (PathBuf, ingest::Format) {
     // A one-file submission was notarized from the file itself; tell it from a directory even
     // when it is gone, so the error names the dataset file.
-    let one_file = manifest.datasets.len() == 1
+    let one_file = manifest.datasets.len() + manifest.documents.len() == 1
         && Path::new(&manifest.source).file_name() == Some(std::ffi::OsStr::new(&d.file));
     if base.is_file() || (one_file && !base.is_dir()) {
         let format = ingest::Format::from_path(&base).map_or(d.format, |(f, _)| f);
@@ -102,21 +120,13 @@ fn damaged(path: PathBuf, detail: impl Into<String>) -> PipelineError {
     })
 }
 
-impl DatasetProver {
-    /// Opens the anchoring of `submission` in `store` that `at` selects and selects `dataset`,
-    /// whose rows are read from `data` (the submission directory or file, as it was then) or,
-    /// without it, from where they were notarized.
+impl SubmissionProver {
+    /// Opens the anchoring of `submission` in `store` that `at` selects.
     ///
     /// # Errors
-    /// Unknown submission or dataset (listing what exists), no anchoring at `at` (listing the
-    /// heights that anchor it), a missing or wrong salt secret, a damaged chain or store.
-    pub fn open(
-        store: &Store,
-        submission: &str,
-        dataset: &str,
-        data: Option<&Path>,
-        at: At,
-    ) -> Result<Self, PipelineError> {
+    /// Unknown submission (listing what exists), no anchoring at `at` (listing the heights that
+    /// anchor it), a missing or wrong salt secret, a damaged chain or store.
+    pub fn open(store: &Store, submission: &str, at: At) -> Result<Self, PipelineError> {
         let _lock = store.lock(false, true)?;
         let chain_path = store.chain_path();
         let chain = chain_store::read_chain(&chain_path)?;
@@ -176,21 +186,6 @@ impl DatasetProver {
                 "manifest disagrees with the chain",
             ));
         }
-        let dataset_index = manifest
-            .datasets
-            .iter()
-            .position(|d| d.entry.name == dataset)
-            .ok_or_else(|| {
-                let names: Vec<&str> = manifest
-                    .datasets
-                    .iter()
-                    .map(|d| d.entry.name.as_str())
-                    .collect();
-                PipelineError::Usage(format!(
-                    "dataset {dataset:?} is not in submission {submission:?} (datasets: {})",
-                    names.join(", ")
-                ))
-            })?;
         let secret = store
             .load_secret()?
             .ok_or_else(|| StoreError::SecretMissing {
@@ -211,30 +206,24 @@ impl DatasetProver {
             .into());
         }
 
-        let sub_tree = SmallTree::new(&entry_leaves(manifest.datasets.iter().map(|d| &d.entry))?);
-        if sub_tree.root() != manifest.submission.root {
+        let (items, leaves): (Vec<Item>, Vec<_>) = manifest.tree()?.into_iter().unzip();
+        let tree = SmallTree::new(&leaves);
+        if tree.root() != manifest.submission.root {
             return Err(damaged(
                 block_dir.join(submission),
-                "dataset entries do not give the submission root",
+                "dataset and document entries do not give the submission root",
             ));
         }
         let anchor_tree = SmallTree::new(&entry_leaves(&block.submissions)?);
-        let salter = Salter::new(&secret, dataset);
-        let checkpoint = store.checkpoint(block.header.height)?;
-        let base = data.map_or_else(|| PathBuf::from(&manifest.source), Path::to_path_buf);
-        let (data, format) = locate(base, &manifest, &manifest.datasets[dataset_index]);
         Ok(Self {
-            data,
-            format,
-            checkpoint,
+            checkpoint: store.checkpoint(block.header.height)?,
             dir: block_dir.join(submission),
-            submission_step: small_step(TreeKind::Submission, &sub_tree, dataset_index as u64),
             block_step: small_step(TreeKind::Block, &anchor_tree, position as u64),
+            tree,
+            items,
             manifest,
-            dataset: dataset_index,
             block,
-            salter,
-            tree: None,
+            secret,
         })
     }
 
@@ -242,15 +231,6 @@ impl DatasetProver {
     /// instead of the one the store keeps for the block.
     pub fn set_checkpoint(&mut self, note: String) {
         self.checkpoint = Some(note);
-    }
-
-    fn dataset(&self) -> &ManifestDataset {
-        &self.manifest.datasets[self.dataset]
-    }
-
-    /// Number of rows in the dataset.
-    pub fn rows(&self) -> u64 {
-        self.dataset().entry.rows
     }
 
     fn block_info(&self) -> BlockInfo {
@@ -262,13 +242,152 @@ impl DatasetProver {
         }
     }
 
+    /// A proof of `kind` with `steps`; every other field empty.
+    fn proof(&self, kind: ProofKind, steps: Vec<Step>) -> Proof {
+        Proof {
+            format: PROOF_FORMAT.into(),
+            version: PROOF_VERSION,
+            kind,
+            record: None,
+            dataset: None,
+            document: None,
+            salts: None,
+            leaves: None,
+            submission: self.manifest.submission.clone(),
+            steps,
+            block: self.block_info(),
+            checkpoint: self.checkpoint.clone(),
+        }
+    }
+
+    /// The step of an item in the submission tree.
+    fn item_step(&self, item: Item) -> Step {
+        // Every item of the manifest is a leaf of the tree built from it.
+        let index = self.items.iter().position(|i| *i == item).unwrap_or(0);
+        small_step(TreeKind::Submission, &self.tree, index as u64)
+    }
+
+    /// The proof of the whole submission: its entry in the block.
+    pub fn submission_proof(&self) -> Proof {
+        self.proof(ProofKind::Submission, vec![self.block_step.clone()])
+    }
+
+    /// The proof of the document at `path` (relative to the submission), after checking that
+    /// the file read from `data` (or where the submission was notarized) is still the one
+    /// notarized.
+    ///
+    /// # Errors
+    /// An unknown document (listing the documents), a file that changed since, a read error.
+    pub fn document_proof(&self, path: &str, data: Option<&Path>) -> Result<Proof, PipelineError> {
+        let m = &self.manifest;
+        let k = m
+            .documents
+            .iter()
+            .position(|d| d.path == path)
+            .ok_or_else(|| {
+                let names: Vec<&str> = m.documents.iter().map(|d| d.path.as_str()).collect();
+                PipelineError::Usage(format!(
+                    "document {path:?} is not in submission {:?} (documents: {})",
+                    m.submission.id,
+                    list(&names)
+                ))
+            })?;
+        let doc = &m.documents[k];
+        let base = base(m, data);
+        let file = if base.is_file() {
+            base
+        } else {
+            base.join(path)
+        };
+        let listed = ingest::DocumentFile {
+            path: file.clone(),
+            relative: path.to_owned(),
+            bytes: 0,
+        };
+        let read = ingest::document::hash(&listed, &|_| {}).map_err(|e| {
+            PipelineError::Ingest(IngestError {
+                message: format!(
+                    "{} (the submission was notarized from {}; give --data to read it elsewhere)",
+                    e.message, m.source
+                ),
+                ..e
+            })
+        })?;
+        if read != *doc {
+            return Err(IngestError::file(
+                &file,
+                format!(
+                    "differs from the document notarized in block {} ({} bytes, SHA-256 {}; the \
+                     file has {} bytes, SHA-256 {}): it changed since",
+                    self.block.header.height, doc.bytes, doc.sha256, read.bytes, read.sha256
+                ),
+            )
+            .into());
+        }
+        let steps = vec![self.item_step(Item::Document(k)), self.block_step.clone()];
+        let mut proof = self.proof(ProofKind::Document, steps);
+        proof.document = Some(doc.clone());
+        Ok(proof)
+    }
+
+    /// Opens dataset `name` for record and dataset proofs, its rows read from `data` (the
+    /// submission directory or file as it was then) or from where they were notarized.
+    ///
+    /// # Errors
+    /// An unknown dataset, listing the datasets.
+    pub fn dataset(self, name: &str, data: Option<&Path>) -> Result<DatasetProver, PipelineError> {
+        let m = &self.manifest;
+        let index = m
+            .datasets
+            .iter()
+            .position(|d| d.entry.name == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = m.datasets.iter().map(|d| d.entry.name.as_str()).collect();
+                PipelineError::Usage(format!(
+                    "dataset {name:?} is not in submission {:?} (datasets: {})",
+                    m.submission.id,
+                    list(&names)
+                ))
+            })?;
+        let (data, format) = locate(base(m, data), m, &m.datasets[index]);
+        Ok(DatasetProver {
+            salter: Salter::new(&self.secret, name),
+            submission_step: self.item_step(Item::Dataset(index)),
+            sub: self,
+            dataset: index,
+            tree: None,
+            data,
+            format,
+        })
+    }
+}
+
+/// Names for a message, or "none".
+fn list(names: &[&str]) -> String {
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+impl DatasetProver {
+    fn dataset(&self) -> &ManifestDataset {
+        &self.sub.manifest.datasets[self.dataset]
+    }
+
+    /// Number of rows in the dataset.
+    pub fn rows(&self) -> u64 {
+        self.dataset().entry.rows
+    }
+
     fn record_tree(&mut self) -> Result<&Tree, PipelineError> {
         if self.tree.is_none() {
-            let leaves = store::read_leaves(&self.dir, self.dataset())?;
+            let leaves = store::read_leaves(&self.sub.dir, self.dataset())?;
             let tree = Tree::new(leaves);
             if tree.root() != self.dataset().entry.root {
                 return Err(damaged(
-                    self.dir.clone(),
+                    self.sub.dir.clone(),
                     "stored leaves do not give the dataset root",
                 ));
             }
@@ -284,12 +403,12 @@ impl DatasetProver {
         let d = self.dataset();
         let size = d.entry.rows;
         let path = crate::hashing::tree::audit_path_with(row, size, |a, b| {
-            store::leaves_root(&self.dir, d, a, b)
+            store::leaves_root(&self.sub.dir, d, a, b)
         })?
         .ok_or_else(|| PipelineError::Usage(format!("row {row} is out of range")))?;
         Ok(Step {
             tree: TreeKind::Dataset,
-            leaf_hash: store::leaves_root(&self.dir, d, row, row + 1)?,
+            leaf_hash: store::leaves_root(&self.sub.dir, d, row, row + 1)?,
             leaf_index: row,
             tree_size: size,
             audit_path: path,
@@ -322,7 +441,7 @@ impl DatasetProver {
         .is_err()
         {
             return Err(damaged(
-                self.dir.clone(),
+                self.sub.dir.clone(),
                 "stored leaves do not give the dataset root",
             ));
         }
@@ -333,28 +452,21 @@ impl DatasetProver {
         let parsed: Vec<Option<String>> =
             serde_json::from_slice(values).expect("canonical values are JSON");
         let d = self.dataset();
-        Ok(Proof {
-            format: PROOF_FORMAT.into(),
-            version: PROOF_VERSION,
-            kind: ProofKind::Record,
-            record: Some(RecordClaim {
-                dataset: d.entry.name.clone(),
-                row,
-                columns: d.entry.columns.clone(),
-                values: parsed,
-                salt,
-            }),
-            dataset: d.entry.clone(),
-            salts: None,
-            submission: self.manifest.submission.clone(),
-            steps: vec![
-                row_step,
-                self.submission_step.clone(),
-                self.block_step.clone(),
-            ],
-            block: self.block_info(),
-            checkpoint: self.checkpoint.clone(),
-        })
+        let steps = vec![
+            row_step,
+            self.submission_step.clone(),
+            self.sub.block_step.clone(),
+        ];
+        let mut proof = self.sub.proof(ProofKind::Record, steps);
+        proof.record = Some(RecordClaim {
+            dataset: d.entry.name.clone(),
+            row,
+            columns: d.entry.columns.clone(),
+            values: parsed,
+            salt,
+        });
+        proof.dataset = Some(d.entry.clone());
+        Ok(proof)
     }
 
     /// The error for data that no longer matches what was notarized, naming file and place.
@@ -364,7 +476,7 @@ impl DatasetProver {
             at,
             format!(
                 "{what} in block {}: the file changed since (point --data at the copy that was notarized)",
-                self.block.header.height
+                self.sub.block.header.height
             ),
         )
         .into()
@@ -384,7 +496,7 @@ impl DatasetProver {
             PipelineError::Ingest(IngestError {
                 message: format!(
                     "{} (the submission was notarized from {}; pass --data to read it elsewhere)",
-                    e.message, self.manifest.source
+                    e.message, self.sub.manifest.source
                 ),
                 ..e
             })
@@ -468,35 +580,38 @@ impl DatasetProver {
         })
     }
 
-    /// The proof of the whole dataset, carrying every row's salt for `verify --data`.
+    /// The proof of the dataset's entry. With `with_salts`, it also carries every row's salt
+    /// and leaf, for `verify --data` by the holder of the data: the rows are re-read and each is
+    /// checked against its stored leaf (the salts derive from the values). Without, nothing is
+    /// read and nothing of the rows is disclosed.
     ///
     /// # Errors
     /// Data that changed since, or a damaged store.
-    pub fn dataset_proof(&mut self) -> Result<Proof, PipelineError> {
+    pub fn dataset_proof(&mut self, with_salts: bool) -> Result<Proof, PipelineError> {
+        let steps = vec![self.submission_step.clone(), self.sub.block_step.clone()];
+        let mut proof = self.sub.proof(ProofKind::Dataset, steps);
+        proof.dataset = Some(self.dataset().entry.clone());
+        if !with_salts {
+            return Ok(proof);
+        }
         let rows = self.rows();
-        let mut salts: Vec<Salt> = Vec::with_capacity(usize::try_from(rows).unwrap_or(0));
-        let mut stored = store::LeafReader::open(&self.dir, self.dataset(), 0)?;
+        let capacity = usize::try_from(rows).unwrap_or(0);
+        let (mut salts, mut leaves) = (Vec::with_capacity(capacity), Vec::with_capacity(capacity));
+        let mut stored = store::LeafReader::open(&self.sub.dir, self.dataset(), 0)?;
         self.read_rows(rows, true, |row, values| {
             let (salt, leaf) = self.salter.salted_leaf(row, values);
-            if leaf.into_node() != stored.next_leaf()? {
+            let leaf = leaf.into_node();
+            if leaf != stored.next_leaf()? {
                 return Err(
                     self.changed(&format!("row {row}"), "differs from the notarized record")
                 );
             }
             salts.push(salt);
+            leaves.push(leaf);
             Ok(())
         })?;
-        Ok(Proof {
-            format: PROOF_FORMAT.into(),
-            version: PROOF_VERSION,
-            kind: ProofKind::Dataset,
-            record: None,
-            dataset: self.dataset().entry.clone(),
-            salts: Some(salts),
-            submission: self.manifest.submission.clone(),
-            steps: vec![self.submission_step.clone(), self.block_step.clone()],
-            block: self.block_info(),
-            checkpoint: self.checkpoint.clone(),
-        })
+        proof.salts = Some(salts);
+        proof.leaves = Some(leaves);
+        Ok(proof)
     }
 }

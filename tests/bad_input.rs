@@ -84,10 +84,16 @@ fn corrupt_arrow_file_is_an_error() {
 }
 
 #[test]
-fn unsupported_file_is_an_error() {
+fn symbolic_link_in_a_submission_is_refused() {
     let s = Scratch::new();
-    let p = sub_with(&s, "define.xml", b"<xml/>");
-    fails_cleanly(&s, &[&p], &["define.xml", "unsupported file in submission"]);
+    let p = sub_with(&s, "ae.csv", b"A,B\n1,2\n");
+    s.write("outside/secret.txt", b"not part of it");
+    std::os::unix::fs::symlink(
+        s.path().join("outside/secret.txt"),
+        s.path().join("bad/link.txt"),
+    )
+    .unwrap();
+    fails_cleanly(&s, &[&p], &["link.txt", "a symbolic link is not notarized"]);
 }
 
 #[test]

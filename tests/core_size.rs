@@ -5,7 +5,8 @@
 use std::path::Path;
 
 /// The budget. Raise it only with a reason, here and in the README's "verification core".
-const BUDGET: usize = 2700;
+/// 2,700 at the layout's creation; 2,800 with documents and submission proofs (format 3).
+const BUDGET: usize = 2800;
 
 /// Code lines of one file: non-blank, non-comment lines before its `#[cfg(test)]` module.
 fn code_lines(text: &str) -> usize {

@@ -270,6 +270,7 @@ fn dataset_proof_checks_the_regulators_copy_of_the_data() {
         "cdiscpilot01",
         "--dataset",
         "lb",
+        "--with-salts",
         "-o",
         "lb.json",
     ]);
@@ -305,6 +306,7 @@ fn dataset_proof_checks_the_regulators_copy_of_the_data() {
         "X",
         "--dataset",
         "lb",
+        "--with-salts",
         "-o",
         "x.json",
     ]);
@@ -332,7 +334,12 @@ fn dataset_proof_checks_the_regulators_copy_of_the_data() {
         "changed/lb.csv",
     ]);
     assert_eq!(r.code, 1, "{}", r.stdout);
-    assert!(r.stdout.contains("some row changed"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("row 0 differs from the notarized record (1 of 200 rows differ)"),
+        "{}",
+        r.stdout
+    );
     // A missing row is caught with the counts.
     let fewer: String = csv.lines().take(150).map(|l| format!("{l}\n")).collect();
     s.write("fewer/lb.csv", fewer.as_bytes());
@@ -580,7 +587,7 @@ fn prove_rereads_the_data_and_refuses_changed_rows() {
     let text = std::fs::read_to_string(&path).unwrap();
     let last = text.lines().last().unwrap();
     std::fs::write(&path, format!("{text}{last}\n")).unwrap();
-    for extra in [&["--all-rows"][..], &[]] {
+    for extra in [&["--all-rows"][..], &["--with-salts"]] {
         refused(extra, "dm.csv: row 60: more rows than the 60 notarized");
     }
     assert_eq!(prove(&["--row", "59", "--data", "moved"]).code, 0);
@@ -591,7 +598,7 @@ fn prove_rereads_the_data_and_refuses_changed_rows() {
     let edited = line.replacen("\"DM\"", "\"XX\"", 1);
     assert_ne!(line, edited);
     std::fs::write(&path, text.replacen(line, &edited, 1)).unwrap();
-    for extra in [&["--row", "3"][..], &["--all-rows"], &[]] {
+    for extra in [&["--row", "3"][..], &["--all-rows"], &["--with-salts"]] {
         refused(
             extra,
             "dm.csv: row 3: differs from the notarized record in block 0",
@@ -602,7 +609,7 @@ fn prove_rereads_the_data_and_refuses_changed_rows() {
     // Rows removed: the shortfall is named.
     let first_lines: Vec<&str> = text.lines().take(3).collect();
     std::fs::write(&path, first_lines.join("\n") + "\n").unwrap();
-    refused(&[], "2 rows, where");
+    refused(&["--with-salts"], "2 rows, where");
 }
 
 /// The root does not depend on the format, so `prove` may re-read a dataset from a copy in

@@ -1,11 +1,12 @@
 //! The test vectors of docs/FORMAT.md, recomputed independently by docs/vectors.py (Python
 //! standard library only), reproduced here through the crate.
 
+use sha2::Digest;
 use trialnotary::core::hash::root;
-use trialnotary::core::hash::{BlockHash, NodeHash};
+use trialnotary::core::hash::{BlockHash, FileHash, NodeHash};
 use trialnotary::core::header::{BlockHeader, HEADER_VERSION};
 use trialnotary::core::record::{
-    DatasetEntry, Record, Salt, SubmissionEntry, values_digest, write_values,
+    DatasetEntry, DocumentEntry, Record, Salt, SubmissionEntry, values_digest, write_values,
 };
 use trialnotary::hashing::salt::{Salter, Secret};
 
@@ -76,6 +77,7 @@ fn format_md_vectors() {
         root: d.into_node(),
         records: 2,
         datasets: 1,
+        documents: 0,
     };
     let s = sub.leaf_hash().unwrap();
     assert_eq!(
@@ -100,5 +102,30 @@ fn format_md_vectors() {
     assert_eq!(
         header.hash().to_hex(),
         "8605ff5a9ecd14375c583bd16dd937a20bae3f3c02dba7589f2391dc4c1f6180"
+    );
+
+    // Format version 3: a document beside the dataset, in one sorted submission tree.
+    let doc = DocumentEntry {
+        path: "define.xml".into(),
+        bytes: 7,
+        sha256: FileHash::from_bytes(sha2::Sha256::digest(b"<ODM/>\n").into()),
+    };
+    assert_eq!(
+        doc.leaf_hash().unwrap().to_hex(),
+        "df522b917137ad8095cb67cddadb6b3be966282276c66f09d09cc54277cb97c8"
+    );
+    let sub_root = root(&[doc.leaf_hash().unwrap().into_node(), d.into_node()]);
+    assert_eq!(
+        sub_root,
+        n("906b00136f9e1f71d6ee235a0038c0ab846c7d41f192e5732f420d2173eaba8b")
+    );
+    let sub = SubmissionEntry {
+        root: sub_root,
+        documents: 1,
+        ..sub
+    };
+    assert_eq!(
+        sub.leaf_hash().unwrap().to_hex(),
+        "969c7ad46702c382c4c883e4e007a828661fd3369ad09cb7c354920813f67d3b"
     );
 }

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use serde_json::json;
 
-use super::{StoreArg, print_json};
+use super::{StoreArg, print_json, utc};
 use crate::Outcome;
 use trialnotary::core::chain::ChainFault;
 use trialnotary::store::Store;
@@ -128,17 +128,6 @@ fn verify(args: &Args) -> anyhow::Result<Outcome> {
         }
     }
     Ok(Outcome::Ok)
-}
-
-/// A block time as UTC ISO 8601, for people (beside the epoch seconds in JSON).
-fn utc(time: u64) -> String {
-    i64::try_from(time)
-        .ok()
-        .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
-        .map_or_else(
-            || time.to_string(),
-            |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        )
 }
 
 fn show(args: &Args) -> anyhow::Result<Outcome> {

@@ -24,6 +24,17 @@ pub fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A time in seconds since the epoch as UTC ISO 8601, for people (JSON gives the seconds too).
+pub fn utc(time: u64) -> String {
+    i64::try_from(time)
+        .ok()
+        .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+        .map_or_else(
+            || time.to_string(),
+            |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        )
+}
+
 /// The store path argument shared by the commands.
 #[derive(clap::Args, Clone, Debug)]
 pub struct StoreArg {

@@ -8,9 +8,10 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
-use super::{StoreArg, print_json};
+use super::{StoreArg, print_json, utc};
 use crate::Outcome;
-use trialnotary::notarize::{self, Input, NotarizeOptions};
+use trialnotary::core::session::escape;
+use trialnotary::notarize::{self, Change, Input, NotarizeOptions};
 
 /// Default difficulty: a few seconds of mining on two cores.
 pub const DEFAULT_DIFFICULTY: u32 = 26;
@@ -75,7 +76,7 @@ impl notarize::Progress for Bars {
     fn ingest_started(&self, bytes: u64) {
         let _ = self.ingest.set(self.bar(
             bytes,
-            "ingest {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            "ingest {bar:30} {decimal_bytes}/{decimal_total_bytes} {decimal_bytes_per_sec} eta {eta}",
         ));
     }
 
@@ -155,17 +156,28 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         let block = report.block.map(|(h, hash)| {
             json!({
                 "height": h.height, "hash": hash, "prev": h.prev, "anchor_root": h.anchor_root,
-                "time": h.time, "difficulty": h.difficulty, "nonce": h.nonce,
+                "time": h.time, "utc": utc(h.time), "difficulty": h.difficulty, "nonce": h.nonce,
             })
         });
         let subs: Vec<_> = report
             .submissions
             .iter()
             .map(|s| {
+                let items: Vec<_> = s
+                    .items
+                    .iter()
+                    .map(|i| {
+                        let size = if i.kind == "dataset" { "rows" } else { "bytes" };
+                        json!({"kind": i.kind, "name": i.name, size: i.size,
+                               "status": i.change.as_str()})
+                    })
+                    .collect();
                 json!({
                     "id": s.entry.id, "root": s.entry.root, "records": s.entry.records,
-                    "datasets": s.entry.datasets, "bytes": s.bytes, "height": s.height,
-                    "status": if s.anchored_now { "anchored" } else { "unchanged" },
+                    "datasets": s.entry.datasets, "documents": s.entry.documents,
+                    "bytes": s.bytes, "height": s.height, "anchored_now": s.anchored_now,
+                    "status": s.change.as_str(), "items": items, "gone": s.gone,
+                    "hidden": s.hidden,
                 })
             })
             .collect();
@@ -189,19 +201,24 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         Some((h, hash)) => {
             writeln!(
                 out,
-                "anchored {} submission(s) in block {} of {}",
+                "anchored {} submission(s) in block {} of {}, {}",
                 report.submissions.len(),
                 h.height,
-                opts.store.display()
+                opts.store.display(),
+                utc(h.time)
             )?;
             writeln!(out, "  block hash  {hash}")?;
-            let rate = report.hashes as f64 / report.mining.as_secs_f64().max(1e-9) / 1e6;
+            let mining = report.mining.as_secs_f64();
+            // A rate measured over a few milliseconds means nothing.
+            let rate = if mining >= 0.5 {
+                format!(" ({:.1} MH/s)", report.hashes as f64 / mining / 1e6)
+            } else {
+                String::new()
+            };
             writeln!(
                 out,
-                "  difficulty  {} bits, nonce {}, mined in {:.2} s ({rate:.1} MH/s)",
-                h.difficulty,
-                h.nonce,
-                report.mining.as_secs_f64()
+                "  difficulty  {} bits, nonce {}, mined in {mining:.2} s{rate}",
+                h.difficulty, h.nonce
             )?;
         }
         None => writeln!(
@@ -213,20 +230,47 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         writeln!(out, "  checkpoint  {}", path.display())?;
     }
     for s in &report.submissions {
+        let state = match (s.change, s.anchored_now) {
+            (Change::Unchanged, true) => "unchanged, anchored again",
+            (Change::Unchanged, false) => "unchanged, anchored",
+            (Change::Changed, _) => "changed, anchored",
+            (Change::New, _) => "new, anchored",
+        };
+        let docs = if s.entry.documents > 0 {
+            format!(", {} documents", s.entry.documents)
+        } else {
+            String::new()
+        };
         writeln!(
             out,
-            "  {}  root {}  {} records in {} datasets  {} at height {}",
-            s.entry.id,
+            "  {}  {state} at height {}  root {}  {} records in {} datasets{docs}",
+            escape(&s.entry.id),
+            s.height,
             s.entry.root,
             s.entry.records,
             s.entry.datasets,
-            if s.anchored_now {
-                "anchored"
-            } else {
-                "unchanged, anchored"
-            },
-            s.height
         )?;
+        // The first anchoring lists nothing but counts; later ones list what changed.
+        if s.change != Change::New {
+            for i in s.items.iter().filter(|i| i.change != Change::Unchanged) {
+                let size = if i.kind == "dataset" { "rows" } else { "bytes" };
+                writeln!(
+                    out,
+                    "    {:9} {:8} {}  {} {size}",
+                    i.change.as_str(),
+                    i.kind,
+                    escape(&i.name),
+                    i.size
+                )?;
+            }
+            for name in &s.gone {
+                writeln!(out, "    {:9} {}", "gone", escape(name))?;
+            }
+        }
+        if !s.hidden.is_empty() {
+            let hidden: Vec<String> = s.hidden.iter().map(|h| escape(h)).collect();
+            writeln!(out, "    skipped hidden: {}", hidden.join(", "))?;
+        }
     }
     writeln!(
         out,

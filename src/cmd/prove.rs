@@ -1,15 +1,18 @@
-//! `trialnotary prove`: write a record, all-rows (NDJSON) or dataset proof from the store and
-//! the submission's data.
+//! `trialnotary prove`: write a proof of a submission, one of its documents, one of its datasets
+//! (with or without the rows' salts), one row, or every row (NDJSON), from the store and the
+//! submission's data, at the latest anchoring or an earlier one.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use serde_json::json;
 
-use super::StoreArg;
+use super::{StoreArg, print_json};
 use crate::Outcome;
+use trialnotary::core::proof::Proof;
 use trialnotary::notarize::PipelineError;
-use trialnotary::prove::{At, DatasetProver};
+use trialnotary::prove::{At, DatasetProver, SubmissionProver};
 use trialnotary::store::Store;
 
 /// Parses `--at`: a date (its last second, UTC), an RFC 3339 time, or epoch seconds.
@@ -33,21 +36,31 @@ pub fn parse_time(text: &str) -> Result<u64, String> {
 /// Arguments of `prove`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Submission id.
+    /// Submission id. Alone, proves the whole submission (its entry in the block).
     #[arg(long, value_name = "ID")]
     submission: String,
     /// Dataset name (its path in the submission without extension, e.g. `lb`). Alone, proves
-    /// the whole dataset and carries every row's salt.
-    #[arg(long, value_name = "NAME")]
-    dataset: String,
+    /// the dataset's entry (name, columns, row count, root), disclosing no row.
+    #[arg(long, value_name = "NAME", conflicts_with = "file")]
+    dataset: Option<String>,
     /// Row to prove, from 0, in file order.
-    #[arg(long, value_name = "N", conflicts_with = "all_rows")]
+    #[arg(long, value_name = "N", requires = "dataset", conflicts_with_all = ["all_rows", "with_salts"])]
     row: Option<u64>,
     /// One proof per row, as NDJSON (one JSON proof per line).
-    #[arg(long)]
+    #[arg(long, requires = "dataset", conflicts_with = "with_salts")]
     all_rows: bool,
+    /// With --dataset: add every row's salt and leaf, so that the holder of the data can check
+    /// it with `verify --data`. Anyone holding such a proof can test guesses of each row: hand
+    /// it only to someone who holds the data.
+    #[arg(long, requires = "dataset")]
+    with_salts: bool,
+    /// A document: a file of the submission that is not a dataset, by its path in the
+    /// submission (e.g. `m5/datasets/study/tabulations/sdtm/define.xml`).
+    #[arg(long, value_name = "PATH")]
+    file: Option<String>,
     /// The submission's data (directory or file, as given to `notarize`), if it is no longer
-    /// where it was notarized. Disclosed rows are re-read from it and checked against the store.
+    /// where it was notarized: an archived copy, or a copy in another format. What a proof
+    /// discloses is re-read from it and checked against the store.
     #[arg(long, value_name = "PATH")]
     data: Option<PathBuf>,
     #[command(flatten)]
@@ -64,68 +77,140 @@ pub struct Args {
     /// Attach this signed checkpoint (e.g. one cosigned by witnesses) instead of the store's.
     #[arg(long, value_name = "FILE")]
     checkpoint: Option<PathBuf>,
-    /// Output file (default: standard output). Written atomically.
+    /// Output file (default: standard output). Written atomically, mode 0600.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// With -o: report what was written as one JSON object on standard output.
+    #[arg(long, requires = "output")]
+    json: bool,
 }
 
 /// Runs `prove`.
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let store = Store::new(&args.store.store);
-    let mut prover = DatasetProver::open(
-        &store,
-        &args.submission,
-        &args.dataset,
-        args.data.as_deref(),
-        match (args.height, args.at) {
-            (Some(h), _) => At::Height(h),
-            (None, Some(t)) => At::Time(t),
-            (None, None) => At::Latest,
-        },
-    )?;
+    let at = match (args.height, args.at) {
+        (Some(h), _) => At::Height(h),
+        (None, Some(t)) => At::Time(t),
+        (None, None) => At::Latest,
+    };
+    let mut sub = SubmissionProver::open(&store, &args.submission, at)?;
     if let Some(path) = &args.checkpoint {
         let note = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        prover.set_checkpoint(note);
+        sub.set_checkpoint(note);
     }
+    let what = match (&args.dataset, &args.file, args.row, args.all_rows) {
+        (Some(d), _, Some(row), _) => format!("row {row} of dataset {d}"),
+        (Some(d), _, _, true) => format!("every row of dataset {d}"),
+        (Some(d), ..) if args.with_salts => format!("dataset {d} with its salts"),
+        (Some(d), ..) => format!("dataset {d}"),
+        (_, Some(f), ..) => format!("document {f}"),
+        _ => format!("submission {}", args.submission),
+    };
+    let mut target = match (&args.dataset, &args.file) {
+        (Some(name), _) => Target::Dataset(sub.dataset(name, args.data.as_deref())?),
+        (None, Some(file)) => Target::Document(sub, file.clone()),
+        (None, None) => Target::Submission(sub),
+    };
+    let mut write = |out: &mut dyn Write| -> anyhow::Result<u64> {
+        let one = |out: &mut dyn Write, p: Proof| -> anyhow::Result<u64> {
+            out.write_all(&p.to_json_pretty())?;
+            Ok(p.block.height)
+        };
+        match &mut target {
+            Target::Dataset(p) if args.all_rows => all_rows(p, out),
+            Target::Dataset(p) => match args.row {
+                Some(row) => one(out, p.record_proof(row)?),
+                None => {
+                    let proof = p.dataset_proof(args.with_salts)?;
+                    if args.with_salts {
+                        eprintln!(
+                            "warning: this proof discloses the salts of all {} rows of the \
+                             dataset: whoever holds it can test guesses of each row",
+                            p.rows()
+                        );
+                    }
+                    one(out, proof)
+                }
+            },
+            Target::Document(sub, file) => {
+                one(out, sub.document_proof(file, args.data.as_deref())?)
+            }
+            Target::Submission(sub) => one(out, sub.submission_proof()),
+        }
+    };
     match &args.output {
         Some(path) => {
-            // Written to a temporary file beside the target and renamed, so a failed run never
-            // leaves a partial proof under the requested name.
-            let dir = match path.parent() {
-                Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-                _ => PathBuf::from("."),
-            };
-            let tmp = tempfile::NamedTempFile::new_in(&dir)
-                .with_context(|| format!("cannot write in {}", dir.display()))?;
-            let mut out = std::io::BufWriter::new(tmp);
-            write_proofs(&args, &mut prover, &mut out)?;
-            let tmp = out.into_inner().map_err(|e| e.into_error())?;
-            tmp.as_file().sync_all()?;
-            tmp.persist(path)
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            let height = write_atomically(path, &mut write)?;
+            if args.json {
+                print_json(&json!({"written": path, "proof": what, "height": height}))?;
+            } else {
+                eprintln!("wrote {}: proof of {what} (block {height})", path.display());
+            }
         }
-        None => write_proofs(&args, &mut prover, &mut std::io::stdout().lock())?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            write(&mut out)?;
+            out.flush()?;
+        }
     }
     Ok(Outcome::Ok)
 }
 
-fn write_proofs(
-    args: &Args,
-    prover: &mut DatasetProver,
-    out: &mut impl Write,
-) -> anyhow::Result<()> {
-    if args.all_rows {
-        prover.each_record_proof(|p| {
-            let mut line = p.to_json_line();
-            line.push(b'\n');
-            out.write_all(&line).map_err(PipelineError::from)
-        })?;
-    } else if let Some(row) = args.row {
-        out.write_all(&prover.record_proof(row)?.to_json_pretty())?;
-    } else {
-        out.write_all(&prover.dataset_proof()?.to_json_pretty())?;
+/// What `prove` proves.
+enum Target {
+    Submission(SubmissionProver),
+    Document(SubmissionProver, String),
+    Dataset(DatasetProver),
+}
+
+/// One proof per row, streamed as NDJSON; returns the block height.
+fn all_rows(prover: &mut DatasetProver, out: &mut dyn Write) -> anyhow::Result<u64> {
+    let mut height = 0;
+    prover.each_record_proof(|p| {
+        height = p.block.height;
+        let mut line = p.to_json_line();
+        line.push(b'\n');
+        out.write_all(&line).map_err(PipelineError::from)
+    })?;
+    Ok(height)
+}
+
+/// Runs `write` into a temporary file beside `path`, syncs it and renames it to `path` (mode
+/// 0600: a proof discloses a record), so that a failed run never leaves a partial proof there.
+/// Errors name `path`, not the temporary file.
+fn write_atomically<T>(
+    path: &Path,
+    write: &mut dyn FnMut(&mut dyn Write) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let cannot = || format!("cannot write {}", path.display());
+    let tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .permissions(std::fs::Permissions::from_mode(0o600))
+        .tempfile_in(&dir)
+        .map_err(|e| anyhow::anyhow!("{}: {}", cannot(), io_text(&e)))?;
+    let mut out = std::io::BufWriter::new(tmp);
+    let value = write(&mut out)?;
+    let tmp = out
+        .into_inner()
+        .map_err(|e| anyhow::anyhow!("{}: {}", cannot(), io_text(e.error())))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| anyhow::anyhow!("{}: {}", cannot(), io_text(&e)))?;
+    tmp.persist(path)
+        .map_err(|e| anyhow::anyhow!("{}: {}", cannot(), io_text(&e.error)))?;
+    Ok(value)
+}
+
+/// An I/O error's text without the temporary file's name that tempfile adds to some.
+fn io_text(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "the directory does not exist".into(),
+        _ => e.to_string(),
     }
-    out.flush()?;
-    Ok(())
 }

@@ -11,7 +11,7 @@ use crate::Outcome;
 use trialnotary::core::proof::{Proof, ProofKind};
 use trialnotary::core::session::{self, Inputs, Loaded, ProofReader, RunError, Said, Unusable};
 use trialnotary::core::verify::VerifyError;
-use trialnotary::datacheck::DataCheck;
+use trialnotary::datacheck::{DataCheck, check_document};
 use trialnotary::ingest::{self, Batch};
 
 /// Arguments of `verify`.
@@ -42,8 +42,9 @@ pub struct Args {
     /// Reject blocks whose difficulty is below this many leading zero bits.
     #[arg(long, value_name = "BITS", default_value_t = 0)]
     min_difficulty: u32,
-    /// For a dataset proof made with --with-salts: your copy of the dataset (CSV, Parquet or
-    /// Arrow), re-hashed row by row.
+    /// Your copy of the data: for a dataset proof made with --with-salts, the dataset (in any
+    /// format: the root does not depend on it), re-hashed row by row; for a document proof,
+    /// the file, compared byte for byte.
     #[arg(long, value_name = "FILE")]
     data: Option<PathBuf>,
     /// One JSON object per proof (NDJSON for an NDJSON file, then a summary object).
@@ -120,9 +121,21 @@ fn check_data(proof: &Proof, path: &Path) -> Result<Result<Vec<String>, VerifyEr
         code: "usage",
         message,
     };
+    if proof.kind == ProofKind::Document {
+        let name = path.display().to_string();
+        let file =
+            std::fs::File::open(path).map_err(|e| session::cannot_read("data", &name, &e))?;
+        let checked = check_document(proof, std::io::BufReader::new(file))
+            .map_err(|e| session::cannot_read("data", &name, &e))?;
+        return Ok(
+            checked.map(|()| vec!["  the file is byte for byte the notarized document".to_owned()])
+        );
+    }
     if proof.kind != ProofKind::Dataset {
         return Err(usage(
-            "--data needs a dataset proof (`prove --dataset NAME --with-salts`)".into(),
+            "--data needs a dataset proof (`prove --dataset NAME --with-salts`) or a document \
+             proof (`prove --file PATH`)"
+                .into(),
         ));
     }
     let bad = |e: ingest::IngestError| Unusable {

@@ -398,6 +398,7 @@ mod tests {
     fn subs(ids: &[&str]) -> Vec<SubmissionEntry> {
         ids.iter()
             .map(|id| SubmissionEntry {
+                documents: 0,
                 id: (*id).into(),
                 root: empty_root(),
                 records: 0,

@@ -4,7 +4,7 @@
 
 use crate::core::hash::BlockHash;
 use crate::core::header::BlockHeader;
-use crate::core::proof::Proof;
+use crate::core::proof::{Proof, ProofKind};
 use crate::core::verify::{Policy, Verdict, VerifyError, verify_proof};
 
 /// Checks that the verdict's block is the block at its height in `chain` (headers in height
@@ -315,7 +315,8 @@ impl Report {
         serde_json::json!({
             "valid": true,
             "kind": v.kind,
-            "dataset": v.dataset,
+            "dataset": matches!(v.kind, ProofKind::Record | ProofKind::Dataset).then_some(&v.name),
+            "document": (v.kind == ProofKind::Document).then_some(&v.name),
             "row": v.row,
             "submission": v.submission,
             "submission_root": v.submission_root,
@@ -340,9 +341,18 @@ impl Report {
     /// The verdict as sentences for a person, without the warnings.
     pub fn lines(&self) -> Vec<String> {
         let v = &self.verdict;
-        let what = match v.row {
-            Some(row) => format!("row {row} of dataset {}", v.dataset),
-            None => format!("dataset {}", v.dataset),
+        let what = match (v.kind, v.row) {
+            (ProofKind::Record, Some(row)) => {
+                format!(
+                    "row {row} of dataset {} in submission {}",
+                    v.name, v.submission
+                )
+            }
+            (ProofKind::Document, _) => {
+                format!("document {} in submission {}", v.name, v.submission)
+            }
+            (ProofKind::Submission, _) => format!("submission {}", v.submission),
+            _ => format!("dataset {} in submission {}", v.name, v.submission),
         };
         let valid = if self.anchored_by.is_empty() {
             "VALID (self-contained only)"
@@ -350,8 +360,8 @@ impl Report {
             "VALID"
         };
         let mut out = vec![format!(
-            "{valid}: {what} in submission {} is anchored in block {} ({}), difficulty {} bits",
-            v.submission, v.header.height, v.block_hash, v.header.difficulty
+            "{valid}: {what} is anchored in block {} ({}), difficulty {} bits",
+            v.header.height, v.block_hash, v.header.difficulty
         )];
         if let Some(n) = self.confirmations {
             out.push(format!(
@@ -387,7 +397,6 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::proof::ProofKind;
 
     /// Heights come from untrusted bytes: u64::MAX must not overflow (debug builds panic on
     /// overflow, which is how the unit tests run).
@@ -405,7 +414,7 @@ mod tests {
         };
         let verdict = Verdict {
             kind: ProofKind::Record,
-            dataset: "d".into(),
+            name: "d".into(),
             row: Some(0),
             submission: "s".into(),
             submission_root: empty_root(),

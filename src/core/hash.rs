@@ -132,6 +132,10 @@ hash_newtype!(
     /// `SHA-256(SHA-256(header))` of a block header.
     BlockHash
 );
+hash_newtype!(
+    /// `SHA-256` of a whole document file's bytes.
+    FileHash
+);
 
 impl LeafHash {
     /// The leaf as a node of its tree.

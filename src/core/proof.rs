@@ -7,13 +7,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::hash::{BlockHash, NodeHash};
 use crate::core::header::BlockHeader;
-use crate::core::record::{DatasetEntry, Salt, SubmissionEntry};
+use crate::core::record::{DatasetEntry, DocumentEntry, Salt, SubmissionEntry};
 
 /// The `format` field of every proof file.
 pub const PROOF_FORMAT: &str = "trialnotary-proof";
 
-/// The proof format version this code writes and reads.
-pub const PROOF_VERSION: u32 = 2;
+/// The proof format version this code writes: 3 adds documents and submission proofs.
+pub const PROOF_VERSION: u32 = 3;
+
+/// The oldest proof version read: version 2 proofs (records and datasets) verify unchanged.
+pub const OLDEST_PROOF_VERSION: u32 = 2;
 
 /// Largest proof file [`Proof::from_json`] accepts, so hostile input cannot exhaust memory.
 pub const MAX_PROOF_BYTES: usize = 1 << 30;
@@ -26,6 +29,10 @@ pub enum ProofKind {
     Record,
     /// One whole dataset file, as an entry of its submission.
     Dataset,
+    /// One document (any other file of a submission), as an entry of its submission.
+    Document,
+    /// One whole submission, as an entry of its block.
+    Submission,
 }
 
 /// Which tree a step walks.
@@ -112,11 +119,20 @@ pub struct Proof {
     /// The record, for record proofs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record: Option<RecordClaim>,
-    /// The dataset entry (the leaf of the submission tree).
-    pub dataset: DatasetEntry,
-    /// For dataset proofs: every row's salt, so the holder of the data can re-hash each row.
+    /// The dataset entry (the leaf of the submission tree), for record and dataset proofs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset: Option<DatasetEntry>,
+    /// The document entry (the leaf of the submission tree), for document proofs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<DocumentEntry>,
+    /// For dataset proofs made to travel with the data: every row's salt, so the holder of the
+    /// data can re-hash each row.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub salts: Option<Vec<Salt>>,
+    /// With `salts`: every row's leaf hash, so that the holder of the data is told which rows
+    /// differ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leaves: Option<Vec<NodeHash>>,
     /// The submission entry (the leaf of the block's anchor tree).
     pub submission: SubmissionEntry,
     /// Inclusion steps, bottom-up.
@@ -157,7 +173,8 @@ impl fmt::Display for ProofError {
             ProofError::UnsupportedVersion(v) => {
                 write!(
                     f,
-                    "proof version {v} is not supported (this build reads {PROOF_VERSION})"
+                    "proof version {v} is not supported (this build reads {OLDEST_PROOF_VERSION} \
+                     to {PROOF_VERSION})"
                 )
             }
             ProofError::Malformed(e) => write!(f, "malformed proof: {e}"),
@@ -181,7 +198,12 @@ impl Proof {
         // to say whether it is not JSON, not a proof, of another version, or malformed.
         let typed = serde_json::from_slice::<Proof>(bytes);
         let error = match typed {
-            Ok(p) if p.format == PROOF_FORMAT && p.version == PROOF_VERSION => return Ok(p),
+            Ok(p)
+                if p.format == PROOF_FORMAT
+                    && (OLDEST_PROOF_VERSION..=PROOF_VERSION).contains(&p.version) =>
+            {
+                return Ok(p);
+            }
             Ok(_) => None,
             Err(e) => Some(e),
         };
@@ -191,7 +213,8 @@ impl Proof {
             return Err(ProofError::NotAProof);
         }
         match value.get("version").map(|v| (v, v.as_u64())) {
-            Some((_, Some(v))) if v == u64::from(PROOF_VERSION) => {}
+            Some((_, Some(v)))
+                if (u64::from(OLDEST_PROOF_VERSION)..=u64::from(PROOF_VERSION)).contains(&v) => {}
             Some((_, Some(v))) => return Err(ProofError::UnsupportedVersion(v)),
             Some((v, None)) => {
                 return Err(ProofError::Malformed(format!(

@@ -15,7 +15,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use sha2::{Digest, Sha256};
 
-use crate::core::hash::{LeafHash, NodeHash, leaf_hash};
+use crate::core::hash::{FileHash, LeafHash, NodeHash, leaf_hash};
 
 /// Largest integer that RFC 8785 (through ECMAScript's IEEE 754 doubles) writes exactly.
 pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
@@ -273,23 +273,72 @@ impl DatasetEntry {
     }
 }
 
+/// The leaf of a submission tree for a file that is not a dataset (define.xml, a PDF, a
+/// program): its path in the submission, its size and the SHA-256 of its bytes. Its keys are
+/// disjoint from a dataset entry's and a submission entry's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentEntry {
+    /// The file's path relative to the submission, `/`-separated.
+    pub path: String,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// SHA-256 of its bytes.
+    pub sha256: FileHash,
+}
+
+impl DocumentEntry {
+    /// The canonical bytes `{"bytes":N,"path":"…","sha256":"<hex>"}`.
+    ///
+    /// # Errors
+    /// [`EncodeError::CountTooLarge`] for a size above 2^53 - 1.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, EncodeError> {
+        let mut out = Vec::with_capacity(160);
+        out.extend_from_slice(b"{\"bytes\":");
+        write_count(&mut out, self.bytes)?;
+        out.extend_from_slice(b",\"path\":");
+        write_string(&mut out, &self.path);
+        out.extend_from_slice(b",\"sha256\":\"");
+        out.extend_from_slice(self.sha256.to_hex().as_bytes());
+        out.extend_from_slice(b"\"}");
+        Ok(out)
+    }
+
+    /// `SHA-256(0x00 || to_bytes())`.
+    ///
+    /// # Errors
+    /// As [`DocumentEntry::to_bytes`].
+    pub fn leaf_hash(&self) -> Result<LeafHash, EncodeError> {
+        Ok(leaf_hash(&self.to_bytes()?))
+    }
+}
+
 /// The leaf of a block's anchor tree: one submission, committing to its id, its root and its
-/// record and dataset counts.
+/// record, dataset and document counts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SubmissionEntry {
     /// The submission id (directory or file name, or `--id`).
     pub id: String,
-    /// Root of the tree over the submission's dataset entries, in dataset-name order.
+    /// Root of the tree over the submission's dataset and document entries, in name order.
     pub root: NodeHash,
     /// Total records across its datasets.
     pub records: u64,
     /// Number of datasets.
     pub datasets: u64,
+    /// Number of documents; absent (never written) when 0, so that a submission of datasets
+    /// alone has the entry, and the root, it had before documents existed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub documents: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl SubmissionEntry {
-    /// The canonical bytes `{"datasets":N,"id":"…","records":N,"root":"<hex>"}`.
+    /// The canonical bytes `{"datasets":N,"documents":N,"id":"…","records":N,"root":"<hex>"}`,
+    /// without `"documents"` when there are none.
     ///
     /// # Errors
     /// [`EncodeError::CountTooLarge`] for a count above 2^53 - 1.
@@ -297,6 +346,10 @@ impl SubmissionEntry {
         let mut out = Vec::with_capacity(160);
         out.extend_from_slice(b"{\"datasets\":");
         write_count(&mut out, self.datasets)?;
+        if self.documents > 0 {
+            out.extend_from_slice(b",\"documents\":");
+            write_count(&mut out, self.documents)?;
+        }
         out.extend_from_slice(b",\"id\":");
         write_string(&mut out, &self.id);
         out.extend_from_slice(b",\"records\":");
@@ -326,6 +379,12 @@ pub trait Entry {
 }
 
 impl Entry for DatasetEntry {
+    fn leaf(&self) -> Result<LeafHash, EncodeError> {
+        self.leaf_hash()
+    }
+}
+
+impl Entry for DocumentEntry {
     fn leaf(&self) -> Result<LeafHash, EncodeError> {
         self.leaf_hash()
     }
@@ -409,9 +468,38 @@ mod tests {
             root: d.root,
             records: 9,
             datasets: 2,
+            documents: 0,
         };
+        // No documents: the key is absent, and the entry is what it was before documents.
         let want = jcs(&json!({"id": s.id, "root": s.root, "records": 9, "datasets": 2}));
         assert_eq!(s.to_bytes().unwrap(), want);
+        let s = SubmissionEntry { documents: 3, ..s };
+        let want =
+            jcs(&json!({"id": s.id, "root": s.root, "records": 9, "datasets": 2, "documents": 3}));
+        assert_eq!(s.to_bytes().unwrap(), want);
+        let doc = DocumentEntry {
+            path: "m5/datasets/study/define.xml".into(),
+            bytes: 1234,
+            sha256: crate::core::hash::FileHash::from_bytes([7; 32]),
+        };
+        let want = jcs(&json!({"path": doc.path, "bytes": 1234, "sha256": doc.sha256}));
+        assert_eq!(doc.to_bytes().unwrap(), want);
+        // A document entry shares no key with the others, and each kind has keys the others
+        // lack, so no leaf of one kind can be read as another.
+        let keys = |bytes: Vec<u8>| -> Vec<String> {
+            let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            v.as_object().unwrap().keys().cloned().collect()
+        };
+        let (dk, sk, ok) = (
+            keys(d.to_bytes().unwrap()),
+            keys(s.to_bytes().unwrap()),
+            keys(doc.to_bytes().unwrap()),
+        );
+        assert!(
+            ok.iter().all(|k| !dk.contains(k) && !sk.contains(k)),
+            "{ok:?}"
+        );
+        assert!(dk.iter().any(|k| !sk.contains(k)) && sk.iter().any(|k| !dk.contains(k)));
     }
 
     #[test]
@@ -421,6 +509,7 @@ mod tests {
             root: crate::core::hash::empty_root(),
             records: MAX_SAFE_INTEGER + 1,
             datasets: 1,
+            documents: 0,
         };
         assert_eq!(
             s.to_bytes(),

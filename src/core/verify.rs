@@ -6,7 +6,7 @@
 use std::fmt;
 
 use crate::core::chain::MIN_DIFFICULTY;
-use crate::core::hash::{BlockHash, LeafHash, NodeHash};
+use crate::core::hash::{BlockHash, LeafHash, NodeHash, root};
 use crate::core::header::{BlockHeader, leading_zero_bits};
 pub use crate::core::inclusion::{InclusionError, verify_inclusion};
 use crate::core::proof::{Proof, ProofKind, Step, TreeKind};
@@ -23,8 +23,8 @@ pub enum VerifyError {
     LeafMismatch {
         /// 1-based step number.
         step: usize,
-        /// Which tree.
-        tree: TreeKind,
+        /// Which tree, as a phrase: "record in dataset", ….
+        tree: &'static str,
         /// Recomputed from the disclosed object.
         computed: LeafHash,
         /// Stated in the proof.
@@ -34,8 +34,8 @@ pub enum VerifyError {
     PositionMismatch {
         /// 1-based step number.
         step: usize,
-        /// Which tree.
-        tree: TreeKind,
+        /// Which tree, as a phrase: "record in dataset", ….
+        tree: &'static str,
         /// What disagrees.
         detail: String,
     },
@@ -43,8 +43,8 @@ pub enum VerifyError {
     Inclusion {
         /// 1-based step number.
         step: usize,
-        /// Which tree.
-        tree: TreeKind,
+        /// Which tree, as a phrase: "record in dataset", ….
+        tree: &'static str,
         /// The failed condition.
         error: InclusionError,
     },
@@ -52,8 +52,8 @@ pub enum VerifyError {
     StepsDoNotChain {
         /// 1-based step number whose root is not committed.
         step: usize,
-        /// Which tree.
-        tree: TreeKind,
+        /// Which tree, as a phrase: "record in dataset", ….
+        tree: &'static str,
     },
     /// The header hex does not decode to a valid header.
     BadHeader(String),
@@ -102,20 +102,18 @@ impl fmt::Display for VerifyError {
                 stated,
             } => write!(
                 f,
-                "step {step} ({}): leaf hash mismatch: the disclosed object hashes to {computed}, \
-                 the proof states {stated}",
-                tree.describe()
+                "step {step} ({tree}): leaf hash mismatch: the disclosed object hashes to \
+                 {computed}, the proof states {stated}"
             ),
             VerifyError::PositionMismatch { step, tree, detail } => {
-                write!(f, "step {step} ({}): {detail}", tree.describe())
+                write!(f, "step {step} ({tree}): {detail}")
             }
             VerifyError::Inclusion { step, tree, error } => {
-                write!(f, "step {step} ({}): {error}", tree.describe())
+                write!(f, "step {step} ({tree}): {error}")
             }
             VerifyError::StepsDoNotChain { step, tree } => write!(
                 f,
-                "step {step} ({}): its root is not the root committed by the next level",
-                tree.describe()
+                "step {step} ({tree}): its root is not the root committed by the next level"
             ),
             VerifyError::BadHeader(s) => write!(f, "block header: {s}"),
             VerifyError::HeaderFieldsMismatch => {
@@ -180,10 +178,11 @@ pub struct Policy {
 /// What a valid proof establishes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Verdict {
-    /// Record or dataset.
+    /// What is proved.
     pub kind: ProofKind,
-    /// The dataset name.
-    pub dataset: String,
+    /// Its name: the dataset's (record and dataset proofs), the document's path, or the
+    /// submission's id.
+    pub name: String,
     /// The row, for record proofs.
     pub row: Option<u64>,
     /// The submission id.
@@ -198,41 +197,85 @@ pub struct Verdict {
     pub work_bits: u32,
 }
 
-fn expect_trees(proof: &Proof) -> Result<(), VerifyError> {
-    let want: &[TreeKind] = match proof.kind {
-        ProofKind::Record => &[TreeKind::Dataset, TreeKind::Submission, TreeKind::Block],
-        ProofKind::Dataset => &[TreeKind::Submission, TreeKind::Block],
+/// Which fields and steps each kind of proof has: every kind carries exactly what it needs.
+fn expect_shape(proof: &Proof) -> Result<(), VerifyError> {
+    use TreeKind::{Block, Dataset, Submission};
+    let p = proof;
+    let (trees, fields): (&[TreeKind], [bool; 5]) = match p.kind {
+        ProofKind::Record => (
+            &[Dataset, Submission, Block],
+            [true, true, false, false, false],
+        ),
+        ProofKind::Dataset => (
+            &[Submission, Block],
+            [
+                false,
+                true,
+                false,
+                p.salts.is_some(),
+                p.leaves.is_some() && p.salts.is_some(),
+            ],
+        ),
+        ProofKind::Document => (&[Submission, Block], [false, false, true, false, false]),
+        ProofKind::Submission => (&[Block], [false; 5]),
     };
-    let got: Vec<TreeKind> = proof.steps.iter().map(|s| s.tree).collect();
-    if got != want {
+    let got: Vec<TreeKind> = p.steps.iter().map(|s| s.tree).collect();
+    if got != trees {
         return Err(VerifyError::Shape(format!(
-            "a {:?} proof needs steps {want:?}, found {got:?}",
-            proof.kind
+            "a {:?} proof needs steps {trees:?}, found {got:?}",
+            p.kind
         )));
     }
-    match (proof.kind, &proof.record, &proof.salts) {
-        (ProofKind::Record, None, _) => Err(VerifyError::Shape(
-            "a record proof must carry its record".into(),
-        )),
-        (ProofKind::Record, Some(_), Some(_)) => Err(VerifyError::Shape(
-            "a record proof must not carry dataset salts".into(),
-        )),
-        (ProofKind::Dataset, Some(_), _) => Err(VerifyError::Shape(
-            "a dataset proof must not carry a record".into(),
-        )),
-        _ => Ok(()),
+    let have = [
+        p.record.is_some(),
+        p.dataset.is_some(),
+        p.document.is_some(),
+        p.salts.is_some(),
+        p.leaves.is_some(),
+    ];
+    let names = ["record", "dataset", "document", "salts", "leaves"];
+    for ((want, have), name) in fields.iter().zip(have).zip(names) {
+        if *want != have {
+            let must = if *want {
+                "must carry"
+            } else {
+                "must not carry"
+            };
+            return Err(VerifyError::Shape(format!(
+                "a {:?} proof {must} \"{name}\"",
+                p.kind
+            )));
+        }
+    }
+    if p.version < 3 && matches!(p.kind, ProofKind::Document | ProofKind::Submission) {
+        return Err(VerifyError::Shape(format!(
+            "a version {} proof cannot be a {:?} proof",
+            p.version, p.kind
+        )));
+    }
+    Ok(())
+}
+
+/// The phrase naming a step's tree in messages.
+fn phrase(kind: ProofKind, tree: TreeKind) -> &'static str {
+    match (tree, kind) {
+        (TreeKind::Dataset, _) => "record in dataset",
+        (TreeKind::Submission, ProofKind::Document) => "document in submission",
+        (TreeKind::Submission, _) => "dataset in submission",
+        (TreeKind::Block, _) => "submission in block",
     }
 }
 
 /// Checks one step: stated leaf equals `leaf`, index and size as expected, path to root.
 fn check_step(
+    kind: ProofKind,
     number: usize,
     step: &Step,
     leaf: LeafHash,
     index: u64,
     size: u64,
 ) -> Result<(), VerifyError> {
-    let tree = step.tree;
+    let tree = phrase(kind, step.tree);
     if step.leaf_hash != leaf.into_node() {
         return Err(VerifyError::LeafMismatch {
             step: number,
@@ -286,11 +329,28 @@ fn encode_err(e: crate::core::record::EncodeError) -> VerifyError {
 /// # Errors
 /// The first failed check, as a [`VerifyError`].
 pub fn verify_proof(proof: &Proof, policy: &Policy) -> Result<Verdict, VerifyError> {
-    expect_trees(proof)?;
+    expect_shape(proof)?;
+    let kind = proof.kind;
     let mut steps = proof.steps.iter().enumerate().map(|(i, s)| (i + 1, s));
-    let dataset = &proof.dataset;
+    // expect_shape guarantees the steps and fields each kind needs.
+    let mut next = || {
+        steps
+            .next()
+            .ok_or_else(|| VerifyError::Shape("no steps".into()))
+    };
+    let chains = |n: usize, step: &Step, root: &NodeHash| {
+        if step.root == *root {
+            Ok(())
+        } else {
+            Err(VerifyError::StepsDoNotChain {
+                step: n,
+                tree: phrase(kind, step.tree),
+            })
+        }
+    };
+    let submission = &proof.submission;
 
-    if let Some(record) = &proof.record {
+    if let (Some(record), Some(dataset)) = (&proof.record, &proof.dataset) {
         if record.dataset != dataset.name {
             return Err(VerifyError::RecordMismatch(format!(
                 "dataset {:?} differs from the dataset entry {:?}",
@@ -314,59 +374,63 @@ pub fn verify_proof(proof: &Proof, policy: &Policy) -> Result<Verdict, VerifyErr
             values: record.values.clone(),
         }
         .leaf_hash();
-        // expect_trees guarantees three steps for a record proof.
-        let (n, step) = steps
-            .next()
-            .ok_or_else(|| VerifyError::Shape("no steps".into()))?;
-        check_step(n, step, leaf, record.row, dataset.rows)?;
-        if step.root != dataset.root {
-            return Err(VerifyError::StepsDoNotChain {
-                step: n,
-                tree: step.tree,
-            });
+        let (n, step) = next()?;
+        check_step(kind, n, step, leaf, record.row, dataset.rows)?;
+        chains(n, step, &dataset.root)?;
+    }
+    if let (Some(salts), Some(dataset)) = (&proof.salts, &proof.dataset) {
+        if salts.len() as u64 != dataset.rows {
+            return Err(VerifyError::Shape(format!(
+                "{} salts for {} rows",
+                salts.len(),
+                dataset.rows
+            )));
+        }
+        if let Some(leaves) = &proof.leaves
+            && (leaves.len() != salts.len() || root(leaves) != dataset.root)
+        {
+            return Err(VerifyError::Shape(
+                "the leaves it carries do not give the dataset root".into(),
+            ));
         }
     }
-    if let Some(salts) = &proof.salts
-        && salts.len() as u64 != dataset.rows
-    {
-        return Err(VerifyError::Shape(format!(
-            "{} salts for {} rows",
-            salts.len(),
-            dataset.rows
-        )));
-    }
 
-    let submission = &proof.submission;
-    let (n, step) = steps
-        .next()
-        .ok_or_else(|| VerifyError::Shape("no steps".into()))?;
-    let leaf = dataset.leaf_hash().map_err(encode_err)?;
-    check_step(n, step, leaf, step.leaf_index, submission.datasets)?;
-    if step.root != submission.root {
-        return Err(VerifyError::StepsDoNotChain {
-            step: n,
-            tree: step.tree,
-        });
-    }
+    let entry_leaf = match (&proof.dataset, &proof.document) {
+        (Some(d), _) => Some((d.leaf_hash(), d.name.as_str())),
+        (_, Some(d)) => Some((d.leaf_hash(), d.path.as_str())),
+        _ => None,
+    };
+    let name = match entry_leaf {
+        Some((leaf, name)) => {
+            let (n, step) = next()?;
+            let entries = submission
+                .datasets
+                .checked_add(submission.documents)
+                .ok_or_else(|| VerifyError::Shape("entry counts overflow".into()))?;
+            check_step(
+                kind,
+                n,
+                step,
+                leaf.map_err(encode_err)?,
+                step.leaf_index,
+                entries,
+            )?;
+            chains(n, step, &submission.root)?;
+            name.to_owned()
+        }
+        None => submission.id.clone(),
+    };
 
-    let (n, step) = steps
-        .next()
-        .ok_or_else(|| VerifyError::Shape("no steps".into()))?;
+    let (n, step) = next()?;
     let leaf = submission.leaf_hash().map_err(encode_err)?;
     // The anchor tree's size is not committed elsewhere in the proof; the header commits to its
     // root, and the RFC 9162 check binds index and size to the path.
-    check_step(n, step, leaf, step.leaf_index, step.tree_size)?;
-
+    check_step(kind, n, step, leaf, step.leaf_index, step.tree_size)?;
     let header = check_header(proof, policy)?;
-    if step.root != header.anchor_root {
-        return Err(VerifyError::StepsDoNotChain {
-            step: n,
-            tree: step.tree,
-        });
-    }
+    chains(n, step, &header.anchor_root)?;
     Ok(Verdict {
-        kind: proof.kind,
-        dataset: dataset.name.clone(),
+        kind,
+        name,
         row: proof.record.as_ref().map(|r| r.row),
         submission: submission.id.clone(),
         submission_root: submission.root,

@@ -3,8 +3,12 @@
 
 mod arrow;
 mod csv;
+mod discover;
+pub mod document;
 mod ipc;
 mod parquet;
+
+pub use discover::{DocumentFile, Listing, SourceFile, discover};
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -95,107 +99,6 @@ impl IngestError {
             message: message.into(),
         }
     }
-}
-
-/// One dataset file of a submission.
-#[derive(Clone, Debug)]
-pub struct SourceFile {
-    /// Where it is.
-    pub path: PathBuf,
-    /// Path relative to the submission, with `/` separators.
-    pub relative: String,
-    /// Relative path without the format extension: the dataset name.
-    pub dataset: String,
-    /// Its format.
-    pub format: Format,
-    /// Size in bytes.
-    pub bytes: u64,
-}
-
-/// Lists the dataset files of a submission (a directory, searched recursively, or one file),
-/// sorted by dataset name. Hidden files (names starting with `.`) are skipped.
-///
-/// # Errors
-/// A missing path, an unreadable directory, a file that is not CSV, Parquet or Arrow, two files
-/// with one dataset name, or no dataset file at all.
-pub fn discover(root: &Path) -> Result<Vec<SourceFile>, IngestError> {
-    let meta = std::fs::metadata(root)
-        .map_err(|e| IngestError::file(root, format!("cannot open submission: {e}")))?;
-    let mut files = Vec::new();
-    if meta.is_file() {
-        let name = root
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default()
-            .to_owned();
-        files.push(source_file(root, &name, meta.len())?);
-    } else {
-        let walker = walkdir::WalkDir::new(root)
-            .follow_links(true)
-            .sort_by_file_name();
-        for entry in walker
-            .into_iter()
-            .filter_entry(|e| e.depth() == 0 || !is_hidden(e.file_name()))
-        {
-            let entry = entry.map_err(|e| {
-                let at = e.path().unwrap_or(root).to_owned();
-                IngestError::file(&at, format!("cannot read: {e}"))
-            })?;
-            if !entry.file_type().is_file() {
-                continue;
-            }
-            let rel = entry.path().strip_prefix(root).unwrap_or(entry.path());
-            let relative = rel
-                .to_str()
-                .ok_or_else(|| IngestError::file(entry.path(), "file name is not valid UTF-8"))?
-                .replace(std::path::MAIN_SEPARATOR, "/");
-            let len = entry
-                .metadata()
-                .map_err(|e| IngestError::file(entry.path(), format!("cannot stat: {e}")))?
-                .len();
-            files.push(source_file(entry.path(), &relative, len)?);
-        }
-    }
-    files.sort_by(|a, b| a.dataset.cmp(&b.dataset).then(a.relative.cmp(&b.relative)));
-    for pair in files.windows(2) {
-        if pair[0].dataset == pair[1].dataset {
-            return Err(IngestError::file(
-                root,
-                format!(
-                    "{} and {} are both dataset {:?}; keep one format per dataset",
-                    pair[0].relative, pair[1].relative, pair[0].dataset
-                ),
-            ));
-        }
-    }
-    if files.is_empty() {
-        return Err(IngestError::file(
-            root,
-            "empty submission: no .csv, .parquet, .arrow or .feather file found",
-        ));
-    }
-    Ok(files)
-}
-
-fn is_hidden(name: &std::ffi::OsStr) -> bool {
-    name.to_str().is_some_and(|n| n.starts_with('.'))
-}
-
-fn source_file(path: &Path, relative: &str, bytes: u64) -> Result<SourceFile, IngestError> {
-    let (format, ext_len) = Format::from_path(path).ok_or_else(|| {
-        IngestError::file(
-            path,
-            "unsupported file in submission: expected .csv, .parquet, .arrow or .feather \
-             (move other files out of the submission folder)",
-        )
-    })?;
-    Ok(SourceFile {
-        path: path.to_owned(),
-        relative: relative.to_owned(),
-        dataset: relative[..relative.len() - ext_len].to_owned(),
-        format,
-        bytes,
-    })
 }
 
 /// A batch of rows as canonical `values` arrays, each followed by a newline: exactly the bytes

@@ -15,9 +15,10 @@ use crate::core::hash::BlockHash;
 use crate::core::header::{BlockHeader, HEADER_VERSION};
 use crate::core::record::{SubmissionEntry, entry_leaves};
 use crate::hashing::tree::SmallTree;
-use crate::ingest::{self, IngestError, SourceFile};
+use crate::ingest::{self, IngestError, Listing};
 use crate::store::chain::{self as chain_store, ChainError};
 use crate::store::{Manifest, Store, StoreError, io_err};
+pub use stage::{Change, ItemChange};
 
 /// Any failure of a pipeline command.
 #[derive(Debug, thiserror::Error)]
@@ -95,8 +96,17 @@ pub struct SubmissionReport {
     pub bytes: u64,
     /// Height of the block that now anchors it.
     pub height: u64,
-    /// False when an earlier block already anchored this exact root under this id.
+    /// Whether this run's block anchors it (every submission of a run is anchored in its block
+    /// when any of them changed; none is when none did).
     pub anchored_now: bool,
+    /// How its entry compares with the latest block that anchored this id before the run.
+    pub change: Change,
+    /// Its datasets and documents, in tree order, each with how it changed.
+    pub items: Vec<ItemChange>,
+    /// Datasets and documents of the previous anchoring that are gone.
+    pub gone: Vec<String>,
+    /// Hidden files and directories skipped.
+    pub hidden: Vec<String>,
 }
 
 /// What a run did.
@@ -183,19 +193,35 @@ pub struct NoProgress;
 
 impl Progress for NoProgress {}
 
-/// One report per submission, in id order; `at(i)` gives the height that anchors manifest `i`
-/// and whether this run did.
-fn reports(manifests: &[Manifest], at: impl Fn(usize) -> (u64, bool)) -> Vec<SubmissionReport> {
+/// One report per submission, in id order. `anchored_now`: this run's block height, when it
+/// anchors them; else each is at the height that already anchors it unchanged.
+fn reports(
+    manifests: &[Manifest],
+    listings: &[Listing],
+    previous: &[Option<(u64, Manifest)>],
+    anchored_now: Option<u64>,
+) -> Vec<SubmissionReport> {
     let mut out: Vec<SubmissionReport> = manifests
         .iter()
-        .enumerate()
-        .map(|(i, m)| {
-            let (height, anchored_now) = at(i);
+        .zip(listings)
+        .zip(previous)
+        .map(|((m, listing), prev)| {
+            let before = prev.as_ref().map(|(_, p)| p);
+            let change = match before {
+                None => Change::New,
+                Some(p) if p.submission == m.submission => Change::Unchanged,
+                Some(_) => Change::Changed,
+            };
+            let (items, gone) = stage::changes(m, before);
             SubmissionReport {
                 entry: m.submission.clone(),
-                bytes: m.datasets.iter().map(|d| d.bytes).sum(),
-                height,
-                anchored_now,
+                bytes: listing.bytes(),
+                height: anchored_now.or(prev.as_ref().map(|(h, _)| *h)).unwrap_or(0),
+                anchored_now: anchored_now.is_some(),
+                change,
+                items,
+                gone,
+                hidden: listing.hidden.clone(),
             }
         })
         .collect();
@@ -229,10 +255,10 @@ pub fn notarize(
         return Err(PipelineError::Usage("no submission given".into()));
     }
     // Every submission is listed before the store is touched, so a missing path or a stray
-    // file fails without side effects.
+    // file fails without side effects. A store inside a submission is not part of it.
     let mut files = Vec::with_capacity(inputs.len());
     for input in inputs {
-        files.push(ingest::discover(&input.path)?);
+        files.push(ingest::discover(&input.path, Some(&opts.store))?);
     }
     let store = Store::new(&opts.store);
     loop {
@@ -270,7 +296,7 @@ fn create_store_dir(path: &Path) -> Result<bool, PipelineError> {
 fn notarize_locked(
     store: &Store,
     inputs: &[Input],
-    files: &[Vec<SourceFile>],
+    files: &[Listing],
     opts: &NotarizeOptions,
     progress: &dyn Progress,
     start: Instant,
@@ -287,10 +313,15 @@ fn notarize_locked(
         .tempdir_in(store.root())
         .map_err(io_err(store.root()))?;
 
-    let bytes = files.iter().flatten().map(|f| f.bytes).sum();
-    let datasets = read::read_all(files, &secret, staging.path(), progress)?;
-    let (manifests, records) = stage::manifests(inputs, datasets, &secret)?;
-    let unchanged = stage::unchanged(&chain, &manifests);
+    let bytes = files.iter().map(Listing::bytes).sum();
+    let read = read::read_all(files, &secret, staging.path(), progress)?;
+    let (manifests, records) = stage::manifests(inputs, read, &secret)?;
+    let previous = stage::previous(store, &chain, &manifests);
+    let unchanged = |i: usize| {
+        previous[i]
+            .as_ref()
+            .is_some_and(|(_, p)| p.submission == manifests[i].submission)
+    };
     let report = |block, mining, hashes, checkpoint, submissions| NotarizeReport {
         block,
         submissions,
@@ -301,15 +332,9 @@ fn notarize_locked(
         hashes,
         checkpoint,
     };
-    if unchanged.iter().all(Option::is_some) {
-        let at = |i: usize| (unchanged[i].unwrap_or_default(), false);
-        return Ok(report(
-            None,
-            Duration::ZERO,
-            0,
-            None,
-            reports(&manifests, at),
-        ));
+    if (0..manifests.len()).all(unchanged) {
+        let submissions = reports(&manifests, files, &previous, None);
+        return Ok(report(None, Duration::ZERO, 0, None, submissions));
     }
 
     let entries = stage::anchor_entries(&manifests);
@@ -336,7 +361,7 @@ fn notarize_locked(
         secret: (&secret, new_secret),
         chain_len,
     })?;
-    let submissions = reports(&manifests, |_| (mined.header.height, true));
+    let submissions = reports(&manifests, files, &previous, Some(mined.header.height));
     Ok(report(
         Some((mined.header, mined.hash)),
         mined.elapsed,

@@ -4,66 +4,108 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
 use super::{PipelineError, Progress};
 use crate::core::hash::NodeHash;
-use crate::core::record::DatasetEntry;
+use crate::core::record::{DatasetEntry, DocumentEntry};
 use crate::hashing::lanes::LANES;
 use crate::hashing::salt::{Salter, Secret};
 use crate::hashing::tree::{RootBuilder, root_of};
-use crate::ingest::{self, Batch, SourceFile};
+use crate::ingest::{self, Batch, DocumentFile, Listing, SourceFile, document};
 use crate::store::io_err;
 
-/// Reads every file of every submission into `staging/<submission index>/d<k>.leaves` and
-/// returns each submission's datasets in order. Files are read in parallel, the largest first so
-/// that the others fill the cores beside it; the first error in submission and dataset order is
+/// What was read of one submission.
+pub(super) struct Read {
+    /// Its datasets, in name order.
+    pub datasets: Vec<Ingested>,
+    /// Its documents, in path order.
+    pub documents: Vec<DocumentEntry>,
+}
+
+/// One file to read: a dataset (written to `staging/<submission>/d<k>.leaves`) or a document.
+enum Job<'a> {
+    Dataset(&'a SourceFile, PathBuf, String),
+    Document(&'a DocumentFile),
+}
+
+/// What a job gave.
+enum Done {
+    Dataset(Ingested),
+    Document(DocumentEntry),
+}
+
+/// Reads every dataset and document of every submission, datasets into
+/// `staging/<submission index>/d<k>.leaves`. Files are read in parallel, the largest first so
+/// that the others fill the cores beside it; the first error in submission and file order is
 /// returned, whatever thread hit it first.
 ///
 /// # Errors
 /// Bad input or I/O errors.
 pub(super) fn read_all(
-    files: &[Vec<SourceFile>],
+    listings: &[Listing],
     secret: &Secret,
     staging: &Path,
     progress: &dyn Progress,
-) -> Result<Vec<Vec<Ingested>>, PipelineError> {
+) -> Result<Vec<Read>, PipelineError> {
     // Flatten (submission, file) pairs so every file of every submission is read in parallel.
-    let mut jobs = Vec::new();
-    for (s, list) in files.iter().enumerate() {
+    let mut jobs: Vec<(usize, u64, Job<'_>)> = Vec::new();
+    for (s, listing) in listings.iter().enumerate() {
         let dir = staging.join(s.to_string());
         std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-        for (d, file) in list.iter().enumerate() {
-            jobs.push((s, d, file, dir.clone()));
+        for (d, file) in listing.datasets.iter().enumerate() {
+            jobs.push((
+                s,
+                file.bytes,
+                Job::Dataset(file, dir.clone(), format!("d{d}")),
+            ));
+        }
+        for doc in &listing.documents {
+            jobs.push((s, doc.bytes, Job::Document(doc)));
         }
     }
-    progress.ingest_started(jobs.iter().map(|j| j.2.bytes).sum());
+    progress.ingest_started(jobs.iter().map(|j| j.1).sum());
     // Results go back to job order, which is all the output depends on.
     let mut order: Vec<usize> = (0..jobs.len()).collect();
-    order.sort_by_key(|&j| std::cmp::Reverse(jobs[j].2.bytes));
-    let mut results: Vec<(usize, Result<Ingested, PipelineError>)> = order
+    order.sort_by_key(|&j| std::cmp::Reverse(jobs[j].1));
+    let mut results: Vec<(usize, Result<Done, PipelineError>)> = order
         .par_iter()
         .map(|&j| {
-            let (_, d, file, dir) = &jobs[j];
-            let ingested = ingest_file(file, secret, dir, &format!("d{d}")).map(|entry| {
-                progress.ingested(file.bytes);
-                Ingested {
-                    entry,
-                    file: (*file).clone(),
+            let done = match &jobs[j].2 {
+                Job::Dataset(file, dir, stem) => {
+                    ingest_file(file, secret, dir, stem).map(|entry| {
+                        progress.ingested(file.bytes);
+                        Done::Dataset(Ingested {
+                            entry,
+                            file: (*file).clone(),
+                        })
+                    })
                 }
-            });
-            (j, ingested)
+                Job::Document(doc) => document::hash(doc, &|n| progress.ingested(n))
+                    .map(Done::Document)
+                    .map_err(PipelineError::from),
+            };
+            (j, done)
         })
         .collect();
     results.sort_by_key(|(j, _)| *j);
     progress.ingest_finished();
-    let mut per_submission: Vec<Vec<Ingested>> = files.iter().map(|_| Vec::new()).collect();
+    let mut read: Vec<Read> = listings
+        .iter()
+        .map(|_| Read {
+            datasets: Vec::new(),
+            documents: Vec::new(),
+        })
+        .collect();
     for ((s, ..), (_, r)) in jobs.iter().zip(results) {
-        per_submission[*s].push(r?);
+        match r? {
+            Done::Dataset(d) => read[*s].datasets.push(d),
+            Done::Document(d) => read[*s].documents.push(d),
+        }
     }
-    Ok(per_submission)
+    Ok(read)
 }
 
 /// One dataset read into the staging area.

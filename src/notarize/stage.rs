@@ -3,13 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use super::read::Ingested;
+use super::read::Read;
 use super::{Input, PipelineError};
 use crate::core::chain::StoredBlock;
-use crate::core::record::{SubmissionEntry, entry_leaves};
+use crate::core::hash::NodeHash;
+use crate::core::record::SubmissionEntry;
 use crate::hashing::salt::Secret;
 use crate::hashing::tree::SmallTree;
-use crate::store::{MANIFEST_FORMAT, MANIFEST_VERSION, Manifest, ManifestDataset};
+use crate::store::{MANIFEST_FORMAT, MANIFEST_VERSION, Manifest, ManifestDataset, Store};
 
 /// The manifest of each submission, in input order, and the number of records read.
 ///
@@ -17,25 +18,31 @@ use crate::store::{MANIFEST_FORMAT, MANIFEST_VERSION, Manifest, ManifestDataset}
 /// A count too large for the canonical encoding.
 pub(super) fn manifests(
     inputs: &[Input],
-    per_submission: Vec<Vec<Ingested>>,
+    read: Vec<Read>,
     secret: &Secret,
 ) -> Result<(Vec<Manifest>, u64), PipelineError> {
     let mut records = 0;
     let mut manifests = Vec::new();
-    for (input, datasets) in inputs.iter().zip(per_submission) {
-        let leaves = entry_leaves(datasets.iter().map(|d| &d.entry))?;
+    for (
+        input,
+        Read {
+            datasets,
+            documents,
+        },
+    ) in inputs.iter().zip(read)
+    {
         let rows: u64 = datasets.iter().map(|d| d.entry.rows).sum();
         records += rows;
-        let entry = SubmissionEntry {
-            id: input.id.clone(),
-            root: SmallTree::new(&leaves).root(),
-            records: rows,
-            datasets: datasets.len() as u64,
-        };
-        let manifest = Manifest {
+        let mut manifest = Manifest {
             format: MANIFEST_FORMAT.into(),
             version: MANIFEST_VERSION,
-            submission: entry,
+            submission: SubmissionEntry {
+                id: input.id.clone(),
+                root: NodeHash::default(),
+                records: rows,
+                datasets: datasets.len() as u64,
+                documents: documents.len() as u64,
+            },
             secret: Some(secret.fingerprint()),
             // Absolute, so `prove` finds the data from any working directory.
             source: std::fs::canonicalize(&input.path)
@@ -53,29 +60,116 @@ pub(super) fn manifests(
                     stem: format!("d{k}"),
                 })
                 .collect(),
+            documents,
         };
+        let leaves: Vec<NodeHash> = manifest.tree()?.into_iter().map(|(_, l)| l).collect();
+        manifest.submission.root = SmallTree::new(&leaves).root();
         manifests.push(manifest);
     }
-
     Ok((manifests, records))
 }
 
-/// The height of the latest block that anchors each submission id with exactly its entry, for
-/// the manifests whose contents the chain already anchors.
-pub(super) fn unchanged(chain: &[StoredBlock], manifests: &[Manifest]) -> Vec<Option<u64>> {
-    let mut latest: BTreeMap<&str, (&SubmissionEntry, u64)> = BTreeMap::new();
+/// How an item compares with the previous anchoring of its submission.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// Not in the previous anchoring (or there was none).
+    New,
+    /// There, with other contents.
+    Changed,
+    /// There, the same.
+    Unchanged,
+}
+
+impl Change {
+    /// The word reports use: `new`, `changed`, `unchanged`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::New => "new",
+            Change::Changed => "changed",
+            Change::Unchanged => "unchanged",
+        }
+    }
+
+    fn of<T: PartialEq>(now: &T, before: Option<&T>) -> Self {
+        match before {
+            None => Change::New,
+            Some(b) if b == now => Change::Unchanged,
+            Some(_) => Change::Changed,
+        }
+    }
+}
+
+/// One dataset or document of a submission and how it changed.
+#[derive(Clone, Debug)]
+pub struct ItemChange {
+    /// `dataset` or `document`.
+    pub kind: &'static str,
+    /// The dataset's name or the document's path.
+    pub name: String,
+    /// Rows of a dataset, bytes of a document.
+    pub size: u64,
+    /// Since the previous anchoring.
+    pub change: Change,
+}
+
+/// A submission's items compared with its previous anchoring (`before`): each item's change, in
+/// tree order, then the names of items that are gone.
+pub(super) fn changes(now: &Manifest, before: Option<&Manifest>) -> (Vec<ItemChange>, Vec<String>) {
+    let mut items = Vec::new();
+    for d in &now.datasets {
+        let prev = before.and_then(|b| b.datasets.iter().find(|p| p.entry.name == d.entry.name));
+        items.push(ItemChange {
+            kind: "dataset",
+            name: d.entry.name.clone(),
+            size: d.entry.rows,
+            change: Change::of(&d.entry, prev.map(|p| &p.entry)),
+        });
+    }
+    for d in &now.documents {
+        let prev = before.and_then(|b| b.documents.iter().find(|p| p.path == d.path));
+        items.push(ItemChange {
+            kind: "document",
+            name: d.path.clone(),
+            size: d.bytes,
+            change: Change::of(d, prev),
+        });
+    }
+    items.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut gone: Vec<String> = before
+        .map(|b| {
+            let names = b.datasets.iter().map(|d| &d.entry.name);
+            names
+                .chain(b.documents.iter().map(|d| &d.path))
+                .filter(|n| !items.iter().any(|i| &i.name == *n))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    gone.sort();
+    (items, gone)
+}
+
+/// For each manifest, the latest block that anchored its submission id before this run, and
+/// that block's manifest of it (`None` when it was never anchored, or its manifest cannot be
+/// read: then every item reports as new).
+pub(super) fn previous(
+    store: &Store,
+    chain: &[StoredBlock],
+    manifests: &[Manifest],
+) -> Vec<Option<(u64, Manifest)>> {
+    let mut latest: BTreeMap<&str, &StoredBlock> = BTreeMap::new();
     for b in chain {
         for s in &b.submissions {
-            latest.insert(s.id.as_str(), (s, b.header.height));
+            latest.insert(s.id.as_str(), b);
         }
     }
     manifests
         .iter()
         .map(|m| {
-            latest
-                .get(m.submission.id.as_str())
-                .filter(|(e, _)| **e == m.submission)
-                .map(|(_, h)| *h)
+            let b = latest.get(m.submission.id.as_str())?;
+            let dir = store.block_dir(b.header.height, &b.hash);
+            let before = store.manifest(&dir, &m.submission.id).ok()?;
+            Some((b.header.height, before))
         })
         .collect()
 }

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::core::hash::{BlockHash, NodeHash};
-use crate::core::record::{DatasetEntry, SubmissionEntry};
+use crate::core::record::{DatasetEntry, DocumentEntry, EncodeError, SubmissionEntry};
 use crate::hashing::salt::Secret;
 use crate::ingest::Format;
 use crate::store::chain::{StoredBlock, sync_dir};
@@ -29,9 +29,9 @@ use crate::store::chain::{StoredBlock, sync_dir};
 /// The `format` field of a manifest.
 pub const MANIFEST_FORMAT: &str = "trialnotary-manifest";
 
-/// Manifest layout version written: 3 adds the salt secret's fingerprint. Version 2 (leaf hashes
-/// only, no fingerprint) is still read; version 1 also kept the values and is not.
-pub const MANIFEST_VERSION: u32 = 3;
+/// Manifest layout version written: 4 adds documents, 3 the salt secret's fingerprint. Versions
+/// 2 (leaf hashes only) and 3 are still read; version 1 also kept the values and is not.
+pub const MANIFEST_VERSION: u32 = 4;
 
 /// The oldest manifest version read.
 const OLDEST_MANIFEST_VERSION: u32 = 2;
@@ -124,8 +124,46 @@ pub struct Manifest {
     pub secret: Option<String>,
     /// The absolute path the submission was read from: where `prove` reads the data.
     pub source: String,
-    /// Datasets in name order (submission-tree order).
+    /// Datasets in name order.
     pub datasets: Vec<ManifestDataset>,
+    /// Documents in path order (version 4).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub documents: Vec<DocumentEntry>,
+}
+
+/// A leaf of a submission tree: which dataset or document of a manifest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Item {
+    /// The manifest's dataset at this index.
+    Dataset(usize),
+    /// The manifest's document at this index.
+    Document(usize),
+}
+
+impl Manifest {
+    /// The submission tree's leaves, in tree order: datasets (by name) and documents (by path)
+    /// sorted together, byte order, as docs/FORMAT.md section 3 specifies.
+    ///
+    /// # Errors
+    /// A count too large for the canonical encoding.
+    pub fn tree(&self) -> Result<Vec<(Item, NodeHash)>, EncodeError> {
+        let mut items: Vec<(&str, Item, NodeHash)> = Vec::new();
+        for (i, d) in self.datasets.iter().enumerate() {
+            items.push((
+                &d.entry.name,
+                Item::Dataset(i),
+                d.entry.leaf_hash()?.into_node(),
+            ));
+        }
+        for (i, d) in self.documents.iter().enumerate() {
+            items.push((&d.path, Item::Document(i), d.leaf_hash()?.into_node()));
+        }
+        items.sort_by(|a, b| a.0.cmp(b.0));
+        Ok(items
+            .into_iter()
+            .map(|(_, item, leaf)| (item, leaf))
+            .collect())
+    }
 }
 
 /// One dataset of a manifest.
@@ -468,6 +506,7 @@ impl Store {
         }
         if !(OLDEST_MANIFEST_VERSION..=MANIFEST_VERSION).contains(&m.version)
             || (m.version < 3 && m.secret.is_some())
+            || (m.version < 4 && !m.documents.is_empty())
         {
             return Err(StoreError::Damaged {
                 path,
