@@ -17,10 +17,10 @@ bin=target/release/trialnotary
 rm -rf "$out"
 mkdir -p "$out"
 echo "generating $size of CSV ..."
-summary=$($bin generate --out "$out/csv" --size "$size" --seed 1 | tail -1)
+summary=$($bin generate -o "$out/csv" --size "$size" --seed 1 | tail -1)
 echo "$summary"
 subjects=${summary%% *}
-$bin generate --out "$out/parquet" --subjects "$subjects" --seed 1 --format parquet | tail -1
+$bin generate -o "$out/parquet" --subjects "$subjects" --seed 1 --format parquet | tail -1
 
 now() { date +%s.%N; }
 runs=${RUNS:-3}   # every contender runs this many times; the fastest run counts (shared machines are noisy)

@@ -20,13 +20,16 @@ fn fixture(format: Format) -> PathBuf {
         }
     ));
     if !lb.exists() {
-        generate(&GenerateOptions {
-            out: dir,
-            subjects: 1000,
-            seed: 1,
-            format,
-            domains: vec!["lb".into()],
-        })
+        generate(
+            &GenerateOptions {
+                out: dir,
+                subjects: 1000,
+                seed: 1,
+                format,
+                domains: vec!["lb".into()],
+            },
+            &|_| {},
+        )
         .unwrap();
     }
     lb

@@ -51,7 +51,16 @@ pub enum Outcome {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    use clap::{CommandFactory, FromArgMatches};
+    let version = trialnotary::core::session::version_text();
+    // Leaked once: clap keeps a &'static str, and the process ends after the command.
+    let matches = Cli::command()
+        .version(&*Box::leak(version.into_boxed_str()))
+        .get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let result = match cli.command {
         Command::Notarize(args) => cmd::notarize::run(args),
         Command::Prove(args) => cmd::prove::run(args),

@@ -121,7 +121,7 @@ fn crash_at_every_commit_point_loses_nothing() {
 #[test]
 fn sigkill_at_random_moments() {
     let s = Scratch::new();
-    s.ok(&["generate", "--out", "study", "--subjects", "150"]);
+    s.ok(&["generate", "-o", "study", "--subjects", "150"]);
     s.notarize(&[&fixtures().join("cdiscpilot01")], &[]);
     // Deterministic pseudo-random delays from 0 to about 400 ms.
     let mut x: u64 = 0x2545_f491_4f6c_dd1d;

@@ -10,7 +10,7 @@ fn sample_fixture_is_what_the_generator_writes() {
     let s = Scratch::new();
     s.ok(&[
         "generate",
-        "--out",
+        "-o",
         "t",
         "--subjects",
         "4",
@@ -23,7 +23,7 @@ fn sample_fixture_is_what_the_generator_writes() {
     ]);
     s.ok(&[
         "generate",
-        "--out",
+        "-o",
         "t",
         "--subjects",
         "4",
@@ -33,6 +33,7 @@ fn sample_fixture_is_what_the_generator_writes() {
         "lb,vs",
         "--format",
         "parquet",
+        "--force",
     ]);
     let committed = common::fingerprint(&fixtures().join("tnstudy01"));
     assert_eq!(committed.len(), 6);
@@ -45,7 +46,7 @@ fn one_study_in_three_formats_has_one_root() {
     for f in ["csv", "parquet", "arrow"] {
         s.ok(&[
             "generate",
-            "--out",
+            "-o",
             f,
             "--subjects",
             "12",
@@ -72,7 +73,7 @@ fn one_study_in_three_formats_has_one_root() {
 #[test]
 fn size_sets_the_number_of_subjects() {
     let s = Scratch::new();
-    s.ok(&["generate", "--out", "g", "--size", "3MB"]);
+    s.ok(&["generate", "-o", "g", "--size", "3MB"]);
     let bytes: u64 = std::fs::read_dir(s.path().join("g"))
         .unwrap()
         .map(|e| e.unwrap().metadata().unwrap().len())
@@ -81,7 +82,7 @@ fn size_sets_the_number_of_subjects() {
         (2_400_000..3_600_000).contains(&bytes),
         "{bytes} bytes for 3MB"
     );
-    let r = s.run(&["generate", "--out", "g2", "--domains", "xx"]);
+    let r = s.run(&["generate", "-o", "g2", "--domains", "xx"]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("unknown domain"), "{}", r.stderr);
 }

@@ -15,18 +15,10 @@ fn sponsor(s: &Scratch) -> String {
 
 fn witness(s: &Scratch, name: &str) -> String {
     let file = format!("{name}.key");
-    s.ok(&[
-        "key",
-        "generate",
-        "--witness",
-        "--name",
-        name,
-        "--out",
-        &file,
-    ])
-    .stdout
-    .trim()
-    .to_owned()
+    s.ok(&["key", "generate", "--witness", "--name", name, "-o", &file])
+        .stdout
+        .trim()
+        .to_owned()
 }
 
 #[test]

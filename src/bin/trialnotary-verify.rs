@@ -129,7 +129,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Ok(Request::Version) => {
-            println!("{}", session::version_text("trialnotary-verify"));
+            println!("trialnotary-verify {}", session::version_text());
             return ExitCode::SUCCESS;
         }
         Err(e) => {

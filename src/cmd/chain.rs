@@ -101,7 +101,7 @@ fn verify(args: &Args) -> anyhow::Result<Outcome> {
                 print_json(&json!({"valid": false, "height": height, "offset": offset,
                                    "code": code, "reason": e.to_string()}))?;
             } else {
-                println!("INVALID: {e}");
+                outln!("INVALID: {e}")?;
             }
             return Ok(Outcome::Rejected);
         }
@@ -117,14 +117,14 @@ fn verify(args: &Args) -> anyhow::Result<Outcome> {
         }))?;
     } else {
         match tip {
-            Some(b) => println!(
+            Some(b) => outln!(
                 "VALID: {} blocks, tip at height {} ({}), {}",
                 blocks.len(),
                 b.header.height,
                 b.hash,
                 utc(b.header.time)
-            ),
-            None => println!("VALID: empty chain"),
+            )?,
+            None => outln!("VALID: empty chain")?,
         }
     }
     Ok(Outcome::Ok)
@@ -188,7 +188,7 @@ fn repair(args: &RepairArgs) -> anyhow::Result<Outcome> {
             if json {
                 print_json(&json!({"repaired": false, "blocks": blocks}))?;
             } else {
-                println!("nothing to repair: {blocks} good blocks, no torn tail");
+                outln!("nothing to repair: {blocks} good blocks, no torn tail")?;
             }
             Ok(Outcome::Ok)
         }
@@ -210,11 +210,11 @@ fn repair(args: &RepairArgs) -> anyhow::Result<Outcome> {
                     Some(h) => format!("the corrupt last entry (block {h})"),
                     None => "a torn tail".to_owned(),
                 };
-                println!(
+                outln!(
                     "removed {what} of {removed} bytes at offset {offset}; {blocks} good blocks kept; \
                      the file as it was is in {}",
                     backup.display()
-                );
+                )?;
             }
             Ok(Outcome::Ok)
         }
@@ -238,7 +238,7 @@ fn repair(args: &RepairArgs) -> anyhow::Result<Outcome> {
             if json {
                 print_json(&json!({"repaired": false, "reason": e.to_string(), "advice": advice}))?;
             } else {
-                println!("NOT REPAIRED: {e}\n{advice}");
+                outln!("NOT REPAIRED: {e}\n{advice}")?;
             }
             Ok(Outcome::Rejected)
         }

@@ -59,7 +59,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     };
     match args.output {
         Some(out) => write_atomic(&out, note.as_bytes(), 0o644)?,
-        None => print!("{note}"),
+        None => out!("{note}")?,
     }
     Ok(Outcome::Ok)
 }

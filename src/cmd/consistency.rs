@@ -51,14 +51,14 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 } else {
                     format!("(unverified origin {:?})", c.from.origin)
                 };
-                println!(
+                outln!(
                     "VALID: {} blocks {whose} extend the earlier {} ({} new)",
                     c.to.size,
                     c.from.size,
                     c.to.size - c.from.size
-                );
+                )?;
                 if trust.is_none() {
-                    eprintln!(
+                    errln!(
                         "warning: signatures not checked; give --trust to require the sponsor's key"
                     );
                 }
@@ -69,7 +69,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             if args.json {
                 print_json(&json!({"valid": false, "reason": e.to_string()}))?;
             } else {
-                println!("INVALID: {e}");
+                outln!("INVALID: {e}")?;
             }
             Ok(Outcome::Rejected)
         }

@@ -3,7 +3,10 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
 
+use super::print_json;
 use crate::Outcome;
 use trialnotary::generate::{self, GenerateOptions};
 use trialnotary::ingest::Format;
@@ -11,9 +14,13 @@ use trialnotary::ingest::Format;
 /// Arguments of `generate`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Output directory (one file per domain: dm, ae, cm, ex, lb, vs).
-    #[arg(long, value_name = "DIR")]
-    out: PathBuf,
+    /// Output directory (one file per domain: dm, ae, cm, ex, lb, vs). It must be empty or new,
+    /// unless --force.
+    #[arg(short, long, value_name = "DIR", alias = "out")]
+    output: PathBuf,
+    /// Write into a directory that already holds files, replacing the study's files there.
+    #[arg(long)]
+    force: bool,
     /// Number of subjects (about 470 rows each).
     #[arg(long, value_name = "N", default_value_t = 100, conflicts_with = "size")]
     subjects: u64,
@@ -29,6 +36,9 @@ pub struct Args {
     /// Only these domains (comma-separated: dm,ae,cm,ex,lb,vs); default all.
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     domains: Vec<String>,
+    /// Print one JSON object (files, rows, bytes) instead of lines.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Runs `generate`.
@@ -45,8 +55,15 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         }
         None => args.subjects,
     };
+    let busy = std::fs::read_dir(&args.output).is_ok_and(|mut d| d.next().is_some());
+    if busy && !args.force {
+        anyhow::bail!(
+            "{} is not empty: give an empty or new directory, or --force to write into it",
+            args.output.display()
+        );
+    }
     let opts = GenerateOptions {
-        out: args.out.clone(),
+        out: args.output.clone(),
         subjects,
         seed: args.seed,
         format,
@@ -56,18 +73,42 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             .map(|d| d.to_ascii_lowercase())
             .collect(),
     };
-    let generated = generate::generate(&opts)
+    let domains = if opts.domains.is_empty() {
+        generate::domain_names().len()
+    } else {
+        opts.domains.len()
+    };
+    // Drawn on standard error, only when it is a terminal.
+    let bar = ProgressBar::new(subjects * domains as u64);
+    if let Ok(style) =
+        ProgressStyle::with_template("generate {bar:30} {pos}/{len} subject-domains eta {eta}")
+    {
+        bar.set_style(style);
+    }
+    let generated = generate::generate(&opts, &|n| bar.inc(n))
         .map_err(anyhow::Error::msg)
-        .with_context(|| format!("cannot generate into {}", args.out.display()))?;
+        .with_context(|| format!("cannot generate into {}", args.output.display()))?;
+    bar.finish_and_clear();
     let (mut rows, mut bytes) = (0, 0);
-    for (path, r, b) in &generated.files {
-        println!("{}  {r} rows  {b} bytes", path.display());
+    for (_, r, b) in &generated.files {
         rows += r;
         bytes += b;
     }
-    println!(
+    if args.json {
+        let files: Vec<_> = generated
+            .files
+            .iter()
+            .map(|(path, r, b)| json!({"path": path, "rows": r, "bytes": b}))
+            .collect();
+        print_json(&json!({"subjects": subjects, "rows": rows, "bytes": bytes, "files": files}))?;
+        return Ok(Outcome::Ok);
+    }
+    for (path, r, b) in &generated.files {
+        outln!("{}  {r} rows  {b} bytes", path.display())?;
+    }
+    outln!(
         "{subjects} subjects, {rows} rows, {:.1} MB",
         bytes as f64 / 1e6
-    );
+    )?;
     Ok(Outcome::Ok)
 }

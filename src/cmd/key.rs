@@ -48,9 +48,18 @@ pub struct PublicArgs {
 pub fn run(command: Command) -> anyhow::Result<Outcome> {
     match command {
         Command::Generate(args) => {
-            let path = match (&args.output, args.witness) {
-                (Some(p), _) => p.clone(),
-                (None, false) => Store::new(&args.store.store).signing_key_path(),
+            let store = Store::new(&args.store.store);
+            // Into the store (the default for a sponsor key): created private as notarize would,
+            // and written under its lock.
+            let (path, _lock) = match (&args.output, args.witness) {
+                (Some(p), _) => (p.clone(), None),
+                (None, false) => {
+                    store.create()?;
+                    if let Some(warning) = store.exposure() {
+                        errln!("warning: {warning}");
+                    }
+                    (store.signing_key_path(), Some(store.lock(true, true)?))
+                }
                 (None, true) => anyhow::bail!("a witness key needs -o FILE"),
             };
             if path.exists() {
@@ -62,18 +71,18 @@ pub fn run(command: Command) -> anyhow::Result<Outcome> {
             }
             let key = SignerKey::generate(&args.name, args.witness)?;
             write_atomic(&path, format!("{}\n", key.to_text()).as_bytes(), 0o600)?;
-            eprintln!(
+            errln!(
                 "wrote the private key to {} (mode 0600); share the public key:",
                 path.display()
             );
-            println!("{}", key.verifier().to_text());
+            outln!("{}", key.verifier().to_text())?;
             Ok(Outcome::Ok)
         }
         Command::Public(args) => {
             let text = std::fs::read_to_string(&args.key)
                 .with_context(|| format!("cannot read {}", args.key.display()))?;
             let key = SignerKey::parse(&text).with_context(|| args.key.display().to_string())?;
-            println!("{}", key.verifier().to_text());
+            outln!("{}", key.verifier().to_text())?;
             Ok(Outcome::Ok)
         }
     }

@@ -1,5 +1,30 @@
 //! One module per subcommand: its clap arguments and its `run`.
 
+/// Writes a formatted line to standard output, returning the write's error (a closed pipe is
+/// then exit 0, see `main`), where `println!` would panic.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
+/// [`outln!`] without the line end.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
+/// Writes a formatted line to standard error (warnings, notes), ignoring a closed stream.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 pub mod chain;
 pub mod checkpoint;
 pub mod consistency;
@@ -18,9 +43,10 @@ pub const DEFAULT_STORE: &str = "notary";
 
 /// Writes a JSON value and a newline to stdout.
 pub fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
-    writeln!(out)?;
+    // Serialized first, so that a closed pipe comes back as the io::Error `main` recognizes.
+    let mut text = serde_json::to_vec_pretty(value)?;
+    text.push(b'\n');
+    std::io::stdout().lock().write_all(&text)?;
     Ok(())
 }
 

@@ -140,6 +140,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         difficulty: args.difficulty,
         wait: !args.no_wait,
     };
+    if let Some(warning) = trialnotary::store::Store::new(&opts.store).exposure() {
+        errln!("warning: {warning}");
+    }
     let bars = Bars::new(!args.no_progress);
     let report = notarize::notarize(&inputs, &opts, &bars)
         .context("notarize failed; the store is unchanged")?;

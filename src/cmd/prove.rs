@@ -124,7 +124,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 None => {
                     let proof = p.dataset_proof(args.with_salts)?;
                     if args.with_salts {
-                        eprintln!(
+                        errln!(
                             "warning: this proof discloses the salts of all {} rows of the \
                              dataset: whoever holds it can test guesses of each row",
                             p.rows()
@@ -145,7 +145,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             if args.json {
                 print_json(&json!({"written": path, "proof": what, "height": height}))?;
             } else {
-                eprintln!("wrote {}: proof of {what} (block {height})", path.display());
+                errln!("wrote {}: proof of {what} (block {height})", path.display());
             }
         }
         None => {

@@ -62,10 +62,11 @@ pub fn run(Command::Cosign(args): Command) -> anyhow::Result<Outcome> {
         Note::parse(text.as_bytes()).with_context(|| args.checkpoint.display().to_string())?;
     let checkpoint = Checkpoint::parse(&note.text)?;
     if log_key.name != checkpoint.origin || note.signed_by(&log_key).is_none() {
-        println!(
+        outln!(
             "REFUSED: the checkpoint is not signed by {} for its origin {:?}",
-            log_key.name, checkpoint.origin
-        );
+            log_key.name,
+            checkpoint.origin
+        )?;
         return Ok(Outcome::Rejected);
     }
     if let Some(state) = args.state.as_ref().filter(|s| s.exists()) {
@@ -82,13 +83,13 @@ pub fn run(Command::Cosign(args): Command) -> anyhow::Result<Outcome> {
             let from = Note::parse(proof.from.as_bytes())?;
             let to = Note::parse(proof.to.as_bytes())?;
             if from.text != previous.text || to.text != note.text {
-                println!(
+                outln!(
                     "REFUSED: the consistency proof is not from the last cosigned checkpoint to this one"
-                );
+                )?;
                 return Ok(Outcome::Rejected);
             }
             if let Err(e) = verify_consistency(&proof, None) {
-                println!("REFUSED: not consistent with the last cosigned checkpoint: {e}");
+                outln!("REFUSED: not consistent with the last cosigned checkpoint: {e}")?;
                 return Ok(Outcome::Rejected);
             }
         }
@@ -103,7 +104,7 @@ pub fn run(Command::Cosign(args): Command) -> anyhow::Result<Outcome> {
     }
     match &args.output {
         Some(path) => write_atomic(path, out.as_bytes(), 0o644)?,
-        None => print!("{out}"),
+        None => out!("{out}")?,
     }
     Ok(Outcome::Ok)
 }

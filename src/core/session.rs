@@ -29,12 +29,14 @@ pub fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// What `--version` prints: the program, its version and the format versions it reads.
-pub fn version_text(program: &str) -> String {
+/// What `--version` prints after the program's name: its version and the format versions it
+/// reads.
+pub fn version_text() -> String {
     format!(
-        "{program} {} (reads proof format {}, block header version {}, chain entries {}, \
+        "{} (reads proof formats {} to {}, block header version {}, chain entries {}, \
          consistency proof version {})",
         env!("CARGO_PKG_VERSION"),
+        crate::core::proof::OLDEST_PROOF_VERSION,
         crate::core::proof::PROOF_VERSION,
         crate::core::header::HEADER_VERSION,
         String::from_utf8_lossy(crate::core::chain::ENTRY_MAGIC),

@@ -60,11 +60,15 @@ pub fn csv_bytes_per_subject(seed: u64) -> f64 {
     w.into_inner().map_or(0, |v| v.len()) as f64 / sample as f64
 }
 
-/// Writes the study, one file per domain, the domains in parallel.
+/// Writes the study, one file per domain, the domains in parallel, calling `progress` with the
+/// number of subjects each time a domain has written a few more of them.
 ///
 /// # Errors
 /// I/O or encoder errors, with the file named.
-pub fn generate(opts: &GenerateOptions) -> Result<Generated, String> {
+pub fn generate(
+    opts: &GenerateOptions,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Generated, String> {
     std::fs::create_dir_all(&opts.out).map_err(|e| format!("{}: {e}", opts.out.display()))?;
     for d in &opts.domains {
         if !domain_names().contains(&d.as_str()) {
@@ -77,7 +81,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<Generated, String> {
     let files: Result<Vec<_>, String> = DOMAINS
         .par_iter()
         .filter(|d| opts.domains.is_empty() || opts.domains.iter().any(|n| n == d.name))
-        .map(|d| write_domain(d, opts))
+        .map(|d| write_domain(d, opts, progress))
         .collect();
     Ok(Generated { files: files? })
 }

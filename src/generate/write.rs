@@ -27,9 +27,20 @@ pub(super) fn cell_text(c: &Cell) -> String {
     }
 }
 
+/// Subjects between two progress reports.
+const TICK: u64 = 64;
+
+/// Reports progress every [`TICK`] subjects.
+fn tick(n: u64, progress: &(dyn Fn(u64) + Sync)) {
+    if n.is_multiple_of(TICK) && n > 0 {
+        progress(TICK);
+    }
+}
+
 pub(super) fn write_domain(
     d: &Domain,
     opts: &GenerateOptions,
+    progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(PathBuf, u64, u64), String> {
     let ext = match opts.format {
         Format::Csv => "csv",
@@ -48,6 +59,7 @@ pub(super) fn write_domain(
                 .map_err(|e| err(&e))?;
             let mut result = Ok(());
             for n in 0..opts.subjects {
+                tick(n, progress);
                 rows(d.name, opts.seed, n, &mut |row| {
                     count += 1;
                     if let Err(e) = w.write_record(row.iter().map(cell_text)) {
@@ -77,6 +89,7 @@ pub(super) fn write_domain(
                 ArrowSink::new(opts.format, file, schema.clone()).map_err(|e| err(&e))?;
             let mut cols = Columns::new(d);
             for n in 0..opts.subjects {
+                tick(n, progress);
                 rows(d.name, opts.seed, n, &mut |row| {
                     count += 1;
                     cols.push(row);

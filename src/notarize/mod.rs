@@ -262,7 +262,7 @@ pub fn notarize(
     }
     let store = Store::new(&opts.store);
     loop {
-        let created = create_store_dir(&opts.store)?;
+        let created = store.create()?;
         let lock = match store.lock(true, opts.wait) {
             // Removed by a failed first run while this one waited for its lock: make it again.
             Err(StoreError::NoStore { .. }) => continue,
@@ -276,20 +276,6 @@ pub fn notarize(
         }
         drop(lock);
         return result;
-    }
-}
-
-/// Creates the store directory (mode 0700: it holds the salt secret) and says whether this call
-/// made it: decided by an atomic create, so two first runs cannot both believe they did.
-fn create_store_dir(path: &Path) -> Result<bool, PipelineError> {
-    use std::os::unix::fs::DirBuilderExt;
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(io_err(parent))?;
-    }
-    match std::fs::DirBuilder::new().mode(0o700).create(path) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && path.is_dir() => Ok(false),
-        Err(e) => Err(io_err(path)(e).into()),
     }
 }
 

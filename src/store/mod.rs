@@ -288,6 +288,39 @@ impl Store {
             .join(format!("{height}-{}", &hash.to_hex()[..16]))
     }
 
+    /// A warning when others can read or enter the store directory (it holds the salt secret):
+    /// `None` when it is private (mode 0700 or tighter) or does not exist.
+    pub fn exposure(&self) -> Option<String> {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&self.root).ok()?.permissions().mode() & 0o777;
+        (mode & 0o077 != 0).then(|| {
+            format!(
+                "the store {} is open to others (mode {mode:04o}) although it holds the salt \
+                 secret: run `chmod 700 {}`",
+                self.root.display(),
+                self.root.display()
+            )
+        })
+    }
+
+    /// Creates the store directory with mode 0700 when it does not exist, and says whether this
+    /// call made it: decided by an atomic create, so two first runs cannot both believe they did.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn create(&self) -> Result<bool, StoreError> {
+        use std::os::unix::fs::DirBuilderExt;
+        let path = &self.root;
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(io_err(parent))?;
+        }
+        match std::fs::DirBuilder::new().mode(0o700).create(path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && path.is_dir() => Ok(false),
+            Err(e) => Err(io_err(path)(e)),
+        }
+    }
+
     /// The lock file.
     pub fn lock_path(&self) -> PathBuf {
         self.root.join("LOCK")
