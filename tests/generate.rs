@@ -86,3 +86,30 @@ fn size_sets_the_number_of_subjects() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("unknown domain"), "{}", r.stderr);
 }
+
+/// The same generated study written as CSV, Parquet, Arrow IPC, SAS XPT and CDISC Dataset-JSON
+/// notarizes to one submission root: the root does not depend on the format.
+#[test]
+fn one_study_in_every_format_has_one_root() {
+    let s = Scratch::new();
+    let mut roots = Vec::new();
+    for format in ["csv", "parquet", "arrow", "xpt", "dataset-json"] {
+        s.ok(&[
+            "generate",
+            "-o",
+            format,
+            "--subjects",
+            "6",
+            "--seed",
+            "5",
+            "--format",
+            format,
+        ]);
+        let r = s.notarize(&[&s.path().join(format)], &[]);
+        let sub = &r["submissions"][0];
+        assert_eq!(sub["datasets"], 6, "{format}");
+        assert_eq!(sub["documents"], 0, "{format}");
+        roots.push((format, sub["root"].as_str().unwrap().to_owned()));
+    }
+    assert!(roots.iter().all(|(_, r)| *r == roots[0].1), "{roots:?}");
+}

@@ -31,7 +31,7 @@ pub struct Args {
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Output format.
-    #[arg(long, value_parser = ["csv", "parquet", "arrow"], default_value = "csv")]
+    #[arg(long, value_parser = ["csv", "parquet", "arrow", "xpt", "dataset-json"], default_value = "csv")]
     format: String,
     /// Only these domains (comma-separated: dm,ae,cm,ex,lb,vs); default all.
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
@@ -46,6 +46,8 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let format = match args.format.as_str() {
         "parquet" => Format::Parquet,
         "arrow" => Format::Arrow,
+        "xpt" => Format::Xpt,
+        "dataset-json" => Format::DatasetJson,
         _ => Format::Csv,
     };
     let subjects = match &args.size {

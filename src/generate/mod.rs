@@ -7,6 +7,7 @@
 
 mod sdtm;
 mod study;
+mod transport;
 mod write;
 
 use std::path::PathBuf;

@@ -13,6 +13,7 @@ use arrow_schema::{DataType, Field, Schema};
 use super::GenerateOptions;
 use super::sdtm::rows;
 use super::study::{Cell, Domain, Kind, float_text};
+use super::transport::{Shape, write_dataset_json, write_xpt};
 use crate::ingest::Format;
 
 /// Rows buffered per Arrow batch before it is written.
@@ -45,6 +46,8 @@ pub(super) fn write_domain(
     let ext = match opts.format {
         Format::Csv => "csv",
         Format::Parquet => "parquet",
+        Format::Xpt => "xpt",
+        Format::DatasetJson | Format::DatasetNdjson | Format::DatasetJsonCompressed => "json",
         Format::Arrow => "arrow",
     };
     let path = opts.out.join(format!("{}.{ext}", d.name));
@@ -70,6 +73,39 @@ pub(super) fn write_domain(
             }
             let mut inner = w.into_inner().map_err(|e| err(&e))?;
             inner.flush().map_err(|e| err(&e))?;
+        }
+        Format::Xpt
+        | Format::DatasetJson
+        | Format::DatasetNdjson
+        | Format::DatasetJsonCompressed => {
+            // A first pass learns the row count and the character widths both formats declare
+            // before the rows.
+            let mut shape = Shape::new(d);
+            for n in 0..opts.subjects {
+                rows(d.name, opts.seed, n, &mut |row| shape.push(row));
+            }
+            count = shape.rows;
+            let mut each = |emit: &mut dyn FnMut(&[Cell]) -> std::io::Result<()>| {
+                let mut result = Ok(());
+                for n in 0..opts.subjects {
+                    tick(n, progress);
+                    rows(d.name, opts.seed, n, &mut |row| {
+                        if result.is_ok() {
+                            result = emit(row);
+                        }
+                    });
+                    result
+                        .as_ref()
+                        .map_err(|e| std::io::Error::new(e.kind(), e.to_string()))?;
+                }
+                result
+            };
+            let out = BufWriter::with_capacity(1 << 20, file);
+            match opts.format {
+                Format::Xpt => write_xpt(out, d, &shape, &mut each),
+                _ => write_dataset_json(out, d, &shape, &mut each),
+            }
+            .map_err(|e| err(&e))?;
         }
         Format::Parquet | Format::Arrow => {
             let schema = Arc::new(Schema::new(

@@ -171,7 +171,7 @@ pub fn discover(root: &Path, store: Option<&Path>) -> Result<Listing, IngestErro
 
 /// Adds a regular file: a dataset when its extension names a format, else a document.
 fn add(listing: &mut Listing, path: &Path, relative: &str, bytes: u64) {
-    match Format::from_path(path) {
+    match super::dataset_format(path) {
         Some((format, ext_len)) => listing.datasets.push(SourceFile {
             path: path.to_owned(),
             relative: relative.to_owned(),

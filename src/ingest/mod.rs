@@ -1,12 +1,16 @@
 //! Finding the dataset files of a submission and reading each, streamed in batches, into canonical
-//! `values` arrays (see [`crate::core::record::write_values`]), whatever format carried them.
+//! `values` arrays (see [`crate::core::record::write_values`]), whatever format carried them:
+//! CSV, Parquet, Arrow IPC, SAS XPT and CDISC Dataset-JSON, one reader each.
 
 mod arrow;
+pub mod canonical;
 mod csv;
+pub mod dataset_json;
 mod discover;
 pub mod document;
 mod ipc;
 mod parquet;
+pub mod xpt;
 
 pub use discover::{DocumentFile, Listing, SourceFile, discover};
 
@@ -26,7 +30,7 @@ pub const MAX_RECORD_BYTES: usize = 256 << 20;
 
 /// A dataset file format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum Format {
     /// Comma-separated text with a header row, read as text.
     Csv,
@@ -34,19 +38,32 @@ pub enum Format {
     Parquet,
     /// Arrow IPC file (Feather v2) or stream.
     Arrow,
+    /// SAS transport file, version 5 or 8.
+    Xpt,
+    /// CDISC Dataset-JSON v1.1, one JSON object.
+    DatasetJson,
+    /// CDISC Dataset-JSON v1.1, NDJSON: metadata on the first line, a row on each other.
+    DatasetNdjson,
+    /// CDISC Dataset-JSON v1.1, compressed (`.dsjc`: the NDJSON form, zlib or gzip).
+    DatasetJsonCompressed,
 }
 
-/// The file extensions read, with their formats.
-pub const EXTENSIONS: [(&str, Format); 5] = [
+/// The file extensions read, with their formats. A `.json` or `.ndjson` file is a dataset only
+/// when it is Dataset-JSON ([`dataset_format`]); otherwise it is a document.
+pub const EXTENSIONS: [(&str, Format); 9] = [
     (".csv", Format::Csv),
     (".parquet", Format::Parquet),
     (".arrow", Format::Arrow),
     (".feather", Format::Arrow),
     (".ipc", Format::Arrow),
+    (".xpt", Format::Xpt),
+    (".json", Format::DatasetJson),
+    (".ndjson", Format::DatasetNdjson),
+    (".dsjc", Format::DatasetJsonCompressed),
 ];
 
 impl Format {
-    /// The format of a file, from its extension (case-insensitive).
+    /// The format of a file, from its extension (case-insensitive), with the extension's length.
     pub fn from_path(path: &Path) -> Option<(Format, usize)> {
         let name = path.file_name()?.to_str()?;
         let lower = name.to_ascii_lowercase();
@@ -59,12 +76,33 @@ impl Format {
     }
 }
 
+/// Whether the file at `path` is a dataset, and in which format: by its extension, and for
+/// `.json` and `.ndjson` by its first 64 KiB holding a `datasetJSONVersion` key (Dataset-JSON
+/// writes it first), so that other JSON files of a submission are documents.
+pub fn dataset_format(path: &Path) -> Option<(Format, usize)> {
+    let (format, ext) = Format::from_path(path)?;
+    if !matches!(format, Format::DatasetJson | Format::DatasetNdjson) {
+        return Some((format, ext));
+    }
+    let mut head = Vec::new();
+    let file = std::fs::File::open(path).ok()?;
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, 64 << 10), &mut head).ok()?;
+    let key = b"\"datasetJSONVersion\"";
+    head.windows(key.len())
+        .any(|w| w == key)
+        .then_some((format, ext))
+}
+
 impl fmt::Display for Format {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Format::Csv => "csv",
             Format::Parquet => "parquet",
             Format::Arrow => "arrow",
+            Format::Xpt => "xpt",
+            Format::DatasetJson => "dataset-json",
+            Format::DatasetNdjson => "dataset-ndjson",
+            Format::DatasetJsonCompressed => "dataset-json-compressed",
         })
     }
 }
@@ -161,6 +199,12 @@ pub trait RowSource: Send {
     /// # Errors
     /// An [`IngestError`] naming the file and the line or row.
     fn next_batch(&mut self, batch: &mut Batch) -> Result<bool, IngestError>;
+
+    /// Bytes read from the file so far, for readers that read it from start to end: at the end,
+    /// the file's size. `None` for readers that seek.
+    fn bytes_read(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Opens a dataset file for streaming.
@@ -172,6 +216,22 @@ pub fn open(path: &Path, format: Format) -> Result<Box<dyn RowSource>, IngestErr
         Format::Csv => Ok(Box::new(csv::CsvSource::open(path)?) as Box<dyn RowSource>),
         Format::Parquet => Ok(Box::new(parquet::open(path)?)),
         Format::Arrow => ipc::open(path),
+        Format::Xpt
+        | Format::DatasetJson
+        | Format::DatasetNdjson
+        | Format::DatasetJsonCompressed => {
+            let file = std::fs::File::open(path)
+                .map_err(|e| IngestError::file(path, format!("cannot open: {e}")))?;
+            Ok(match format {
+                Format::Xpt => Box::new(xpt::XptSource::new(path, file)?) as Box<dyn RowSource>,
+                f => Box::new(dataset_json::DatasetJsonSource::new(
+                    path,
+                    file,
+                    f != Format::DatasetJson,
+                    f == Format::DatasetJsonCompressed,
+                )?),
+            })
+        }
     })?;
     if source.columns().len() > MAX_COLUMNS {
         return Err(IngestError::file(
