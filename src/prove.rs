@@ -272,6 +272,16 @@ impl SubmissionProver {
         self.proof(ProofKind::Submission, vec![self.block_step.clone()])
     }
 
+    /// The path of the document `path` names: itself, or the one path it ends (see `resolve`).
+    ///
+    /// # Errors
+    /// No such document, or several.
+    pub fn document_path(&self, path: &str) -> Result<&str, PipelineError> {
+        let m = &self.manifest;
+        let names: Vec<&str> = m.documents.iter().map(|d| d.path.as_str()).collect();
+        Ok(names[resolve(&names, path, "document", &m.submission.id)?])
+    }
+
     /// The proof of the document at `path` (relative to the submission), after checking that
     /// the file read from `data` (or where the submission was notarized) is still the one
     /// notarized.
@@ -280,18 +290,9 @@ impl SubmissionProver {
     /// An unknown document (listing the documents), a file that changed since, a read error.
     pub fn document_proof(&self, path: &str, data: Option<&Path>) -> Result<Proof, PipelineError> {
         let m = &self.manifest;
-        let k = m
-            .documents
-            .iter()
-            .position(|d| d.path == path)
-            .ok_or_else(|| {
-                let names: Vec<&str> = m.documents.iter().map(|d| d.path.as_str()).collect();
-                PipelineError::Usage(format!(
-                    "document {path:?} is not in submission {:?} (documents: {})",
-                    m.submission.id,
-                    list(&names)
-                ))
-            })?;
+        let names: Vec<&str> = m.documents.iter().map(|d| d.path.as_str()).collect();
+        let k = resolve(&names, path, "document", &m.submission.id)?;
+        let path = names[k];
         let doc = &m.documents[k];
         let base = base(m, data);
         let file = if base.is_file() {
@@ -337,21 +338,12 @@ impl SubmissionProver {
     /// An unknown dataset, listing the datasets.
     pub fn dataset(self, name: &str, data: Option<&Path>) -> Result<DatasetProver, PipelineError> {
         let m = &self.manifest;
-        let index = m
-            .datasets
-            .iter()
-            .position(|d| d.entry.name == name)
-            .ok_or_else(|| {
-                let names: Vec<&str> = m.datasets.iter().map(|d| d.entry.name.as_str()).collect();
-                PipelineError::Usage(format!(
-                    "dataset {name:?} is not in submission {:?} (datasets: {})",
-                    m.submission.id,
-                    list(&names)
-                ))
-            })?;
+        let names: Vec<&str> = m.datasets.iter().map(|d| d.entry.name.as_str()).collect();
+        let index = resolve(&names, name, "dataset", &m.submission.id)?;
+        let name = names[index].to_owned();
         let (data, format) = locate(base(m, data), m, &m.datasets[index]);
         Ok(DatasetProver {
-            salter: Salter::new(&self.secret, name),
+            salter: Salter::new(&self.secret, &name),
             submission_step: self.item_step(Item::Dataset(index)),
             sub: self,
             dataset: index,
@@ -359,6 +351,34 @@ impl SubmissionProver {
             data,
             format,
         })
+    }
+}
+
+/// The item `wanted` names among `names`: the one equal to it, or else the one it ends, whole
+/// path components (`lb` or `sdtm/lb` for `m5/datasets/s1/tabulations/sdtm/lb`), so that users
+/// need not type the eCTD folders. Several matches are an error listing them, never a guess.
+fn resolve(names: &[&str], wanted: &str, what: &str, id: &str) -> Result<usize, PipelineError> {
+    if let Some(i) = names.iter().position(|n| *n == wanted) {
+        return Ok(i);
+    }
+    let tail = format!("/{wanted}");
+    let found: Vec<usize> = (0..names.len())
+        .filter(|&i| names[i].ends_with(&tail))
+        .collect();
+    match found[..] {
+        [i] => Ok(i),
+        [] => Err(PipelineError::Usage(format!(
+            "{what} {wanted:?} is not in submission {id:?} ({what}s: {})",
+            list(names)
+        ))),
+        _ => {
+            let found: Vec<&str> = found.iter().map(|&i| names[i]).collect();
+            Err(PipelineError::Usage(format!(
+                "{what} {wanted:?} is ambiguous in submission {id:?}: it ends {}; give more of \
+                 the path",
+                found.join(" and ")
+            )))
+        }
     }
 }
 
@@ -374,6 +394,11 @@ fn list(names: &[&str]) -> String {
 impl DatasetProver {
     fn dataset(&self) -> &ManifestDataset {
         &self.sub.manifest.datasets[self.dataset]
+    }
+
+    /// The dataset's full name in the submission.
+    pub fn name(&self) -> &str {
+        &self.dataset().entry.name
     }
 
     /// Number of rows in the dataset.

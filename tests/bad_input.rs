@@ -185,3 +185,131 @@ fn error_in_one_of_many_files_is_reported_deterministically() {
         assert!(r.stderr.contains("a.csv: line 2"), "{}", r.stderr);
     }
 }
+
+/// The eCTD sample's SDTM DM, as XPT and as Dataset-JSON.
+fn sample(ext: &str) -> Vec<u8> {
+    let dir = if ext == "xpt" {
+        "ectd"
+    } else {
+        "ectd-dataset-json"
+    };
+    std::fs::read(fixtures().join(format!(
+        "{dir}/0000/m5/datasets/tnstudy01/tabulations/sdtm/dm.{ext}"
+    )))
+    .unwrap()
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> usize {
+    hay.windows(needle.len()).position(|w| w == needle).unwrap()
+}
+
+#[test]
+fn truncated_xpt_names_where_it_ends() {
+    let s = Scratch::new();
+    let good = sample("xpt");
+    let p = sub_with(&s, "xdm.xpt", &good[..1000]);
+    fails_cleanly(
+        &s,
+        &[&p],
+        &["xdm.xpt", "truncated", "byte 1000", "namestr records"],
+    );
+    let p = sub_with(&s, "xdm.xpt", &good[..good.len() - 160]);
+    fails_cleanly(&s, &[&p], &["xdm.xpt", "corrupt or truncated observations"]);
+}
+
+#[test]
+fn xpt_namestr_count_that_does_not_match_is_an_error() {
+    let s = Scratch::new();
+    let mut bad = sample("xpt");
+    let at = find(&bad, b"HEADER RECORD*******NAMESTR HEADER RECORD!!!!!!!");
+    assert_eq!(&bad[at + 54..at + 58], b"0016");
+    bad[at + 54..at + 58].copy_from_slice(b"0017");
+    let p = sub_with(&s, "xdm.xpt", &bad);
+    fails_cleanly(
+        &s,
+        &[&p],
+        &["xdm.xpt", "declares 17 variables", "wrong variable count"],
+    );
+}
+
+#[test]
+fn xpt_text_that_is_not_utf8_names_row_and_column() {
+    let s = Scratch::new();
+    let mut bad = sample("xpt");
+    let at = find(&bad, b"Placebo");
+    bad[at + 6] = 0xe9; // Latin-1 é, as a SAS session in that encoding writes it
+    let p = sub_with(&s, "xdm.xpt", &bad);
+    fails_cleanly(&s, &[&p], &["xdm.xpt", "row 0, column ARM", "not UTF-8"]);
+}
+
+/// The sample DM as Dataset-JSON with its rows edited; the metadata keeps its bytes and order
+/// (`rows` last, as the specification wants).
+fn dataset_json(edit: impl FnOnce(&mut Vec<serde_json::Value>)) -> Vec<u8> {
+    let text = String::from_utf8(sample("json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut rows = v["rows"].as_array().unwrap().clone();
+    edit(&mut rows);
+    let head = &text[..text.find("\"rows\":").unwrap()];
+    format!("{head}\"rows\":{}}}", serde_json::Value::from(rows)).into_bytes()
+}
+
+fn with_records(n: u64) -> Vec<u8> {
+    let text = String::from_utf8(sample("json")).unwrap();
+    assert!(text.contains("\"records\":4,"));
+    text.replace("\"records\":4,", &format!("\"records\":{n},"))
+        .into_bytes()
+}
+
+#[test]
+fn dataset_json_row_of_the_wrong_length_names_the_row() {
+    let s = Scratch::new();
+    let bad = dataset_json(|rows| {
+        rows[2].as_array_mut().unwrap().pop();
+    });
+    let p = sub_with(&s, "jdm.json", &bad);
+    fails_cleanly(
+        &s,
+        &[&p],
+        &["jdm.json", "row 2", "15 values, but there are 16 columns"],
+    );
+    // The NDJSON form names the line as well.
+    let v: serde_json::Value = serde_json::from_slice(&sample("json")).unwrap();
+    let mut meta = v.clone();
+    meta.as_object_mut().unwrap().remove("rows");
+    let mut text = format!("{meta}\n");
+    for (i, row) in v["rows"].as_array().unwrap().iter().enumerate() {
+        let mut row = row.clone();
+        if i == 2 {
+            row.as_array_mut().unwrap().push("extra".into());
+        }
+        text.push_str(&format!("{row}\n"));
+    }
+    let p = sub_with(&s, "kdm.ndjson", text.as_bytes());
+    std::fs::remove_file(s.path().join("bad/jdm.json")).unwrap();
+    fails_cleanly(
+        &s,
+        &[&p],
+        &[
+            "kdm.ndjson",
+            "line 4 (row 2)",
+            "17 values, but there are 16 columns",
+        ],
+    );
+}
+
+#[test]
+fn dataset_json_records_count_that_differs_from_the_rows_is_an_error() {
+    let s = Scratch::new();
+    let p = sub_with(&s, "jdm.json", &with_records(5));
+    fails_cleanly(
+        &s,
+        &[&p],
+        &["jdm.json", "records says 5 but the file has 4 rows"],
+    );
+    let p = sub_with(&s, "jdm.json", &with_records(3));
+    fails_cleanly(
+        &s,
+        &[&p],
+        &["jdm.json", "row 3", "more rows than records (3) says"],
+    );
+}

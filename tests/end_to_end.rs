@@ -98,8 +98,9 @@ fn secret_and_store_are_private() {
     assert!(!String::from_utf8_lossy(&chain).contains(secret.trim()));
 }
 
-/// The same table written as CSV, Parquet (pyarrow snappy and zstd, pandas, polars, DuckDB) and Arrow IPC
-/// (Feather lz4 and zstd) yields the same root.
+/// The same table written as CSV, Parquet (pyarrow snappy and zstd, pandas, polars, DuckDB), Arrow IPC
+/// (Feather lz4 and zstd), SAS XPT (pyreadstat) and Dataset-JSON (`.json` and `.ndjson`, Python's
+/// json module) yields the same root.
 #[test]
 fn cross_format_roots_are_equal() {
     let s = Scratch::new();
@@ -112,6 +113,9 @@ fn cross_format_roots_are_equal() {
         "pandas",
         "polars",
         "duckdb",
+        "xpt",
+        "dataset-json",
+        "dataset-ndjson",
     ];
     let paths: Vec<_> = dirs
         .iter()

@@ -170,8 +170,12 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                     .items
                     .iter()
                     .map(|i| {
-                        let size = if i.kind == "dataset" { "rows" } else { "bytes" };
-                        json!({"kind": i.kind, "name": i.name, size: i.size,
+                        let (size, digest) = if i.kind == "dataset" {
+                            ("rows", "root")
+                        } else {
+                            ("bytes", "sha256")
+                        };
+                        json!({"kind": i.kind, "name": i.name, size: i.size, digest: i.digest,
                                "status": i.change.as_str()})
                     })
                     .collect();

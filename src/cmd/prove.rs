@@ -99,18 +99,24 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             .with_context(|| format!("cannot read {}", path.display()))?;
         sub.set_checkpoint(note);
     }
-    let what = match (&args.dataset, &args.file, args.row, args.all_rows) {
-        (Some(d), _, Some(row), _) => format!("row {row} of dataset {d}"),
-        (Some(d), _, _, true) => format!("every row of dataset {d}"),
-        (Some(d), ..) if args.with_salts => format!("dataset {d} with its salts"),
-        (Some(d), ..) => format!("dataset {d}"),
-        (_, Some(f), ..) => format!("document {f}"),
-        _ => format!("submission {}", args.submission),
-    };
+    // Names as the store has them, so that `--dataset lb` reports the dataset's full path.
     let mut target = match (&args.dataset, &args.file) {
         (Some(name), _) => Target::Dataset(sub.dataset(name, args.data.as_deref())?),
-        (None, Some(file)) => Target::Document(sub, file.clone()),
+        (None, Some(file)) => {
+            let path = sub.document_path(file)?.to_owned();
+            Target::Document(sub, path)
+        }
         (None, None) => Target::Submission(sub),
+    };
+    let what = match (&target, args.row, args.all_rows) {
+        (Target::Dataset(p), Some(row), _) => format!("row {row} of dataset {}", p.name()),
+        (Target::Dataset(p), _, true) => format!("every row of dataset {}", p.name()),
+        (Target::Dataset(p), ..) if args.with_salts => {
+            format!("dataset {} with its salts", p.name())
+        }
+        (Target::Dataset(p), ..) => format!("dataset {}", p.name()),
+        (Target::Document(_, f), ..) => format!("document {f}"),
+        (Target::Submission(_), ..) => format!("submission {}", args.submission),
     };
     let mut write = |out: &mut dyn Write| -> anyhow::Result<u64> {
         let one = |out: &mut dyn Write, p: Proof| -> anyhow::Result<u64> {

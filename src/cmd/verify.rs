@@ -138,14 +138,24 @@ fn check_data(proof: &Proof, path: &Path) -> Result<Result<Vec<String>, VerifyEr
                 .into(),
         ));
     }
+    if proof.salts.is_none() {
+        return Err(Unusable {
+            code: "no-salts",
+            message: "--data needs the dataset's salts, which this proof does not carry: ask \
+                      for one made with `prove --dataset NAME --with-salts`"
+                .into(),
+        });
+    }
     let bad = |e: ingest::IngestError| Unusable {
         code: "unusable-data",
         message: e.to_string(),
     };
     let (format, _) = ingest::Format::from_path(path).ok_or_else(|| {
+        let known: Vec<&str> = ingest::EXTENSIONS.iter().map(|(e, _)| *e).collect();
         usage(format!(
-            "{}: expected a .csv, .parquet, .arrow or .feather file",
-            path.display()
+            "{}: not a dataset file (expected one of {})",
+            path.display(),
+            known.join(", ")
         ))
     })?;
     let mut source = ingest::open(path, format).map_err(bad)?;

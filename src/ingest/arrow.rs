@@ -269,8 +269,13 @@ fn unit(u: TimeUnit) -> canonical::TimeUnit {
     }
 }
 
-fn timestamp(text: &mut String, value: i64, u: TimeUnit) -> Result<(), String> {
-    canonical::push_timestamp(text, value, unit(u))
+fn timestamp(
+    text: &mut String,
+    value: i64,
+    u: TimeUnit,
+    zone: canonical::Zone,
+) -> Result<(), String> {
+    canonical::push_timestamp(text, value, unit(u), zone)
 }
 
 fn time_of_day(text: &mut String, value: i64, u: TimeUnit) -> Result<(), String> {
@@ -398,10 +403,15 @@ fn writer(array: &dyn Array) -> Result<CellWriter<'_>, String> {
                 date(text, a.value(row).div_euclid(86_400_000))
             })
         }
-        DataType::Timestamp(unit, _) => {
-            // Arrow stores timestamps with a time zone as UTC instants; naive ones are read
-            // as UTC too (docs/FORMAT.md).
+        DataType::Timestamp(unit, tz) => {
+            // Arrow stores timestamps with a time zone as UTC instants, written with `Z`; naive
+            // ones are wall-clock times and get no zone (docs/FORMAT.md).
             let unit = *unit;
+            let zone = if tz.is_some() {
+                canonical::Zone::Utc
+            } else {
+                canonical::Zone::Unstated
+            };
             let values: Box<dyn Fn(usize) -> i64> = match unit {
                 TimeUnit::Second => {
                     let a = array.as_primitive::<TimestampSecondType>();
@@ -420,7 +430,9 @@ fn writer(array: &dyn Array) -> Result<CellWriter<'_>, String> {
                     Box::new(move |r| a.value(r))
                 }
             };
-            with_nulls(array, move |row, text| timestamp(text, values(row), unit))
+            with_nulls(array, move |row, text| {
+                timestamp(text, values(row), unit, zone)
+            })
         }
         DataType::Time32(unit) => {
             let unit = *unit;
@@ -535,11 +547,15 @@ mod tests {
     #[test]
     fn temporal_text() {
         let mut t = String::new();
-        timestamp(&mut t, 1_700_000_000_123_000, TimeUnit::Microsecond).unwrap();
+        let utc = canonical::Zone::Utc;
+        timestamp(&mut t, 1_700_000_000_123_000, TimeUnit::Microsecond, utc).unwrap();
         assert_eq!(t, "2023-11-14T22:13:20.123Z");
         t.clear();
-        timestamp(&mut t, -1, TimeUnit::Second).unwrap();
+        timestamp(&mut t, -1, TimeUnit::Second, utc).unwrap();
         assert_eq!(t, "1969-12-31T23:59:59Z");
+        t.clear();
+        timestamp(&mut t, -1, TimeUnit::Second, canonical::Zone::Unstated).unwrap();
+        assert_eq!(t, "1969-12-31T23:59:59");
         t.clear();
         date(&mut t, 19_000).unwrap();
         assert_eq!(t, "2022-01-08");

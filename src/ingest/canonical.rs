@@ -1,9 +1,10 @@
 //! Canonical text of typed values, shared by every reader that meets types (Arrow, Parquet, XPT,
-//! Dataset-JSON): floats as ECMAScript `Number::toString`, dates `YYYY-MM-DD`, timestamps RFC
-//! 3339 in UTC (`YYYY-MM-DDTHH:MM:SS[.fraction]Z`, the fraction without trailing zeros), times
+//! Dataset-JSON): floats as ECMAScript `Number::toString`, dates `YYYY-MM-DD`, timestamps
+//! `YYYY-MM-DDTHH:MM:SS[.fraction]`, the fraction without trailing zeros, with `Z` only for an
+//! instant in UTC (a timestamp with a time zone), times
 //! `HH:MM:SS[.fraction]`. docs/FORMAT.md section 2 specifies them.
 
-use chrono::{DateTime, NaiveDate, NaiveTime};
+use chrono::{Datelike, NaiveDate};
 
 /// Units of a timestamp or a time of day.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,10 +54,27 @@ pub fn push_f64(text: &mut String, x: f64) {
 /// `.` and the fraction of a second without trailing zeros, when there is one.
 fn push_fraction(text: &mut String, nanos: u32) {
     if nanos > 0 {
-        let digits = format!("{nanos:09}");
+        let mut digits = [0u8; 9];
+        let mut n = nanos;
+        for d in digits.iter_mut().rev() {
+            *d = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        let end = 9 - digits.iter().rev().take_while(|&&d| d == b'0').count();
         text.push('.');
-        text.push_str(digits.trim_end_matches('0'));
+        // ASCII digits only.
+        text.push_str(std::str::from_utf8(&digits[..end]).unwrap_or_default());
     }
+}
+
+/// `n` (below 10^width) in `width` digits, zero-padded.
+fn push_digits(text: &mut String, mut n: u32, width: usize) {
+    let mut digits = [b'0'; 4];
+    for d in digits[..width].iter_mut().rev() {
+        *d = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    text.push_str(std::str::from_utf8(&digits[..width]).unwrap_or_default());
 }
 
 fn per_second(unit: TimeUnit) -> i64 {
@@ -68,20 +86,50 @@ fn per_second(unit: TimeUnit) -> i64 {
     }
 }
 
-/// A timestamp of `value` units since 1970-01-01T00:00:00Z, in UTC.
+/// What a timestamp says about its time zone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Zone {
+    /// An instant: Arrow's timestamps with a time zone, stored as UTC. Written with `Z`.
+    Utc,
+    /// A wall-clock date and time with no zone: Arrow's naive timestamps, SAS datetimes.
+    /// Written without a zone designator, as Dataset-JSON carries them, since adding `Z` would
+    /// assert a zone the data never stated.
+    Unstated,
+}
+
+/// A timestamp of `value` units since 1970-01-01T00:00:00, `YYYY-MM-DDTHH:MM:SS[.fraction]`,
+/// then `Z` for [`Zone::Utc`].
 ///
 /// # Errors
 /// A value out of range.
-pub fn push_timestamp(text: &mut String, value: i64, unit: TimeUnit) -> Result<(), String> {
+pub fn push_timestamp(
+    text: &mut String,
+    value: i64,
+    unit: TimeUnit,
+    zone: Zone,
+) -> Result<(), String> {
     let per_sec = per_second(unit);
     let secs = value.div_euclid(per_sec);
     let nanos = (value.rem_euclid(per_sec) * (1_000_000_000 / per_sec)) as u32;
-    let dt = DateTime::from_timestamp(secs, nanos)
-        .ok_or_else(|| format!("timestamp {value} is out of range"))?;
-    text.push_str(&dt.format("%Y-%m-%dT%H:%M:%S").to_string());
-    push_fraction(text, nanos);
-    text.push('Z');
+    let days = secs.div_euclid(86_400);
+    let of_day = secs.rem_euclid(86_400) as u32;
+    push_date(text, days).map_err(|_| format!("timestamp {value} is out of range"))?;
+    text.push('T');
+    push_hms(text, of_day, nanos);
+    if zone == Zone::Utc {
+        text.push('Z');
+    }
     Ok(())
+}
+
+/// `HH:MM:SS[.fraction]` of `secs` (below 86,400) and `nanos` since midnight.
+fn push_hms(text: &mut String, secs: u32, nanos: u32) {
+    push_digits(text, secs / 3600, 2);
+    text.push(':');
+    push_digits(text, secs / 60 % 60, 2);
+    text.push(':');
+    push_digits(text, secs % 60, 2);
+    push_fraction(text, nanos);
 }
 
 /// A time of day, `value` units since midnight.
@@ -90,12 +138,12 @@ pub fn push_timestamp(text: &mut String, value: i64, unit: TimeUnit) -> Result<(
 /// A value outside one day.
 pub fn push_time(text: &mut String, value: i64, unit: TimeUnit) -> Result<(), String> {
     let per_sec = per_second(unit);
-    let secs = u32::try_from(value.div_euclid(per_sec)).map_err(|_| "time out of range")?;
+    let secs = value.div_euclid(per_sec);
+    if !(0..86_400).contains(&secs) {
+        return Err(format!("time {value} is out of range"));
+    }
     let nanos = (value.rem_euclid(per_sec) * (1_000_000_000 / per_sec)) as u32;
-    let t = NaiveTime::from_num_seconds_from_midnight_opt(secs, 0)
-        .ok_or_else(|| format!("time {value} is out of range"))?;
-    text.push_str(&t.format("%H:%M:%S").to_string());
-    push_fraction(text, nanos);
+    push_hms(text, secs as u32, nanos);
     Ok(())
 }
 
@@ -105,10 +153,82 @@ pub fn push_time(text: &mut String, value: i64, unit: TimeUnit) -> Result<(), St
 /// A date out of range.
 pub fn push_date(text: &mut String, days: i64) -> Result<(), String> {
     // 719_163 days separate 0001-01-01 (day 1 of the common era) from 1970-01-01.
-    let d = i32::try_from(days + 719_163)
-        .ok()
+    let d = days
+        .checked_add(719_163)
+        .and_then(|d| i32::try_from(d).ok())
         .and_then(NaiveDate::from_num_days_from_ce_opt)
         .ok_or_else(|| format!("date {days} days from 1970-01-01 is out of range"))?;
-    text.push_str(&d.format("%Y-%m-%d").to_string());
+    match u32::try_from(d.year()) {
+        Ok(year @ 0..=9999) => {
+            push_digits(text, year, 4);
+            text.push('-');
+            push_digits(text, d.month(), 2);
+            text.push('-');
+            push_digits(text, d.day(), 2);
+        }
+        // Years of five digits or before year 0 as chrono writes them (`+12345-01-01`), which
+        // is ISO 8601's expanded form.
+        _ => {
+            use std::fmt::Write as _;
+            let _ = write!(text, "{}", d.format("%Y-%m-%d"));
+        }
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{DateTime, NaiveTime, Timelike};
+
+    /// The hand-written digits agree with chrono's formatting over the whole range it has.
+    #[test]
+    fn dates_and_times_agree_with_chrono() {
+        let mut days = -800_000i64;
+        while days < 3_000_000 {
+            let mut ours = String::new();
+            push_date(&mut ours, days).unwrap();
+            let d = NaiveDate::from_num_days_from_ce_opt((days + 719_163) as i32).unwrap();
+            assert_eq!(ours, d.format("%Y-%m-%d").to_string(), "day {days}");
+            days += 997;
+        }
+        for (value, unit) in [
+            (0i64, TimeUnit::Second),
+            (1_709_281_800_123, TimeUnit::Millisecond),
+            (-1, TimeUnit::Nanosecond),
+            (-62_135_596_800_000_000, TimeUnit::Microsecond),
+            (253_402_300_799_999_999, TimeUnit::Microsecond),
+            (86_399_999_999_999, TimeUnit::Nanosecond),
+        ] {
+            let per = per_second(unit);
+            let dt = DateTime::from_timestamp(
+                value.div_euclid(per),
+                (value.rem_euclid(per) * (1_000_000_000 / per)) as u32,
+            )
+            .unwrap();
+            let mut want = dt.format("%Y-%m-%dT%H:%M:%S%.f").to_string();
+            let mut ours = String::new();
+            push_timestamp(&mut ours, value, unit, Zone::Unstated).unwrap();
+            assert_eq!(ours, want);
+            want.push('Z');
+            ours.clear();
+            push_timestamp(&mut ours, value, unit, Zone::Utc).unwrap();
+            assert_eq!(ours, want);
+            if (0..86_400 * per).contains(&value) {
+                let t = NaiveTime::from_num_seconds_from_midnight_opt(
+                    dt.time().num_seconds_from_midnight(),
+                    dt.time().nanosecond(),
+                )
+                .unwrap();
+                ours.clear();
+                push_time(&mut ours, value, unit).unwrap();
+                assert_eq!(ours, t.format("%H:%M:%S%.f").to_string());
+            }
+        }
+        let mut s = String::new();
+        assert!(push_time(&mut s, 86_400, TimeUnit::Second).is_err());
+        assert!(push_time(&mut s, -1, TimeUnit::Nanosecond).is_err());
+        assert!(push_date(&mut s, i64::MAX).is_err());
+        assert!(s.is_empty());
+    }
 }

@@ -46,8 +46,9 @@
 //!     variants, `E8601DA`, `B8601DA`, `IS8601DA`, `MONYY`, `YEAR`, `WORDDATE`, ... ; days since
 //!     1960-01-01): `YYYY-MM-DD`;
 //!   - datetime formats ([`DATETIME_FORMATS`]: `DATETIME`, `E8601DT`, `B8601DT`, `IS8601DT`,
-//!     `E8601DZ`, `DATEAMPM`, `DTDATE`, ... ; seconds since 1960-01-01T00:00:00): RFC 3339 in
-//!     UTC, `YYYY-MM-DDTHH:MM:SS[.ffffff]Z`;
+//!     `E8601DZ`, `DATEAMPM`, `DTDATE`, ... ; seconds since 1960-01-01T00:00:00):
+//!     `YYYY-MM-DDTHH:MM:SS[.ffffff]`, without a zone: SAS datetimes are wall-clock times, and
+//!     this is the text Dataset-JSON and a naive Arrow timestamp carry for the same value;
 //!   - time formats ([`TIME_FORMATS`]: `TIME`, `TOD`, `HHMM`, `E8601TM`, `B8601TM`,
 //!     `IS8601TM`, ... ; seconds since midnight): `HH:MM:SS[.ffffff]`.
 //!
@@ -92,7 +93,7 @@ use std::fs::File;
 use std::io::{ErrorKind, Read};
 use std::path::{Path, PathBuf};
 
-use super::canonical::{TimeUnit, push_date, push_f64, push_time, push_timestamp};
+use super::canonical::{TimeUnit, Zone, push_date, push_f64, push_time, push_timestamp};
 use super::{BATCH_ROWS, Batch, IngestError, MAX_COLUMNS, MAX_RECORD_BYTES, RowSource};
 use crate::core::record::{write_plain_value, write_value};
 
@@ -410,7 +411,9 @@ fn push_number(text: &mut String, x: f64, t: Temporal) {
         Temporal::DateTime => round_micros(x)
             .and_then(|us| us.checked_sub(SAS_EPOCH_MICROS))
             .filter(|us| (MIN_MICROS_1970..=MAX_MICROS_1970).contains(us))
-            .is_some_and(|us| push_timestamp(text, us, TimeUnit::Microsecond).is_ok()),
+            .is_some_and(|us| {
+                push_timestamp(text, us, TimeUnit::Microsecond, Zone::Unstated).is_ok()
+            }),
         Temporal::Time => round_micros(x)
             .filter(|us| (0..DAY_MICROS).contains(us))
             .is_some_and(|us| push_time(text, us, TimeUnit::Microsecond).is_ok()),
@@ -1512,19 +1515,19 @@ mod tests {
         assert_eq!(text(23_100.5, Temporal::Date), "23100.5");
         assert_eq!(text(1e300, Temporal::Date), "1e+300");
 
-        assert_eq!(text(0.0, Temporal::DateTime), "1960-01-01T00:00:00Z");
+        assert_eq!(text(0.0, Temporal::DateTime), "1960-01-01T00:00:00");
         assert_eq!(
             text(1.0 / 128.0, Temporal::DateTime),
-            "1960-01-01T00:00:00.007812Z"
+            "1960-01-01T00:00:00.007812"
         );
-        assert_eq!(text(-1.0, Temporal::DateTime), "1959-12-31T23:59:59Z");
+        assert_eq!(text(-1.0, Temporal::DateTime), "1959-12-31T23:59:59");
         assert_eq!(
             text(315_619_200.0 + 1_700_000_000.5, Temporal::DateTime),
-            "2023-11-14T22:13:20.5Z"
+            "2023-11-14T22:13:20.5"
         );
         assert_eq!(
             text(-61_819_977_600.0, Temporal::DateTime),
-            "0001-01-01T00:00:00Z"
+            "0001-01-01T00:00:00"
         );
         assert_eq!(text(-61_819_977_601.0, Temporal::DateTime), "-61819977601");
         assert_eq!(text(253_717_920_000.0, Temporal::DateTime), "253717920000");
@@ -1675,7 +1678,7 @@ mod tests {
         labels.extend(name);
         labels.extend(format);
         s.labels = Some(labels);
-        assert_eq!(rows(&build(&s)), [r#"["1960-01-01T00:00:01Z"]"#]);
+        assert_eq!(rows(&build(&s)), [r#"["1960-01-01T00:00:01"]"#]);
     }
 
     #[test]

@@ -108,6 +108,8 @@ pub struct ItemChange {
     pub name: String,
     /// Rows of a dataset, bytes of a document.
     pub size: u64,
+    /// What the tree commits to: a dataset's root, a document's SHA-256 (hex).
+    pub digest: String,
     /// Since the previous anchoring.
     pub change: Change,
 }
@@ -122,6 +124,7 @@ pub(super) fn changes(now: &Manifest, before: Option<&Manifest>) -> (Vec<ItemCha
             kind: "dataset",
             name: d.entry.name.clone(),
             size: d.entry.rows,
+            digest: d.entry.root.to_string(),
             change: Change::of(&d.entry, prev.map(|p| &p.entry)),
         });
     }
@@ -131,6 +134,7 @@ pub(super) fn changes(now: &Manifest, before: Option<&Manifest>) -> (Vec<ItemCha
             kind: "document",
             name: d.path.clone(),
             size: d.bytes,
+            digest: d.sha256.to_string(),
             change: Change::of(d, prev),
         });
     }
