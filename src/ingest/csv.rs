@@ -21,6 +21,9 @@ use crate::record::{write_plain_value, write_string, write_value};
 /// Bytes read per block; a block is split into pieces parsed in parallel.
 const BLOCK: usize = 16 << 20;
 
+/// Most bytes read first for the header row (twice as many each time until it ends).
+const HEADER_READ: usize = 64 << 10;
+
 /// Used batches kept for reuse: enough for the pieces of one block.
 const MAX_SPARE: usize = 64;
 
@@ -28,6 +31,8 @@ const MAX_SPARE: usize = 64;
 pub struct CsvSource {
     path: PathBuf,
     file: File,
+    /// Bytes read from `file` so far, header included.
+    bytes_read: u64,
     columns: Vec<String>,
     /// Bytes read but not yet parsed: always starts at a record boundary.
     buf: Vec<u8>,
@@ -41,29 +46,34 @@ pub struct CsvSource {
 }
 
 impl CsvSource {
-    /// Opens the file and reads its header row.
+    /// Reads the header row of `file`, open at `path` and not read from yet; the rows are read
+    /// from the same handle.
     ///
     /// # Errors
-    /// When the file cannot be opened, has no header row, or the header is not UTF-8.
-    pub fn open(path: &Path) -> Result<Self, IngestError> {
-        let open =
-            || File::open(path).map_err(|e| IngestError::file(path, format!("cannot open: {e}")));
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(open()?);
-        let mut header = csv::ByteRecord::new();
-        let found = reader
-            .read_byte_record(&mut header)
-            .map_err(|e| csv_error(path, &e))?;
-        if !found || header.is_empty() {
-            return Err(IngestError::at(
-                path,
-                "line 1",
-                "no header row (the file is empty)",
-            ));
-        }
-        let mut columns = Vec::with_capacity(header.len());
+    /// When the file cannot be read, has no header row, or the header is not UTF-8.
+    pub fn new(path: &Path, file: File) -> Result<Self, IngestError> {
+        let mut source = Self {
+            path: path.to_owned(),
+            file,
+            bytes_read: 0,
+            columns: Vec::new(),
+            buf: Vec::new(),
+            line: 1,
+            eof: false,
+            ready: VecDeque::new(),
+            spare: Vec::new(),
+        };
+        let (header, header_end, header_lines) = source.read_header()?;
+        let header = match header {
+            Some(h) if !h.is_empty() => h,
+            _ => {
+                return Err(IngestError::at(
+                    path,
+                    "line 1",
+                    "no header row (the file is empty)",
+                ));
+            }
+        };
         for (i, field) in header.iter().enumerate() {
             let name = std::str::from_utf8(field).map_err(|e| {
                 IngestError::at(
@@ -72,39 +82,65 @@ impl CsvSource {
                     format!("header is not valid UTF-8 (byte {})", e.valid_up_to()),
                 )
             })?;
-            columns.push(name.to_owned());
+            source.columns.push(name.to_owned());
         }
-        // The csv reader strips a UTF-8 byte order mark and reports where the header ended.
-        let header_end = reader.position().byte();
-        let header_lines = reader.position().line() - 1;
-        let mut file = open()?;
-        std::io::copy(&mut (&mut file).take(header_end), &mut std::io::sink())
-            .map_err(|e| IngestError::file(path, format!("read error: {e}")))?;
-        Ok(Self {
-            path: path.to_owned(),
-            file,
-            columns,
-            buf: Vec::new(),
-            line: 1 + header_lines,
-            eof: false,
-            ready: VecDeque::new(),
-            spare: Vec::new(),
-        })
+        source.buf.drain(..header_end);
+        source.line = 1 + header_lines;
+        Ok(source)
+    }
+
+    /// Reads until the buffer holds the header row and returns it (`None` in an empty file),
+    /// with the offset where it ends and the lines it takes. The csv reader strips a UTF-8 byte
+    /// order mark and reports where the header ended: past its line end, before the next
+    /// record, in a buffer that goes on past that (or holds the whole file).
+    fn read_header(&mut self) -> Result<(Option<csv::ByteRecord>, usize, u64), IngestError> {
+        let mut want = HEADER_READ;
+        loop {
+            self.read_more(want - self.buf.len())?;
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(self.buf.as_slice());
+            let mut header = csv::ByteRecord::new();
+            let found = reader
+                .read_byte_record(&mut header)
+                .map_err(|e| csv_error(&self.path, &e))?;
+            let end = reader.position().byte() as usize;
+            if self.eof || end < self.buf.len() {
+                let lines = reader.position().line() - 1;
+                return Ok((found.then_some(header), end, lines));
+            }
+            if self.buf.len() > super::MAX_RECORD_BYTES {
+                return Err(IngestError::at(
+                    &self.path,
+                    "line 1",
+                    "a header row larger than 256 MiB (is a closing quote missing?)",
+                ));
+            }
+            want = 2 * self.buf.len();
+        }
+    }
+
+    /// Appends up to `limit` bytes of the file to the buffer; fewer means the file has ended.
+    fn read_more(&mut self, limit: usize) -> Result<(), IngestError> {
+        // read_to_end fills spare capacity without zeroing it first.
+        self.buf.reserve(limit);
+        let n = (&mut self.file)
+            .take(limit as u64)
+            .read_to_end(&mut self.buf)
+            .map_err(|e| IngestError::file(&self.path, format!("read error: {e}")))?;
+        self.bytes_read += n as u64;
+        if n < limit {
+            self.eof = true;
+        }
+        Ok(())
     }
 
     /// Reads the next block and parses it into batches.
     fn fill(&mut self) -> Result<(), IngestError> {
         while self.ready.is_empty() && !(self.eof && self.buf.is_empty()) {
             if !self.eof {
-                // read_to_end fills spare capacity without zeroing it first.
-                self.buf.reserve(BLOCK);
-                let n = (&mut self.file)
-                    .take(BLOCK as u64)
-                    .read_to_end(&mut self.buf)
-                    .map_err(|e| IngestError::file(&self.path, format!("read error: {e}")))?;
-                if n < BLOCK {
-                    self.eof = true;
-                }
+                self.read_more(BLOCK)?;
             }
             // Without a quote anywhere, every newline ends a record: no quote parity to track.
             let quoted = memchr::memchr(b'"', &self.buf).is_some();
@@ -799,6 +835,10 @@ fn csv_error(path: &Path, e: &csv::Error) -> IngestError {
 impl RowSource for CsvSource {
     fn columns(&self) -> &[String] {
         &self.columns
+    }
+
+    fn bytes_read(&self) -> Option<u64> {
+        Some(self.bytes_read)
     }
 
     fn next_batch(&mut self, batch: &mut Batch) -> Result<bool, IngestError> {
