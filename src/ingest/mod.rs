@@ -275,6 +275,15 @@ pub trait RowSource: Send {
 /// # Errors
 /// When the file cannot be opened or its header or schema cannot be read.
 pub fn open(path: &Path, format: Format) -> Result<Box<dyn RowSource>, IngestError> {
+    open_with_block(path, format, csv::BLOCK)
+}
+
+/// [`open`], a CSV file read `csv_block` bytes at a time.
+pub(crate) fn open_with_block(
+    path: &Path,
+    format: Format,
+    csv_block: usize,
+) -> Result<Box<dyn RowSource>, IngestError> {
     let file =
         File::open(path).map_err(|e| IngestError::file(path, format!("cannot open: {e}")))?;
     let opened = file
@@ -282,7 +291,9 @@ pub fn open(path: &Path, format: Format) -> Result<Box<dyn RowSource>, IngestErr
         .map(|meta| Snapshot::from(&meta))
         .map_err(|e| IngestError::file(path, format!("cannot stat: {e}")))?;
     let source: Box<dyn RowSource> = guarded(path, || match format {
-        Format::Csv => Ok(Box::new(csv::CsvSource::new(path, file)?) as Box<dyn RowSource>),
+        Format::Csv => {
+            Ok(Box::new(csv::CsvSource::new(path, file, csv_block)?) as Box<dyn RowSource>)
+        }
         Format::Parquet => Ok(Box::new(parquet::open(path, file)?)),
         Format::Arrow => ipc::open(path, file),
     })?;
