@@ -6,7 +6,7 @@ use std::io::Read;
 
 use sha2::{Digest, Sha256};
 
-use super::{DocumentFile, IngestError};
+use super::{DocumentFile, IngestError, Snapshot};
 use crate::core::hash::FileHash;
 use crate::core::record::DocumentEntry;
 
@@ -15,11 +15,10 @@ use crate::core::record::DocumentEntry;
 /// # Errors
 /// A read error, or a file that changed or was replaced while it was read.
 pub fn hash(doc: &DocumentFile, progress: &dyn Fn(u64)) -> Result<DocumentEntry, IngestError> {
-    use std::os::unix::fs::MetadataExt;
     let path = &doc.path;
     let err = |what: &str, e: std::io::Error| IngestError::file(path, format!("{what}: {e}"));
     let mut file = std::fs::File::open(path).map_err(|e| err("cannot open", e))?;
-    let before = file.metadata().map_err(|e| err("cannot stat", e))?;
+    let opened = Snapshot::from(&file.metadata().map_err(|e| err("cannot stat", e))?);
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     let mut bytes = 0u64;
@@ -32,23 +31,7 @@ pub fn hash(doc: &DocumentFile, progress: &dyn Fn(u64)) -> Result<DocumentEntry,
         bytes += n as u64;
         progress(n as u64);
     }
-    let now = std::fs::metadata(path);
-    let same = now.as_ref().is_ok_and(|m| {
-        (m.dev(), m.ino(), m.size(), m.mtime(), m.mtime_nsec())
-            == (
-                before.dev(),
-                before.ino(),
-                before.size(),
-                before.mtime(),
-                before.mtime_nsec(),
-            )
-    });
-    if !same || bytes != before.size() {
-        return Err(IngestError::file(
-            path,
-            "changed or replaced while it was being read; nothing was anchored, run again",
-        ));
-    }
+    opened.check_unchanged(path, Some(bytes))?;
     Ok(DocumentEntry {
         path: doc.relative.clone(),
         bytes,

@@ -2,7 +2,7 @@
 //! and zstd compressed buffers, streamed batch by batch.
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::BufReader;
 use std::path::Path;
 
 use arrow_ipc::reader::{FileReader, StreamReader};
@@ -131,24 +131,21 @@ fn check_sizes(path: &Path, file: &File, is_file_format: bool) -> Result<(), Ing
     Ok(())
 }
 
-/// Opens an Arrow IPC file, choosing the file or stream reader from the magic bytes.
+/// Reads the schema of `file`, the Arrow IPC file open at `path` and not read from yet,
+/// choosing the file or stream reader from the magic bytes; the batches are read from the same
+/// handle.
 ///
 /// # Errors
-/// When the file cannot be opened or is not Arrow IPC.
-pub fn open(path: &Path) -> Result<Box<dyn RowSource>, IngestError> {
-    let open =
-        || File::open(path).map_err(|e| IngestError::file(path, format!("cannot open: {e}")));
-    let mut magic = [0u8; 6];
-    let n = open()?
-        .read(&mut magic)
-        .map_err(|e| IngestError::file(path, format!("read error: {e}")))?;
+/// When the file is not Arrow IPC.
+pub fn open(path: &Path, file: File) -> Result<Box<dyn RowSource>, IngestError> {
+    // Read in place: the stream reader below starts where the handle stands, at the start.
+    let is_file_format = read_at(&file, 0, 6).is_ok_and(|magic| magic == b"ARROW1");
     let bad = |e: arrow_schema::ArrowError| {
         IngestError::file(path, format!("not a readable Arrow IPC file: {e}"))
     };
-    let is_file_format = n == 6 && &magic == b"ARROW1";
-    check_sizes(path, &open()?, is_file_format)?;
+    check_sizes(path, &file, is_file_format)?;
     if is_file_format {
-        let reader = FileReader::try_new(BufReader::new(open()?), None).map_err(bad)?;
+        let reader = FileReader::try_new(BufReader::new(file), None).map_err(bad)?;
         let schema = reader.schema();
         Ok(Box::new(BatchSource::new(
             path,
@@ -157,7 +154,7 @@ pub fn open(path: &Path) -> Result<Box<dyn RowSource>, IngestError> {
             "Arrow IPC",
         )))
     } else {
-        let reader = StreamReader::try_new(BufReader::new(open()?), None).map_err(bad)?;
+        let reader = StreamReader::try_new(BufReader::new(file), None).map_err(bad)?;
         let schema = reader.schema();
         Ok(Box::new(BatchSource::new(
             path,

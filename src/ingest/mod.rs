@@ -15,6 +15,7 @@ pub mod xpt;
 pub use discover::{DocumentFile, Listing, SourceFile, discover};
 
 use std::fmt;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 /// Rows decoded per Arrow or Parquet read: enough to keep every core busy converting, small
@@ -200,37 +201,50 @@ pub trait RowSource: Send {
     /// An [`IngestError`] naming the file and the line or row.
     fn next_batch(&mut self, batch: &mut Batch) -> Result<bool, IngestError>;
 
-    /// Bytes read from the file so far, for readers that read it from start to end: at the end,
-    /// the file's size. `None` for readers that seek.
+    /// Bytes read from the file so far, for readers that read it from start to end (CSV, XPT,
+    /// Dataset-JSON): at the end, the file's size. `None` for readers that seek.
     fn bytes_read(&self) -> Option<u64> {
         None
     }
 }
 
-/// Opens a dataset file for streaming.
+/// Opens a dataset file for streaming. The header (or schema) and the rows are read through
+/// one open handle, and when the rows run out the file is checked to be still the one at
+/// `path`, unchanged: a file replaced or rewritten while it was read fails rather than yield
+/// rows of two files.
 ///
 /// # Errors
 /// When the file cannot be opened or its header or schema cannot be read.
 pub fn open(path: &Path, format: Format) -> Result<Box<dyn RowSource>, IngestError> {
+    open_with_block(path, format, csv::BLOCK)
+}
+
+/// [`open`], a CSV file read `csv_block` bytes at a time.
+pub(crate) fn open_with_block(
+    path: &Path,
+    format: Format,
+    csv_block: usize,
+) -> Result<Box<dyn RowSource>, IngestError> {
+    let file =
+        File::open(path).map_err(|e| IngestError::file(path, format!("cannot open: {e}")))?;
+    let opened = file
+        .metadata()
+        .map(|meta| Snapshot::from(&meta))
+        .map_err(|e| IngestError::file(path, format!("cannot stat: {e}")))?;
     let source: Box<dyn RowSource> = guarded(path, || match format {
-        Format::Csv => Ok(Box::new(csv::CsvSource::open(path)?) as Box<dyn RowSource>),
-        Format::Parquet => Ok(Box::new(parquet::open(path)?)),
-        Format::Arrow => ipc::open(path),
-        Format::Xpt
-        | Format::DatasetJson
-        | Format::DatasetNdjson
-        | Format::DatasetJsonCompressed => {
-            let file = std::fs::File::open(path)
-                .map_err(|e| IngestError::file(path, format!("cannot open: {e}")))?;
-            Ok(match format {
-                Format::Xpt => Box::new(xpt::XptSource::new(path, file)?) as Box<dyn RowSource>,
-                f => Box::new(dataset_json::DatasetJsonSource::new(
-                    path,
-                    file,
-                    f != Format::DatasetJson,
-                    f == Format::DatasetJsonCompressed,
-                )?),
-            })
+        Format::Csv => {
+            Ok(Box::new(csv::CsvSource::new(path, file, csv_block)?) as Box<dyn RowSource>)
+        }
+        Format::Parquet => Ok(Box::new(parquet::open(path, file)?)),
+        Format::Arrow => ipc::open(path, file),
+        Format::Xpt => Ok(Box::new(xpt::XptSource::new(path, file)?)),
+        f @ (Format::DatasetJson | Format::DatasetNdjson | Format::DatasetJsonCompressed) => {
+            Ok(Box::new(dataset_json::DatasetJsonSource::new(
+                path,
+                file,
+                f != Format::DatasetJson,
+                f == Format::DatasetJsonCompressed,
+            )?))
         }
     })?;
     if source.columns().len() > MAX_COLUMNS {
@@ -245,7 +259,87 @@ pub fn open(path: &Path, format: Format) -> Result<Box<dyn RowSource>, IngestErr
     Ok(Box::new(Guarded {
         path: path.to_owned(),
         inner: source,
+        opened,
     }))
+}
+
+/// What identifies a file and its contents at one moment, from its metadata.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Snapshot {
+    device: u64,
+    inode: u64,
+    /// Size and modification time: meaningful for regular files only (not pipes).
+    regular: bool,
+    size: u64,
+    modified: (i64, i64),
+}
+
+impl Snapshot {
+    /// Why `now` is not the same file as `self` with the same contents, if it is not.
+    fn changed(&self, now: &Snapshot) -> Option<String> {
+        if (now.device, now.inode) != (self.device, self.inode) {
+            return Some("another file is now at this path".into());
+        }
+        if !self.regular {
+            return None;
+        }
+        if now.size != self.size {
+            return Some(format!(
+                "its size went from {} to {} bytes",
+                self.size, now.size
+            ));
+        }
+        (now.modified != self.modified).then(|| "its modification time changed".into())
+    }
+
+    /// Checks that the file opened as `self` is still the one at `path` (the same device and
+    /// inode: the file the handle read), with the size and modification time it had when
+    /// opened, and that all of it was read when the reader counts bytes (`read`).
+    ///
+    /// # Errors
+    /// Saying what changed, and that nothing was anchored.
+    pub(crate) fn check_unchanged(
+        &self,
+        path: &Path,
+        read: Option<u64>,
+    ) -> Result<(), IngestError> {
+        let why = match std::fs::metadata(path) {
+            Err(e) => Some(format!("it can no longer be found there: {e}")),
+            Ok(meta) => self.changed(&Snapshot::from(&meta)),
+        }
+        .or_else(|| {
+            let read = read?;
+            (self.regular && read != self.size).then(|| {
+                format!(
+                    "{read} bytes were read of the {} it had when opened",
+                    self.size
+                )
+            })
+        });
+        match why {
+            None => Ok(()),
+            Some(why) => Err(IngestError::file(
+                path,
+                format!(
+                    "changed or replaced while it was being read ({why}); nothing was anchored, \
+                     run again"
+                ),
+            )),
+        }
+    }
+}
+
+impl From<&std::fs::Metadata> for Snapshot {
+    fn from(meta: &std::fs::Metadata) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        Self {
+            device: meta.dev(),
+            inode: meta.ino(),
+            regular: meta.is_file(),
+            size: meta.size(),
+            modified: (meta.mtime(), meta.mtime_nsec()),
+        }
+    }
 }
 
 /// Runs a decoder step, turning a panic inside a third-party decoder (on corrupt input) into an
@@ -267,10 +361,20 @@ fn guarded<T>(path: &Path, f: impl FnOnce() -> Result<T, IngestError>) -> Result
     }
 }
 
-/// A source whose every step is [`guarded`].
+/// A source whose every step is [`guarded`], and whose end is checked against the file at its
+/// path.
 struct Guarded {
     path: PathBuf,
     inner: Box<dyn RowSource>,
+    /// The file read, when it was opened.
+    opened: Snapshot,
+}
+
+impl Guarded {
+    fn check_unchanged(&self) -> Result<(), IngestError> {
+        self.opened
+            .check_unchanged(&self.path, self.inner.bytes_read())
+    }
 }
 
 impl RowSource for Guarded {
@@ -280,6 +384,14 @@ impl RowSource for Guarded {
 
     fn next_batch(&mut self, batch: &mut Batch) -> Result<bool, IngestError> {
         let path = self.path.clone();
-        guarded(&path, || self.inner.next_batch(batch))
+        let more = guarded(&path, || self.inner.next_batch(batch))?;
+        if !more {
+            self.check_unchanged()?;
+        }
+        Ok(more)
+    }
+
+    fn bytes_read(&self) -> Option<u64> {
+        self.inner.bytes_read()
     }
 }

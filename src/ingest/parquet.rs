@@ -13,13 +13,12 @@ use parquet::arrow::arrow_reader::{
 use super::arrow::BatchSource;
 use super::{BATCH_ROWS, IngestError};
 
-/// Opens a Parquet file and reads its footer.
+/// Reads the footer of `file`, the Parquet file open at `path`; the row groups are read from
+/// the same handle.
 ///
 /// # Errors
-/// When the file cannot be opened or is not a readable Parquet file.
-pub fn open(path: &Path) -> Result<BatchSource<ParquetRecordBatchReader>, IngestError> {
-    let file =
-        File::open(path).map_err(|e| IngestError::file(path, format!("cannot open: {e}")))?;
+/// When the file is not a readable Parquet file.
+pub fn open(path: &Path, file: File) -> Result<BatchSource<ParquetRecordBatchReader>, IngestError> {
     let bad = |e: parquet::errors::ParquetError| {
         IngestError::file(path, format!("not a readable Parquet file: {e}"))
     };

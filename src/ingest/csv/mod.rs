@@ -1,11 +1,22 @@
 //! CSV reader: RFC 4180 text with a header row giving the column names; every field is text
 //! (empty fields are missing values), validated as UTF-8 and named by line and column on error.
 //!
-//! Large files are parsed on all cores: the file is read in blocks, each block is cut at
-//! newlines that lie outside quoted fields (an even number of `"` since the block's start, which
-//! is exact for RFC 4180, where a literal quote is written twice), and the pieces are parsed in
-//! parallel: in one pass over separator bit masks when the quoting is simple, by the csv crate
-//! otherwise. Rows come out in file order.
+//! Large files are parsed on all cores: the file is read in blocks, each block is cut into
+//! pieces at newlines that lie outside quoted fields, and the pieces are parsed in parallel: in
+//! one pass over separator bit masks when the quoting is simple, by the csv crate otherwise.
+//! Rows come out in file order, the same rows and errors as one csv reader reading the file
+//! from start to end, whatever the number of threads or the block size.
+//!
+//! Where to cut is first guessed from quote parity (an even number of `"` since the block's
+//! start), which is exact for RFC 4180, where a literal quote is written twice. A quote inside
+//! an unquoted field (`5'1"`) is literal to the csv crate and shifts the parity, so every piece
+//! also proves that it ends where the csv crate ends a record ([`boundary`]); from the first
+//! piece that does not, the rest of the block is read sequentially with csv-core to find the
+//! record ends, and cut there.
+
+mod boundary;
+#[cfg(test)]
+mod whole_file_tests;
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -17,9 +28,13 @@ use rayon::prelude::*;
 use super::{Batch, IngestError, RowSource};
 
 use crate::core::record::{write_plain_value, write_string, write_value};
+use boundary::RecordEnds;
 
 /// Bytes read per block; a block is split into pieces parsed in parallel.
-const BLOCK: usize = 16 << 20;
+pub(super) const BLOCK: usize = 16 << 20;
+
+/// Most bytes read first for the header row (twice as many each time until it ends).
+const HEADER_READ: usize = 64 << 10;
 
 /// Used batches kept for reuse: enough for the pieces of one block.
 const MAX_SPARE: usize = 64;
@@ -28,12 +43,18 @@ const MAX_SPARE: usize = 64;
 pub struct CsvSource {
     path: PathBuf,
     file: File,
+    /// Bytes read per block.
+    block: usize,
+    /// Bytes read from `file` so far, header included.
+    bytes_read: u64,
     columns: Vec<String>,
     /// Bytes read but not yet parsed: always starts at a record boundary.
     buf: Vec<u8>,
     /// 1-based line number of the first line in `buf`.
     line: u64,
     eof: bool,
+    /// A sequential reading of `buf` that found no record end yet: it goes on when more is read.
+    scan: Option<RecordEnds>,
     ready: VecDeque<Batch>,
     /// Batches handed back by the caller, reused so that each piece does not fault in and zero
     /// fresh megabytes.
@@ -41,29 +62,37 @@ pub struct CsvSource {
 }
 
 impl CsvSource {
-    /// Opens the file and reads its header row.
+    /// Reads the header row of `file`, open at `path` and not read from yet; the rows are read
+    /// from the same handle, `block` bytes at a time ([`BLOCK`]; tests cut small files in many
+    /// places with small blocks).
     ///
     /// # Errors
-    /// When the file cannot be opened, has no header row, or the header is not UTF-8.
-    pub fn open(path: &Path) -> Result<Self, IngestError> {
-        let open =
-            || File::open(path).map_err(|e| IngestError::file(path, format!("cannot open: {e}")));
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(open()?);
-        let mut header = csv::ByteRecord::new();
-        let found = reader
-            .read_byte_record(&mut header)
-            .map_err(|e| csv_error(path, &e))?;
-        if !found || header.is_empty() {
-            return Err(IngestError::at(
-                path,
-                "line 1",
-                "no header row (the file is empty)",
-            ));
-        }
-        let mut columns = Vec::with_capacity(header.len());
+    /// When the file cannot be read, has no header row, or the header is not UTF-8.
+    pub fn new(path: &Path, file: File, block: usize) -> Result<Self, IngestError> {
+        let mut source = Self {
+            path: path.to_owned(),
+            file,
+            block: block.max(1),
+            bytes_read: 0,
+            columns: Vec::new(),
+            buf: Vec::new(),
+            line: 1,
+            eof: false,
+            scan: None,
+            ready: VecDeque::new(),
+            spare: Vec::new(),
+        };
+        let (header, header_end, header_lines) = source.read_header()?;
+        let header = match header {
+            Some(h) if !h.is_empty() => h,
+            _ => {
+                return Err(IngestError::at(
+                    path,
+                    "line 1",
+                    "no header row (the file is empty)",
+                ));
+            }
+        };
         for (i, field) in header.iter().enumerate() {
             let name = std::str::from_utf8(field).map_err(|e| {
                 IngestError::at(
@@ -72,50 +101,70 @@ impl CsvSource {
                     format!("header is not valid UTF-8 (byte {})", e.valid_up_to()),
                 )
             })?;
-            columns.push(name.to_owned());
+            source.columns.push(name.to_owned());
         }
-        // The csv reader strips a UTF-8 byte order mark and reports where the header ended.
-        let header_end = reader.position().byte();
-        let header_lines = reader.position().line() - 1;
-        let mut file = open()?;
-        std::io::copy(&mut (&mut file).take(header_end), &mut std::io::sink())
-            .map_err(|e| IngestError::file(path, format!("read error: {e}")))?;
-        Ok(Self {
-            path: path.to_owned(),
-            file,
-            columns,
-            buf: Vec::new(),
-            line: 1 + header_lines,
-            eof: false,
-            ready: VecDeque::new(),
-            spare: Vec::new(),
-        })
+        source.buf.drain(..header_end);
+        source.line = 1 + header_lines;
+        Ok(source)
     }
 
-    /// Reads the next block and parses it into batches.
+    /// Reads until the buffer holds the header row and returns it (`None` in an empty file),
+    /// with the offset where it ends and the lines it takes. The csv reader strips a UTF-8 byte
+    /// order mark and reports where the header ended: past its line end, before the next
+    /// record, in a buffer that goes on past that (or holds the whole file).
+    fn read_header(&mut self) -> Result<(Option<csv::ByteRecord>, usize, u64), IngestError> {
+        let mut want = HEADER_READ.min(self.block);
+        loop {
+            self.read_more(want - self.buf.len())?;
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(self.buf.as_slice());
+            let mut header = csv::ByteRecord::new();
+            let found = reader
+                .read_byte_record(&mut header)
+                .map_err(|e| csv_error(&self.path, &e))?;
+            let end = reader.position().byte() as usize;
+            if self.eof || end < self.buf.len() {
+                let lines = reader.position().line() - 1;
+                return Ok((found.then_some(header), end, lines));
+            }
+            if self.buf.len() > super::MAX_RECORD_BYTES {
+                return Err(IngestError::at(
+                    &self.path,
+                    "line 1",
+                    "a header row larger than 256 MiB (is a closing quote missing?)",
+                ));
+            }
+            want = 2 * self.buf.len();
+        }
+    }
+
+    /// Appends up to `limit` bytes of the file to the buffer; fewer means the file has ended.
+    fn read_more(&mut self, limit: usize) -> Result<(), IngestError> {
+        // read_to_end fills spare capacity without zeroing it first.
+        self.buf.reserve(limit);
+        let n = (&mut self.file)
+            .take(limit as u64)
+            .read_to_end(&mut self.buf)
+            .map_err(|e| IngestError::file(&self.path, format!("read error: {e}")))?;
+        self.bytes_read += n as u64;
+        if n < limit {
+            self.eof = true;
+        }
+        Ok(())
+    }
+
+    /// Reads blocks and parses them until a batch is ready or the file has ended.
     fn fill(&mut self) -> Result<(), IngestError> {
         while self.ready.is_empty() && !(self.eof && self.buf.is_empty()) {
             if !self.eof {
-                // read_to_end fills spare capacity without zeroing it first.
-                self.buf.reserve(BLOCK);
-                let n = (&mut self.file)
-                    .take(BLOCK as u64)
-                    .read_to_end(&mut self.buf)
-                    .map_err(|e| IngestError::file(&self.path, format!("read error: {e}")))?;
-                if n < BLOCK {
-                    self.eof = true;
-                }
+                self.read_more(self.block)?;
             }
-            // Without a quote anywhere, every newline ends a record: no quote parity to track.
-            let quoted = memchr::memchr(b'"', &self.buf).is_some();
-            let end = if self.eof {
-                Some(self.buf.len())
-            } else if quoted {
-                last_record_end(&self.buf)
-            } else {
-                memchr::memrchr(b'\n', &self.buf).map(|i| i + 1)
-            };
-            let Some(end) = end else {
+            let done = self.parse_buffered()?;
+            if done == 0 {
+                // No record ends in the buffer (the end of the file would be one): one record
+                // longer than the buffer. Read more before parsing.
                 if self.buf.len() > super::MAX_RECORD_BYTES {
                     return Err(IngestError::at(
                         &self.path,
@@ -123,57 +172,133 @@ impl CsvSource {
                         "a record larger than 256 MiB (is a closing quote missing?)",
                     ));
                 }
-                // One record longer than the buffer: read more before parsing.
                 continue;
-            };
-            let pieces = split_points(&self.buf[..end], rayon::current_num_threads() * 4, quoted);
-            // Each piece also counts its lines, on its own core, for the line numbers of errors.
-            let mut batches: Vec<Batch> = (1..pieces.len())
-                .map(|_| self.spare.pop().unwrap_or_default())
-                .collect();
-            let results: Vec<Result<(Batch, u64), PieceError>> = pieces
-                .par_windows(2)
-                .zip(batches.par_drain(..))
-                .enumerate()
-                .map(|(k, (w, batch))| {
-                    let piece = &self.buf[w[0]..w[1]];
-                    let batch = parse_piece(piece, self.columns.len(), batch)
-                        .map_err(|(l, m)| (k, l, m))?;
-                    Ok((batch, memchr::memchr_iter(b'\n', piece).count() as u64))
-                })
-                .collect();
-            let mut lines = 0;
-            for r in results {
-                match r {
-                    Ok((batch, n)) => {
-                        lines += n;
-                        if !batch.is_empty() {
-                            self.ready.push_back(batch);
-                        }
-                    }
-                    Err((k, local_line, message)) => {
-                        let before =
-                            memchr::memchr_iter(b'\n', &self.buf[..pieces[k]]).count() as u64;
-                        let line = self.line + before + local_line - 1;
-                        let (at, message) = match message.split_once('\u{0}') {
-                            Some((index, m)) => {
-                                let column = index
-                                    .parse::<usize>()
-                                    .ok()
-                                    .and_then(|i| self.columns.get(i))
-                                    .map_or(index, String::as_str);
-                                (format!("line {line}, column {column}"), m.to_owned())
-                            }
-                            None => (format!("line {line}"), message),
-                        };
-                        return Err(IngestError::at(&self.path, at, message));
-                    }
-                }
             }
-            self.line += lines;
-            self.buf.drain(..end);
+            self.buf.drain(..done);
+            if let Some(scan) = &mut self.scan {
+                scan.rebase(done);
+            }
         }
         Ok(())
+    }
+
+    /// Parses the whole records at the start of the buffer into `ready`, in order, and returns
+    /// how many bytes they take.
+    ///
+    /// First the pieces are cut where quote parity says records end; they are kept in order
+    /// while each ends where csv-core ends a record. From the first that does not (or when
+    /// parity finds no record end at all) the buffer is read sequentially with csv-core and cut
+    /// at the record ends it finds.
+    fn parse_buffered(&mut self) -> Result<usize, IngestError> {
+        let n = rayon::current_num_threads() * 4;
+        let file_end = self.eof.then_some(self.buf.len());
+        let mut scan = match self.scan.take() {
+            Some(scan) => scan,
+            None => {
+                // Without a quote anywhere, every newline ends a record: no parity to track.
+                let quoted = memchr::memchr(b'"', &self.buf).is_some();
+                let end = if self.eof {
+                    Some(self.buf.len())
+                } else if quoted {
+                    last_record_end(&self.buf)
+                } else {
+                    memchr::memrchr(b'\n', &self.buf).map(|i| i + 1)
+                };
+                let start = match end {
+                    Some(end) => {
+                        let points = split_points(&self.buf[..end], n, quoted);
+                        match self.parse_pieces(&points, false)? {
+                            None => return Ok(end),
+                            Some(k) => points[k],
+                        }
+                    }
+                    None => 0,
+                };
+                RecordEnds::new(start)
+            }
+        };
+        scan.read(&self.buf);
+        let Some(points) = scan.points(n, file_end) else {
+            // Kept to read on from where it stopped once more is read.
+            let start = scan.start();
+            self.scan = Some(scan);
+            return Ok(start);
+        };
+        // Cut at record ends, every piece is exact: none can stop the walk.
+        self.parse_pieces(&points, true)?;
+        Ok(points[points.len() - 1])
+    }
+
+    /// Parses the pieces between consecutive `points` on all cores and takes their rows into
+    /// `ready` in order, while each piece ends where csv-core ends a record (`known`: the points
+    /// are such ends); returns the first piece that does not, whose rows and those of the pieces
+    /// after it are dropped. A piece starts at a record boundary because the one before it ended
+    /// at one, so its rows and its first error are those of a sequential reading.
+    fn parse_pieces(
+        &mut self,
+        points: &[usize],
+        known: bool,
+    ) -> Result<Option<usize>, IngestError> {
+        let width = self.columns.len();
+        let file_end = self.eof.then_some(self.buf.len());
+        let mut batches: Vec<Batch> = (1..points.len())
+            .map(|_| self.spare.pop().unwrap_or_default())
+            .collect();
+        let buf = &self.buf;
+        // Each piece also counts its lines, on its own core, for the line numbers of errors.
+        let parsed: Vec<(Parsed, u64)> = points
+            .par_windows(2)
+            .zip(batches.par_drain(..))
+            .map(|(w, batch)| {
+                let piece = &buf[w[0]..w[1]];
+                // The end of the file ends every record.
+                let check = !known && file_end != Some(w[1]);
+                let lines = memchr::memchr_iter(b'\n', piece).count() as u64;
+                (parse_piece_checked(piece, width, batch, check), lines)
+            })
+            .collect();
+        let mut parsed = parsed.into_iter().enumerate();
+        while let Some((k, (piece, lines))) = parsed.next() {
+            if !piece.exact {
+                let rows = std::iter::once(piece.rows).chain(parsed.map(|(_, (p, _))| p.rows));
+                for batch in rows.flatten() {
+                    self.recycle(batch);
+                }
+                return Ok(Some(k));
+            }
+            match piece.rows {
+                Ok(batch) if batch.is_empty() => self.recycle(batch),
+                Ok(batch) => self.ready.push_back(batch),
+                Err((local_line, message)) => return Err(self.error_at(local_line, message)),
+            }
+            self.line += lines;
+        }
+        Ok(None)
+    }
+
+    /// Keeps a batch for reuse.
+    fn recycle(&mut self, batch: Batch) {
+        if self.spare.len() < MAX_SPARE {
+            self.spare.push(batch);
+        }
+    }
+
+    /// The error of a piece starting at line `self.line`: `local_line` within the piece, and the
+    /// message, with the column index before a NUL when there is one.
+    fn error_at(&self, local_line: u64, message: String) -> IngestError {
+        let line = self.line + local_line - 1;
+        let (at, message) = match message.split_once('\u{0}') {
+            Some((index, m)) => {
+                let column = index
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| self.columns.get(i))
+                    .map_or(index, String::as_str);
+                (format!("line {line}, column {column}"), m.to_owned())
+            }
+            None => (format!("line {line}"), message),
+        };
+        IngestError::at(&self.path, at, message)
     }
 }
 
@@ -198,9 +323,6 @@ fn last_record_end(buf: &[u8]) -> Option<usize> {
     }
     None
 }
-
-/// A piece that failed to parse: its index, the 1-based line within it, and the message.
-type PieceError = (usize, u64, String);
 
 /// Cuts `buf` (whole records) into about `n` pieces at newlines outside quotes (at any newline
 /// when `quoted` is false: `buf` has no quote); returns the boundaries, starting with 0 and
@@ -244,6 +366,22 @@ fn split_points(buf: &[u8], n: usize, quoted: bool) -> Vec<usize> {
     points
 }
 
+/// [`parse_piece_checked`] without the check: what the tests compare with the csv crate.
+#[cfg(test)]
+fn parse_piece(piece: &[u8], width: usize, batch: Batch) -> Result<Batch, (u64, String)> {
+    parse_piece_checked(piece, width, batch, false).rows
+}
+
+/// What parsing a piece gave.
+struct Parsed {
+    /// Its rows, or its first error.
+    rows: Result<Batch, (u64, String)>,
+    /// Whether the piece ends where csv-core, reading from the piece's start, ends a record
+    /// (always true when not checked): then its rows and its first error are those of the
+    /// sequential reading.
+    exact: bool,
+}
+
 /// Parses whole records into canonical values arrays. Errors carry the 1-based line within the
 /// piece and the message, with the column index before a NUL when there is one.
 ///
@@ -254,12 +392,19 @@ fn split_points(buf: &[u8], n: usize, quoted: bool) -> Vec<usize> {
 /// through the csv crate's full RFC 4180 state machine. Property tests check both fast paths
 /// against the csv crate alone.
 ///
+/// With `check`, also tells whether the piece ends at a record boundary. The one-pass path
+/// accepts only quotes that csv-core reads as parity does, and ends outside quotes; a line with
+/// no quote and no `\r` ends its record: both prove themselves. The rest, read by the csv crate,
+/// ends at a boundary when its last record, read again by csv-core, does: the records before it
+/// ended at line ends csv-core found.
+///
 /// `batch` may be a used one: its rows are dropped, its bytes kept for [`encode_plain`] to
 /// overwrite.
-fn parse_piece(piece: &[u8], width: usize, mut batch: Batch) -> Result<Batch, (u64, String)> {
+fn parse_piece_checked(piece: &[u8], width: usize, mut batch: Batch, check: bool) -> Parsed {
+    let done = |rows, exact| Parsed { rows, exact };
     batch.ends.clear();
     if std::str::from_utf8(piece).is_ok() && encode_plain(piece, width, &mut batch) {
-        return Ok(batch);
+        return done(Ok(batch), true);
     }
     // Not plain, or a ragged row: line by line, which names the line.
     batch.clear();
@@ -273,15 +418,18 @@ fn parse_piece(piece: &[u8], width: usize, mut batch: Batch) -> Result<Batch, (u
             line = head;
         }
         if memchr::memchr2(b'"', b'\r', line).is_some() {
-            return parse_with_csv(rest, width, line_no, batch);
+            let (rows, last) = read_with_csv(rest, width, line_no, batch);
+            return done(rows, !check || boundary::ends_at_boundary(&rest[last..]));
         }
         pos += nl.map_or(rest.len(), |i| i + 1);
-        if !line.is_empty() {
-            simple_line(line, width, &mut batch).map_err(|m| (line_no, m))?;
+        if !line.is_empty()
+            && let Err(m) = simple_line(line, width, &mut batch)
+        {
+            return done(Err((line_no, m)), true);
         }
         line_no += 1;
     }
-    Ok(batch)
+    done(Ok(batch), true)
 }
 
 /// Masks of one chunk of up to 64 bytes (bit `i` for byte `i`).
@@ -399,8 +547,8 @@ fn raw_masks(chunk: &[u8; 64]) -> Raw {
     let (quote, backslash, below_space) = (splat(b'"'), splat(b'\\'), splat(0x1f));
     let bits = |m: m128i| u64::from(move_mask_i8_m128i(m) as u16);
     let mut raw = Raw::default();
-    for (j, part) in chunk.chunks_exact(16).enumerate() {
-        let v = m128i::from(<[u8; 16]>::try_from(part).unwrap_or_default());
+    for (j, part) in chunk.as_chunks::<16>().0.iter().enumerate() {
+        let v = m128i::from(*part);
         let n = cmp_eq_mask_i8_m128i(v, newline);
         let r = cmp_eq_mask_i8_m128i(v, cr);
         let control = cmp_eq_mask_i8_m128i(min_u8_m128i(v, below_space), v);
@@ -447,8 +595,8 @@ mod swar {
 
     pub(super) fn raw_masks(chunk: &[u8; 64]) -> Raw {
         let mut raw = Raw::default();
-        for (j, word) in chunk.chunks_exact(8).enumerate() {
-            let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
+        for (j, word) in chunk.as_chunks::<8>().0.iter().enumerate() {
+            let w = u64::from_le_bytes(*word);
             let newline = zero_bytes(w ^ splat(b'\n'));
             let comma = zero_bytes(w ^ splat(b','));
             let cr = zero_bytes(w ^ splat(b'\r'));
@@ -653,6 +801,14 @@ fn simple_line(line: &[u8], width: usize, batch: &mut Batch) -> Result<(), Strin
     let text = match std::str::from_utf8(line) {
         Ok(t) => t,
         Err(e) => {
+            // The field count is checked first, as on the csv crate's path: a ragged row is
+            // reported as ragged whichever path reads it.
+            let count = memchr::memchr_iter(b',', line).count() + 1;
+            if count != width {
+                return Err(format!(
+                    "row has {count} fields but the header has {width} (ragged row)"
+                ));
+            }
             let valid = &line[..e.valid_up_to()];
             let column = valid.iter().filter(|&&b| b == b',').count();
             let field_start = valid.iter().rposition(|&b| b == b',').map_or(0, |i| i + 1);
@@ -705,43 +861,61 @@ fn line_at(rest: &[u8], first_line: u64, position: Option<&csv::Position>) -> u6
 
 /// Parses `rest` (whole records) with the csv crate, appending to `batch`; `first_line` is the
 /// line number of `rest` within its piece.
+#[cfg(test)]
 fn parse_with_csv(
     rest: &[u8],
     width: usize,
     first_line: u64,
-    mut batch: Batch,
+    batch: Batch,
 ) -> Result<Batch, (u64, String)> {
+    read_with_csv(rest, width, first_line, batch).0
+}
+
+/// [`parse_with_csv`], also returning where in `rest` the last record read starts (0 when
+/// there is none): what is left to check for a record boundary at the end.
+fn read_with_csv(
+    rest: &[u8],
+    width: usize,
+    first_line: u64,
+    mut batch: Batch,
+) -> (Result<Batch, (u64, String)>, usize) {
+    // `rest` starts a record in the middle of the file: a byte order mark there is text.
+    let (first, then) = rest.split_at(boundary::first_input(rest, true).len());
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(rest);
+        .from_reader(first.chain(then));
     let mut record = csv::ByteRecord::new();
+    let mut last = 0;
     loop {
         match reader.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                return Err((
-                    line_at(rest, first_line, e.position()),
-                    format!("invalid CSV: {e}"),
-                ));
+                let line = line_at(rest, first_line, e.position());
+                return (Err((line, format!("invalid CSV: {e}"))), last);
             }
         }
+        last = record
+            .position()
+            .map_or(0, |p| p.byte() as usize)
+            .min(rest.len());
         let line = || line_at(rest, first_line, record.position());
         if record.len() != width {
             // A blank line at the end of a file is not a record.
             if record.len() == 1 && record[0].is_empty() {
                 continue;
             }
-            return Err((
-                line(),
-                format!(
-                    "row has {} fields but the header has {width} (ragged row)",
-                    record.len()
-                ),
-            ));
+            let message = format!(
+                "row has {} fields but the header has {width} (ragged row)",
+                record.len()
+            );
+            return (Err((line(), message)), last);
         }
-        let text = validate_utf8(&record).map_err(|e| (line(), e))?;
+        let text = match validate_utf8(&record) {
+            Ok(text) => text,
+            Err(e) => return (Err((line(), e)), last),
+        };
         batch.buf.push(b'[');
         for i in 0..record.len() {
             if i > 0 {
@@ -761,7 +935,7 @@ fn parse_with_csv(
         batch.buf.push(b']');
         batch.end_row();
     }
-    Ok(batch)
+    (Ok(batch), last)
 }
 
 /// Checks that every field is UTF-8 with one pass over the record and returns the record's
@@ -801,6 +975,10 @@ impl RowSource for CsvSource {
         &self.columns
     }
 
+    fn bytes_read(&self) -> Option<u64> {
+        Some(self.bytes_read)
+    }
+
     fn next_batch(&mut self, batch: &mut Batch) -> Result<bool, IngestError> {
         if self.ready.is_empty() {
             self.fill()?;
@@ -809,9 +987,7 @@ impl RowSource for CsvSource {
             Some(b) => {
                 // The caller is done with the batch it passes back: keep it for the next block.
                 let used = std::mem::replace(batch, b);
-                if self.spare.len() < MAX_SPARE {
-                    self.spare.push(used);
-                }
+                self.recycle(used);
                 Ok(true)
             }
             None => {
@@ -1025,6 +1201,17 @@ mod tests {
                 "{text:?}"
             );
         }
+    }
+
+    /// A ragged row that is also not UTF-8 was reported as bad UTF-8 by the line-by-line path
+    /// and as ragged by the csv crate: which one depended on where its piece started.
+    #[test]
+    fn ragged_row_with_bad_utf8_is_ragged_on_every_path() {
+        let simple = parse_piece(b"a,b\n\xff,x,y\n", 2, Batch::default()).unwrap_err();
+        let csv = parse_piece(b"\"a\",b\n\xff,x,y\n", 2, Batch::default()).unwrap_err();
+        let want = "row has 3 fields but the header has 2 (ragged row)";
+        assert_eq!(simple, (2, want.to_owned()));
+        assert_eq!(csv, simple);
     }
 
     /// The csv crate alone, as the reference for both parsing paths.
