@@ -35,19 +35,40 @@ pub enum ProofKind {
     Submission,
 }
 
+impl ProofKind {
+    /// The kind as the proof file spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProofKind::Record => "record",
+            ProofKind::Dataset => "dataset",
+            ProofKind::Document => "document",
+            ProofKind::Submission => "submission",
+        }
+    }
+}
+
 /// Which tree a step walks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TreeKind {
     /// Record leaves of one dataset file, in file order.
     Dataset,
-    /// Dataset entries of one submission, in name order.
+    /// Dataset and document entries of one submission, in name order.
     Submission,
     /// Submission entries of one block, in id order.
     Block,
 }
 
 impl TreeKind {
+    /// The tree as the proof file spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TreeKind::Dataset => "dataset",
+            TreeKind::Submission => "submission",
+            TreeKind::Block => "block",
+        }
+    }
+
     /// A phrase for messages: "record in dataset", ….
     pub fn describe(self) -> &'static str {
         match self {

@@ -221,9 +221,12 @@ fn expect_shape(proof: &Proof) -> Result<(), VerifyError> {
     };
     let got: Vec<TreeKind> = p.steps.iter().map(|s| s.tree).collect();
     if got != trees {
+        let names = |t: &[TreeKind]| t.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", ");
         return Err(VerifyError::Shape(format!(
-            "a {:?} proof needs steps {trees:?}, found {got:?}",
-            p.kind
+            "a {} proof needs the steps [{}], found [{}]",
+            p.kind.as_str(),
+            names(trees),
+            names(&got)
         )));
     }
     let have = [
@@ -242,15 +245,16 @@ fn expect_shape(proof: &Proof) -> Result<(), VerifyError> {
                 "must not carry"
             };
             return Err(VerifyError::Shape(format!(
-                "a {:?} proof {must} \"{name}\"",
-                p.kind
+                "a {} proof {must} \"{name}\"",
+                p.kind.as_str()
             )));
         }
     }
     if p.version < 3 && matches!(p.kind, ProofKind::Document | ProofKind::Submission) {
         return Err(VerifyError::Shape(format!(
-            "a version {} proof cannot be a {:?} proof",
-            p.version, p.kind
+            "a version {} proof cannot be a {} proof",
+            p.version,
+            p.kind.as_str()
         )));
     }
     Ok(())

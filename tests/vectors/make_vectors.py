@@ -3,6 +3,18 @@
 Each vector changes one thing in a good proof; manifest.json says what, which exit code `verify`
 must give, and the reason its output must name. Run from this directory: python3 make_vectors.py
 (the good proofs and chain.tnc come from `trialnotary prove` on the sample at difficulty 12).
+
+good-record.json and good-dataset.json are format version 2 proofs (still read: a regulator may
+hold proofs made by an older release); v3/ holds version 3 proofs of every kind (record, dataset
+with salts, document, submission) of the eCTD sample, made with:
+
+    trialnotary notarize fixtures/ectd/0000 --store S --difficulty 12
+    trialnotary prove --store S --submission 0000 --dataset lb --row 7 -o v3/good-record.json
+    trialnotary prove --store S --submission 0000 --dataset adsl --with-salts -o v3/good-dataset.json
+    trialnotary prove --store S --submission 0000 --file sdtm/define.xml -o v3/good-document.json
+    trialnotary prove --store S --submission 0000 -o v3/good-submission.json
+
+and S/chain.tnc copied to v3/chain.tnc.
 """
 
 import copy
@@ -266,6 +278,53 @@ with open(os.path.join(HERE, "chains", "corrupt.tnc"), "wb") as f:
 case("a chain copy with a flipped byte in its only block", "good-record.json",
      ["--chain", "chains/corrupt.tnc"], 2, "block at height 0 (byte offset 0) is corrupt",
      code="unusable-chain")
+
+# --- Format version 3: documents and submissions ----------------------------------------------
+
+V3 = os.path.join(HERE, "v3")
+V3_ANCHOR = ["--chain", "v3/chain.tnc"]
+GOOD3 = {k: json.load(open(os.path.join(V3, f"good-{k}.json")))
+         for k in ["record", "dataset", "document", "submission"]}
+for k in GOOD3:
+    case(f"a good version 3 {k} proof", f"v3/good-{k}.json", V3_ANCHOR, 0, "VALID")
+case("a good version 2 record proof is still read", "good-record.json", ANCHOR, 0, "VALID")
+D3, S3, R3 = GOOD3["document"], GOOD3["submission"], GOOD3["record"]
+
+
+def add3(name, description, proof, exit_code, reason, raw=None):
+    add("v3-" + name, description, proof, exit_code, reason, args=V3_ANCHOR, raw=raw)
+
+
+add3("document-sha256-changed", "a document's SHA-256 changed (the file is another)",
+     edit(D3, lambda p: p["document"].__setitem__("sha256", flip(p["document"]["sha256"]))), 1,
+     "step 1 (document in submission): leaf hash mismatch")
+add3("document-bytes-changed", "a document's size changed",
+     edit(D3, lambda p: p["document"].__setitem__("bytes", p["document"]["bytes"] + 1)), 1,
+     "step 1 (document in submission): leaf hash mismatch")
+add3("document-path-changed", "a document claimed at another path",
+     edit(D3, lambda p: p["document"].__setitem__("path", "m5/define.xml")), 1,
+     "step 1 (document in submission): leaf hash mismatch")
+add3("document-sha256-uppercase", "a document's SHA-256 in uppercase hex: one spelling only",
+     edit(D3, lambda p: p["document"].__setitem__("sha256", p["document"]["sha256"].upper())), 2,
+     "unusable proof")
+add3("documents-count-changed", "the submission entry counts one document fewer",
+     edit(D3, lambda p: p["submission"].__setitem__("documents", p["submission"]["documents"] - 1)), 1,
+     "tree size 17 but the next level commits to 16")
+add3("documents-count-zero", "the submission entry spells out zero documents (omitted when zero)",
+     edit(S3, lambda p: p["submission"].__setitem__("documents", 0)), 1,
+     "leaf hash mismatch")
+add3("document-proof-with-dataset", "a document proof that also carries a dataset entry",
+     edit(D3, lambda p: p.__setitem__("dataset", R3["dataset"])), 1, "proof shape")
+add3("submission-proof-with-step", "a submission proof with a submission step added",
+     edit(S3, lambda p: p["steps"].insert(0, D3["steps"][0])), 1, "proof shape")
+add3("submission-anchor-path-flipped", "a submission proof's anchor path changed",
+     edit(S3, lambda p: p["steps"][0].__setitem__("leaf_hash", flip(p["steps"][0]["leaf_hash"]))), 1,
+     "step 1 (submission in block)")
+add3("kind-unknown", "a kind this version does not define",
+     edit(S3, lambda p: p.__setitem__("kind", "folder")), 2, "unusable proof")
+add3("document-in-version-2", "a document proof labelled version 2, which had no documents",
+     edit(D3, lambda p: p.__setitem__("version", 2)), 1,
+     "a version 2 proof cannot be a document proof")
 
 with open(os.path.join(HERE, "manifest.json"), "w") as f:
     json.dump(vectors, f, indent=1)
