@@ -19,7 +19,7 @@ struct Cli {
 enum Command {
     /// Read submissions, build their salted Merkle trees and anchor them in one mined block.
     Notarize(cmd::notarize::Args),
-    /// Write an inclusion proof for a record, every record, or a whole dataset.
+    /// Write a proof of a record, every record, a dataset, a document or a whole submission.
     Prove(cmd::prove::Args),
     /// Check a proof offline; exit 0 valid, 1 invalid, 2 unusable input.
     Verify(cmd::verify::Args),

@@ -180,3 +180,106 @@ fn output_files_are_named_as_given_in_errors() {
         assert!(!r.stderr.contains(".tmp"), "{args:?}: {}", r.stderr);
     }
 }
+
+/// Every command that reports something does so as JSON with `--json`, on standard output, with
+/// the facts a script needs; errors under `--json` stay text on standard error with exit 2.
+#[test]
+fn every_reporting_command_speaks_json() {
+    let s = Scratch::new();
+    s.notarize(&[&fixtures().join("cdiscpilot01")], &[]);
+    let key = s
+        .ok(&["key", "generate", "--name", "sponsor.example/S", "--json"])
+        .json();
+    assert_eq!(key["kind"], "sponsor");
+    assert_eq!(key["name"], "sponsor.example/S");
+    let vkey = key["public_key"].as_str().unwrap().to_owned();
+    assert!(vkey.starts_with("sponsor.example/S+"), "{vkey}");
+    let public = s
+        .ok(&["key", "public", "--key", "notary/signing.key", "--json"])
+        .json();
+    assert_eq!(public["public_key"], vkey.as_str());
+    let w = s
+        .ok(&[
+            "key",
+            "generate",
+            "--witness",
+            "--name",
+            "w.example",
+            "-o",
+            "w.key",
+            "--json",
+        ])
+        .json();
+    assert_eq!(w["kind"], "witness");
+    assert_eq!(w["written"], "w.key");
+
+    let cp = s.ok(&["checkpoint", "-o", "cp.note", "--json"]).json();
+    assert_eq!(cp["height"], 0);
+    assert_eq!(cp["origin"], "sponsor.example/S");
+    assert!(cp["utc"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(
+        cp["note"].as_str().unwrap(),
+        std::fs::read_to_string(s.path().join("cp.note")).unwrap()
+    );
+    // Without -o or --json the note itself; with -o alone a line on stderr with the UTC time.
+    let plain = s.ok(&["checkpoint", "-o", "cp2.note"]);
+    assert!(plain.stdout.is_empty());
+    assert!(plain.stderr.contains("at height 0"), "{}", plain.stderr);
+    assert!(plain.stderr.contains(cp["utc"].as_str().unwrap()));
+
+    let cosigned = s
+        .ok(&[
+            "witness",
+            "cosign",
+            "--key",
+            "w.key",
+            "--checkpoint",
+            "cp.note",
+            "--log-key",
+            &vkey,
+            "-o",
+            "cp.cosigned",
+            "--json",
+        ])
+        .json();
+    assert_eq!(cosigned["cosigned"], true);
+    assert_eq!(cosigned["witness"], "w.example");
+    let refused = s.run(&[
+        "witness",
+        "cosign",
+        "--key",
+        "w.key",
+        "--checkpoint",
+        "cp.note",
+        "--log-key",
+        w["public_key"].as_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(refused.code, 1);
+    assert_eq!(refused.json()["cosigned"], false);
+
+    s.notarize(&[&fixtures().join("tnstudy01")], &[]);
+    let c = s
+        .ok(&[
+            "chain",
+            "consistency",
+            "--from",
+            "cp.cosigned",
+            "-o",
+            "c.json",
+            "--json",
+        ])
+        .json();
+    assert_eq!((c["from"].as_u64(), c["to"].as_u64()), (Some(1), Some(2)));
+    let v = s.ok(&["verify-consistency", "c.json", "--json"]).json();
+    assert_eq!(v["valid"], true);
+    let tip = s.ok(&["chain", "tip", "--json"]).json();
+    assert_eq!(tip["height"], 1);
+    assert_eq!(s.ok(&["chain", "tip"]).stdout.trim(), tip["hash"]);
+
+    // An error under --json: text on stderr, nothing on stdout, exit 2.
+    let e = s.run(&["checkpoint", "--height", "9", "--json"]);
+    assert_eq!(e.code, 2);
+    assert!(e.stdout.is_empty());
+    assert!(e.stderr.contains("no block at height 9"), "{}", e.stderr);
+}

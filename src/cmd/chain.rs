@@ -1,4 +1,4 @@
-//! `trialnotary chain verify` and `trialnotary chain show`.
+//! `trialnotary chain verify`, `chain tip`, `chain show`, `chain repair` and `chain consistency`.
 
 use std::io::Write;
 
@@ -15,6 +15,9 @@ use trialnotary::store::chain::{self as chain_store, ChainError, Repair};
 pub enum Command {
     /// Recompute every block: checksum, linkage, proof of work, heights, anchor roots.
     Verify(Args),
+    /// Print the tip's block hash, after verifying the chain: what a sponsor hands a regulator
+    /// through a channel they trust, for `verify --tip`.
+    Tip(Args),
     /// List the blocks and the submissions each anchors.
     Show(Args),
     /// Cut a torn tail (an interrupted append) off the chain, after backing the file up.
@@ -37,6 +40,9 @@ pub struct ConsistencyArgs {
     /// Write the proof to this file instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     output: Option<std::path::PathBuf>,
+    /// With -o: report what was written as one JSON object on standard output.
+    #[arg(long, requires = "output")]
+    json: bool,
 }
 
 /// Arguments of `chain repair`.
@@ -64,14 +70,16 @@ pub struct Args {
 /// Runs a chain subcommand.
 pub fn run(command: Command) -> anyhow::Result<Outcome> {
     match command {
-        Command::Verify(args) => verify(&args),
+        Command::Verify(args) => verify(&args, false),
+        Command::Tip(args) => verify(&args, true),
         Command::Show(args) => show(&args),
         Command::Repair(args) => repair(&args),
         Command::Consistency(args) => consistency(&args),
     }
 }
 
-fn verify(args: &Args) -> anyhow::Result<Outcome> {
+/// `chain verify`, or with `tip_only` `chain tip`: the same checks, then the tip alone.
+fn verify(args: &Args, tip_only: bool) -> anyhow::Result<Outcome> {
     let store = Store::new(&args.store.store);
     let path = store.chain_path();
     let _lock = store.lock(false, true)?;
@@ -108,6 +116,18 @@ fn verify(args: &Args) -> anyhow::Result<Outcome> {
         Err(e) => return Err(e.into()),
     };
     let tip = blocks.last();
+    if tip_only {
+        let Some(b) = tip else {
+            anyhow::bail!("{}: the chain holds no block", path.display());
+        };
+        if args.json {
+            print_json(&json!({"height": b.header.height, "hash": b.hash,
+                               "time": b.header.time, "utc": utc(b.header.time)}))?;
+        } else {
+            outln!("{}", b.hash)?;
+        }
+        return Ok(Outcome::Ok);
+    }
     if args.json {
         print_json(&json!({
             "valid": true,
@@ -149,10 +169,8 @@ fn show(args: &Args) -> anyhow::Result<Outcome> {
         print_json(&json!({"blocks": list}))?;
         return Ok(Outcome::Ok);
     }
-    let mut out = std::io::stdout().lock();
     for b in &blocks {
-        writeln!(
-            out,
+        outln!(
             "block {}  {}  {} (time {})  difficulty {}  nonce {}",
             b.header.height,
             b.hash,
@@ -162,15 +180,22 @@ fn show(args: &Args) -> anyhow::Result<Outcome> {
             b.header.nonce
         )?;
         for s in &b.submissions {
-            writeln!(
-                out,
-                "  {}  root {}  {} records in {} datasets",
-                s.id, s.root, s.records, s.datasets
+            let documents = match s.documents {
+                0 => String::new(),
+                1 => " and 1 document".into(),
+                n => format!(" and {n} documents"),
+            };
+            outln!(
+                "  {}  root {}  {} records in {} datasets{documents}",
+                s.id,
+                s.root,
+                s.records,
+                s.datasets
             )?;
         }
     }
     if blocks.is_empty() {
-        writeln!(out, "empty chain")?;
+        outln!("empty chain")?;
     }
     Ok(Outcome::Ok)
 }
@@ -311,8 +336,23 @@ fn consistency(args: &ConsistencyArgs) -> anyhow::Result<Outcome> {
     // Plain data serializes without error.
     let mut json = serde_json::to_vec_pretty(&proof).expect("proof serializes");
     json.push(b'\n');
+    let (from_size, to_size) = (from.size, to.size);
     match &args.output {
-        Some(p) => trialnotary::store::write_atomic(p, &json, 0o644)?,
+        Some(p) => {
+            trialnotary::store::write_atomic(p, &json, 0o644)?;
+            if args.json {
+                print_json(&json!({"written": p, "from": from_size, "to": to_size,
+                                   "origin": from.origin}))?;
+            } else {
+                errln!(
+                    "wrote {}: {} blocks of {} extend the checkpoint of {from_size} ({} new)",
+                    p.display(),
+                    to_size,
+                    from.origin,
+                    to_size.saturating_sub(from_size)
+                );
+            }
+        }
         None => std::io::stdout().lock().write_all(&json)?,
     }
     Ok(Outcome::Ok)

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use super::StoreArg;
+use super::{StoreArg, describe_checkpoint, print_json};
 use crate::Outcome;
 use trialnotary::store::chain as chain_store;
 use trialnotary::store::{Store, write_atomic};
@@ -21,6 +21,9 @@ pub struct Args {
     /// Write to this file instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Print one JSON object (origin, height, tip hash, time, the note, the file written).
+    #[arg(long)]
+    json: bool,
 }
 
 /// Runs `checkpoint`.
@@ -57,9 +60,18 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             std::fs::read_to_string(&written)?
         }
     };
-    match args.output {
-        Some(out) => write_atomic(&out, note.as_bytes(), 0o644)?,
-        None => out!("{note}")?,
+    if let Some(out) = &args.output {
+        write_atomic(out, note.as_bytes(), 0o644)?;
+    }
+    let (mut json, phrase) = describe_checkpoint(&note)?;
+    match (&args.output, args.json) {
+        (_, true) => {
+            json["note"] = serde_json::json!(note);
+            json["written"] = serde_json::json!(args.output);
+            print_json(&json)?;
+        }
+        (Some(out), false) => errln!("wrote {}: {phrase}", out.display()),
+        (None, false) => out!("{note}")?,
     }
     Ok(Outcome::Ok)
 }

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use super::StoreArg;
+use serde_json::json;
+
+use super::{StoreArg, print_json};
 use crate::Outcome;
 use trialnotary::signing::SignerKey;
 use trialnotary::store::{Store, write_atomic};
@@ -34,6 +36,9 @@ pub struct GenerateArgs {
     output: Option<PathBuf>,
     #[command(flatten)]
     store: StoreArg,
+    /// Print one JSON object (name, kind, public key, file) instead of the public key alone.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Arguments of `key public`.
@@ -42,6 +47,19 @@ pub struct PublicArgs {
     /// The signing key file.
     #[arg(long, value_name = "FILE")]
     key: PathBuf,
+    /// Print one JSON object (name, kind, public key) instead of the public key alone.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The key as JSON: its name, kind and public key.
+fn key_json(key: &SignerKey) -> serde_json::Value {
+    let kind = if key.is_witness() {
+        "witness"
+    } else {
+        "sponsor"
+    };
+    json!({"name": key.verifier().name, "kind": kind, "public_key": key.verifier().to_text()})
 }
 
 /// Runs a key subcommand.
@@ -71,18 +89,28 @@ pub fn run(command: Command) -> anyhow::Result<Outcome> {
             }
             let key = SignerKey::generate(&args.name, args.witness)?;
             write_atomic(&path, format!("{}\n", key.to_text()).as_bytes(), 0o600)?;
-            errln!(
-                "wrote the private key to {} (mode 0600); share the public key:",
-                path.display()
-            );
-            outln!("{}", key.verifier().to_text())?;
+            if args.json {
+                let mut v = key_json(&key);
+                v["written"] = json!(path);
+                print_json(&v)?;
+            } else {
+                errln!(
+                    "wrote the private key to {} (mode 0600); share the public key:",
+                    path.display()
+                );
+                outln!("{}", key.verifier().to_text())?;
+            }
             Ok(Outcome::Ok)
         }
         Command::Public(args) => {
             let text = std::fs::read_to_string(&args.key)
                 .with_context(|| format!("cannot read {}", args.key.display()))?;
             let key = SignerKey::parse(&text).with_context(|| args.key.display().to_string())?;
-            outln!("{}", key.verifier().to_text())?;
+            if args.json {
+                print_json(&key_json(&key))?;
+            } else {
+                outln!("{}", key.verifier().to_text())?;
+            }
             Ok(Outcome::Ok)
         }
     }

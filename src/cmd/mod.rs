@@ -51,6 +51,26 @@ pub fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
 }
 
 /// A time in seconds since the epoch as UTC ISO 8601, for people (JSON gives the seconds too).
+/// A signed checkpoint (the whole note) as JSON fields, and as a phrase for humans:
+/// "checkpoint of ORIGIN at height H (HASH), UTC". Its signatures are not checked here.
+pub fn describe_checkpoint(signed: &str) -> anyhow::Result<(serde_json::Value, String)> {
+    let note = trialnotary::core::note::Note::parse(signed.as_bytes())?;
+    let c = trialnotary::core::note::Checkpoint::parse(&note.text)?;
+    let height = c.size.checked_sub(1);
+    let json = serde_json::json!({
+        "origin": c.origin, "size": c.size, "height": height, "tip": c.tip,
+        "time": c.time, "utc": utc(c.time),
+    });
+    let at = match height {
+        Some(h) => format!("at height {h} ({})", c.tip),
+        None => "of an empty chain".into(),
+    };
+    Ok((
+        json,
+        format!("checkpoint of {} {at}, {}", c.origin, utc(c.time)),
+    ))
+}
+
 pub fn utc(time: u64) -> String {
     i64::try_from(time)
         .ok()

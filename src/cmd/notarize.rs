@@ -19,7 +19,9 @@ pub const DEFAULT_DIFFICULTY: u32 = 26;
 /// Arguments of `notarize`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Submission directories (every .csv, .parquet, .arrow, .feather below) or single files.
+    /// Submission directories (every dataset file below: .xpt, .json/.ndjson/.dsjc Dataset-JSON,
+    /// .csv, .parquet, .arrow/.feather/.ipc; every other file as a document) or single dataset
+    /// files.
     #[arg(required = true, value_name = "SUBMISSION")]
     submissions: Vec<PathBuf>,
     /// Submission id, one per submission in order (default: the directory or file name).

@@ -5,6 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
+use serde_json::json;
+
+use super::{describe_checkpoint, print_json};
 use crate::Outcome;
 use trialnotary::core::consistency::{ConsistencyProof, verify_consistency};
 use trialnotary::core::note::{Checkpoint, Note, VerifierKey};
@@ -40,6 +43,20 @@ pub struct Args {
     /// Where to write the cosigned checkpoint (default: standard output).
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Print one JSON object (`cosigned`, the checkpoint, the note, the file written, or the
+    /// reason for refusing).
+    #[arg(long)]
+    json: bool,
+}
+
+/// Reports a refusal (exit 1) as a line or a JSON object.
+fn refuse(json: bool, reason: String) -> anyhow::Result<Outcome> {
+    if json {
+        print_json(&json!({"cosigned": false, "reason": reason}))?;
+    } else {
+        outln!("REFUSED: {reason}")?;
+    }
+    Ok(Outcome::Rejected)
 }
 
 fn read(path: &PathBuf) -> anyhow::Result<String> {
@@ -62,12 +79,13 @@ pub fn run(Command::Cosign(args): Command) -> anyhow::Result<Outcome> {
         Note::parse(text.as_bytes()).with_context(|| args.checkpoint.display().to_string())?;
     let checkpoint = Checkpoint::parse(&note.text)?;
     if log_key.name != checkpoint.origin || note.signed_by(&log_key).is_none() {
-        outln!(
-            "REFUSED: the checkpoint is not signed by {} for its origin {:?}",
-            log_key.name,
-            checkpoint.origin
-        )?;
-        return Ok(Outcome::Rejected);
+        return refuse(
+            args.json,
+            format!(
+                "the checkpoint is not signed by {} for its origin {:?}",
+                log_key.name, checkpoint.origin
+            ),
+        );
     }
     if let Some(state) = args.state.as_ref().filter(|s| s.exists()) {
         let previous = Note::parse(read(state)?.as_bytes())?;
@@ -83,14 +101,17 @@ pub fn run(Command::Cosign(args): Command) -> anyhow::Result<Outcome> {
             let from = Note::parse(proof.from.as_bytes())?;
             let to = Note::parse(proof.to.as_bytes())?;
             if from.text != previous.text || to.text != note.text {
-                outln!(
-                    "REFUSED: the consistency proof is not from the last cosigned checkpoint to this one"
-                )?;
-                return Ok(Outcome::Rejected);
+                return refuse(
+                    args.json,
+                    "the consistency proof is not from the last cosigned checkpoint to this one"
+                        .into(),
+                );
             }
             if let Err(e) = verify_consistency(&proof, None) {
-                outln!("REFUSED: not consistent with the last cosigned checkpoint: {e}")?;
-                return Ok(Outcome::Rejected);
+                return refuse(
+                    args.json,
+                    format!("not consistent with the last cosigned checkpoint: {e}"),
+                );
             }
         }
     }
@@ -102,9 +123,24 @@ pub fn run(Command::Cosign(args): Command) -> anyhow::Result<Outcome> {
     if let Some(state) = &args.state {
         write_atomic(state, out.as_bytes(), 0o644)?;
     }
-    match &args.output {
-        Some(path) => write_atomic(path, out.as_bytes(), 0o644)?,
-        None => out!("{out}")?,
+    if let Some(path) = &args.output {
+        write_atomic(path, out.as_bytes(), 0o644)?;
+    }
+    let (mut described, phrase) = describe_checkpoint(&out)?;
+    match (&args.output, args.json) {
+        (_, true) => {
+            described["cosigned"] = json!(true);
+            described["witness"] = json!(key.verifier().name);
+            described["note"] = json!(out);
+            described["written"] = json!(args.output);
+            print_json(&described)?;
+        }
+        (Some(path), false) => errln!(
+            "wrote {}: {phrase}, cosigned by {}",
+            path.display(),
+            key.verifier().name
+        ),
+        (None, false) => out!("{out}")?,
     }
     Ok(Outcome::Ok)
 }
