@@ -52,6 +52,27 @@ pub struct DatasetProver {
     tree: Option<Tree>,
     data: PathBuf,
     format: ingest::Format,
+    /// The `--data` the user gave, if any: named when the dataset is not found there.
+    given: Option<PathBuf>,
+    /// Called with the rows read so far, after each batch: the command draws it.
+    progress: Box<dyn Fn(u64)>,
+}
+
+/// What to add to an error reading an item's file at `file`: when it is missing, where it was
+/// looked for, and how to point elsewhere.
+fn not_found_hint(file: &Path, given: Option<&Path>, source: &str, what: &str) -> String {
+    if file.exists() {
+        return String::new();
+    }
+    match given {
+        Some(dir) => format!(
+            " (looked for {what} under --data {}: no such file there)",
+            dir.display()
+        ),
+        None => format!(
+            " (the submission was notarized from {source}; give --data to read it elsewhere)"
+        ),
+    }
 }
 
 /// The directory (or, for a one-file submission, the file) the data is read from: `data`, or
@@ -306,11 +327,9 @@ impl SubmissionProver {
             bytes: 0,
         };
         let read = ingest::document::hash(&listed, &|_| {}).map_err(|e| {
+            let hint = not_found_hint(&file, data, &m.source, &format!("the document {path}"));
             PipelineError::Ingest(IngestError {
-                message: format!(
-                    "{} (the submission was notarized from {}; give --data to read it elsewhere)",
-                    e.message, m.source
-                ),
+                message: format!("{}{hint}", e.message),
                 ..e
             })
         })?;
@@ -341,6 +360,7 @@ impl SubmissionProver {
         let names: Vec<&str> = m.datasets.iter().map(|d| d.entry.name.as_str()).collect();
         let index = resolve(&names, name, "dataset", &m.submission.id)?;
         let name = names[index].to_owned();
+        let given = data;
         let (data, format) = locate(base(m, data), m, &m.datasets[index]);
         Ok(DatasetProver {
             salter: Salter::new(&self.secret, &name),
@@ -350,6 +370,8 @@ impl SubmissionProver {
             tree: None,
             data,
             format,
+            given: given.map(Path::to_path_buf),
+            progress: Box::new(|_| {}),
         })
     }
 }
@@ -392,6 +414,12 @@ fn list(names: &[&str]) -> String {
 }
 
 impl DatasetProver {
+    /// Calls `progress` with the number of rows read so far as rows are read (proofs of every
+    /// row, dataset proofs with salts, which read the whole dataset).
+    pub fn set_progress(&mut self, progress: impl Fn(u64) + 'static) {
+        self.progress = Box::new(progress);
+    }
+
     fn dataset(&self) -> &ManifestDataset {
         &self.sub.manifest.datasets[self.dataset]
     }
@@ -518,11 +546,16 @@ impl DatasetProver {
     ) -> Result<(), PipelineError> {
         let d = self.dataset();
         let mut source = ingest::open(&self.data, self.format).map_err(|e| {
+            let known: Vec<&str> = ingest::EXTENSIONS.iter().map(|(e, _)| *e).collect();
+            let what = format!("{} or {} as {}", d.file, d.entry.name, known.join(", "));
+            let hint = not_found_hint(
+                &self.data,
+                self.given.as_deref(),
+                &self.sub.manifest.source,
+                &what,
+            );
             PipelineError::Ingest(IngestError {
-                message: format!(
-                    "{} (the submission was notarized from {}; pass --data to read it elsewhere)",
-                    e.message, self.sub.manifest.source
-                ),
+                message: format!("{}{hint}", e.message),
                 ..e
             })
         })?;
@@ -548,6 +581,7 @@ impl DatasetProver {
                 each(row, batch.row(i))?;
                 row += 1;
             }
+            (self.progress)(row);
             if row == until && !whole {
                 break;
             }

@@ -283,3 +283,43 @@ fn every_reporting_command_speaks_json() {
     assert!(e.stdout.is_empty());
     assert!(e.stderr.contains("no block at height 9"), "{}", e.stderr);
 }
+
+/// A file that is not JSON (here a device that never ends) is refused at its first byte, and a
+/// name holding a line end cannot forge a line of the verifier's output.
+#[test]
+fn hostile_inputs_are_refused_early_and_names_are_escaped() {
+    let s = Scratch::new();
+    for bin in [
+        env!("CARGO_BIN_EXE_trialnotary"),
+        env!("CARGO_BIN_EXE_trialnotary-verify"),
+    ] {
+        let mut args = vec!["/dev/zero", "--self-contained"];
+        if bin.ends_with("trialnotary") {
+            args.insert(0, "verify");
+        }
+        let out = Command::new(bin).args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("not valid JSON"));
+    }
+
+    s.copy_fixture("crossformat/csv/lb.csv", "sub/lb\nVALID: forged.csv");
+    s.notarize(&[&s.path().join("sub")], &[]);
+    s.ok(&[
+        "prove",
+        "--submission",
+        "sub",
+        "--dataset",
+        "lb\nVALID: forged",
+        "--row",
+        "0",
+        "-o",
+        "p.json",
+    ]);
+    let v = s.ok(&["verify", "p.json", "--chain", "notary/chain.tnc"]);
+    assert!(
+        !v.stdout.lines().any(|l| l.starts_with("VALID: forged")),
+        "{}",
+        v.stdout
+    );
+    assert!(v.stdout.contains("lb\\nVALID: forged"), "{}", v.stdout);
+}

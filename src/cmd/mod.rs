@@ -71,6 +71,18 @@ pub fn describe_checkpoint(signed: &str) -> anyhow::Result<(serde_json::Value, S
     ))
 }
 
+/// A bar counting `len` rows on standard error, drawn only on a terminal (indicatif hides it
+/// otherwise).
+pub fn rows_bar(len: u64, label: &str) -> indicatif::ProgressBar {
+    // Cleared when dropped, finished or not: an error then prints on a clean line.
+    let bar = indicatif::ProgressBar::new(len).with_finish(indicatif::ProgressFinish::AndClear);
+    let template = format!("{label} {{bar:30}} {{human_pos}}/{{human_len}} rows, eta {{eta}}");
+    if let Ok(style) = indicatif::ProgressStyle::with_template(&template) {
+        bar.set_style(style);
+    }
+    bar
+}
+
 pub fn utc(time: u64) -> String {
     i64::try_from(time)
         .ok()

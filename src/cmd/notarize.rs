@@ -49,7 +49,7 @@ pub struct Args {
 struct Bars {
     show: bool,
     ingest: OnceLock<ProgressBar>,
-    mine: OnceLock<(ProgressBar, Instant)>,
+    mine: OnceLock<(ProgressBar, Instant, u32)>,
 }
 
 impl Bars {
@@ -94,22 +94,34 @@ impl notarize::Progress for Bars {
         }
     }
 
-    fn mining_started(&self, _difficulty: u32) {
-        let _ = self
-            .mine
-            .set((self.bar(0, "mine  {spinner} {msg}"), Instant::now()));
+    fn mining_started(&self, difficulty: u32) {
+        let _ = self.mine.set((
+            self.bar(0, "mine  {spinner} {msg}"),
+            Instant::now(),
+            difficulty,
+        ));
     }
 
     fn mining(&self, hashes: u64) {
-        if let Some((bar, start)) = self.mine.get() {
-            let rate = hashes as f64 / start.elapsed().as_secs_f64().max(1e-9) / 1e6;
-            bar.set_message(format!("{hashes} hashes, {rate:.2} MH/s"));
+        if let Some((bar, start, difficulty)) = self.mine.get() {
+            // Each try succeeds with probability 2^-d, so a block takes 2^d tries on average
+            // whatever has been tried already: the time shown is that average at this rate.
+            let expected = 2f64.powi(i32::try_from(*difficulty).unwrap_or(i32::MAX));
+            let rate = hashes as f64 / start.elapsed().as_secs_f64().max(1e-9);
+            bar.set_message(format!(
+                "{:.1} M tries, {:.1} MH/s; a block takes 2^{difficulty} = {:.0} M tries on \
+                 average, about {:.0} s at this rate",
+                hashes as f64 / 1e6,
+                rate / 1e6,
+                expected / 1e6,
+                expected / rate.max(1.0)
+            ));
             bar.tick();
         }
     }
 
     fn mining_finished(&self) {
-        if let Some((bar, _)) = self.mine.get() {
+        if let Some((bar, ..)) = self.mine.get() {
             bar.finish_and_clear();
         }
     }

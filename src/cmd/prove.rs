@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde_json::json;
 
-use super::{StoreArg, print_json};
+use super::{StoreArg, print_json, rows_bar};
 use crate::Outcome;
 use trialnotary::core::proof::Proof;
 use trialnotary::notarize::PipelineError;
@@ -101,7 +101,15 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     }
     // Names as the store has them, so that `--dataset lb` reports the dataset's full path.
     let mut target = match (&args.dataset, &args.file) {
-        (Some(name), _) => Target::Dataset(sub.dataset(name, args.data.as_deref())?),
+        (Some(name), _) => {
+            let mut p = sub.dataset(name, args.data.as_deref())?;
+            // Proofs of every row and dataset proofs with salts read the whole dataset.
+            if args.all_rows || (args.with_salts && args.row.is_none()) {
+                let bar = rows_bar(p.rows(), "prove");
+                p.set_progress(move |n| bar.set_position(n));
+            }
+            Target::Dataset(Box::new(p))
+        }
         (None, Some(file)) => {
             let path = sub.document_path(file)?.to_owned();
             Target::Document(sub, path)
@@ -167,7 +175,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
 enum Target {
     Submission(SubmissionProver),
     Document(SubmissionProver, String),
-    Dataset(DatasetProver),
+    Dataset(Box<DatasetProver>),
 }
 
 /// One proof per row, streamed as NDJSON; returns the block height.

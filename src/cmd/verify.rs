@@ -164,6 +164,7 @@ fn check_data(proof: &Proof, path: &Path) -> Result<Result<Vec<String>, VerifyEr
         Ok(c) => c,
         Err(e) => return Ok(Err(e)),
     };
+    let bar = super::rows_bar(proof.dataset.as_ref().map_or(0, |d| d.rows), "check");
     let mut batch = Batch::default();
     while source.next_batch(&mut batch).map_err(bad)? {
         for i in 0..batch.len() {
@@ -171,6 +172,7 @@ fn check_data(proof: &Proof, path: &Path) -> Result<Result<Vec<String>, VerifyEr
                 return Ok(Err(e));
             }
         }
+        bar.inc(batch.len() as u64);
     }
     Ok(check
         .finish()

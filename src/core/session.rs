@@ -247,6 +247,20 @@ impl<R: BufRead> ProofReader<R> {
     /// [`Unusable`] when the file cannot be read, is empty, or (a single proof) is too large or
     /// not a proof.
     pub fn new(mut reader: R, name: &str) -> Result<Self, Unusable> {
+        // A proof, and every line of an NDJSON file of proofs, is a JSON object: a file that
+        // starts otherwise (a device, a binary file given by mistake) is refused at once rather
+        // than read up to the size limit.
+        let head = reader
+            .fill_buf()
+            .map_err(|e| unusable("unusable-proof", format!("cannot read {name}: {e}")))?;
+        if let Some(&b) = head.iter().find(|b| !b.is_ascii_whitespace())
+            && b != b'{'
+        {
+            return Err(unusable(
+                "unusable-proof",
+                format!("{name}: unusable proof: not valid JSON: a proof starts with '{{'"),
+            ));
+        }
         let mut line = 0;
         let first = loop {
             line += 1;
