@@ -189,8 +189,13 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                         } else {
                             ("bytes", "sha256")
                         };
-                        json!({"kind": i.kind, "name": i.name, size: i.size, digest: i.digest,
-                               "status": i.change.as_str()})
+                        let mut item = json!({"kind": i.kind, "name": i.name, size: i.size,
+                                              digest: i.digest, "status": i.change.as_str()});
+                        if i.kind == "dataset" {
+                            // Whether its rows were read, or its unchanged file's entry reused.
+                            item["reused"] = json!(i.reused);
+                        }
+                        item
                     })
                     .collect();
                 json!({
@@ -257,11 +262,17 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             (Change::Changed, _) => "changed, anchored",
             (Change::New, _) => "new, anchored",
         };
-        let docs = if s.entry.documents > 0 {
+        let mut docs = if s.entry.documents > 0 {
             format!(", {} documents", s.entry.documents)
         } else {
             String::new()
         };
+        let reused = s.items.iter().filter(|i| i.reused).count();
+        if reused > 0 {
+            docs.push_str(&format!(
+                " ({reused} unchanged dataset files not read again)"
+            ));
+        }
         writeln!(
             out,
             "  {}  {state} at height {}  root {}  {} records in {} datasets{docs}",

@@ -126,18 +126,6 @@ pub fn write_value(out: &mut Vec<u8>, value: Option<&str>) {
     }
 }
 
-/// [`write_value`] for a value the caller knows needs no escaping (no `"`, `\\` or control
-/// character), copied as it is: the fast paths of readers that checked their input in bulk.
-pub fn write_plain_value(out: &mut Vec<u8>, value: &[u8]) {
-    if value.is_empty() {
-        out.extend_from_slice(b"null");
-    } else {
-        out.push(b'"');
-        out.extend_from_slice(value);
-        out.push(b'"');
-    }
-}
-
 /// Appends the `values` array of a record: `[v1,v2,...]` with [`write_value`] for each.
 pub fn write_values<'a>(out: &mut Vec<u8>, values: impl IntoIterator<Item = Option<&'a str>>) {
     out.push(b'[');

@@ -11,7 +11,8 @@ use arrow_schema::{DataType, TimeUnit};
 
 use super::canonical::{self, push_date as date, push_f64};
 use super::{Batch, IngestError};
-use crate::core::record::{write_plain_value, write_value};
+use crate::core::record::write_value;
+use crate::ingest::write_plain_value;
 
 /// Writes one cell (null check included) as a record value.
 type CellWriter<'a> = Box<dyn Fn(usize, &mut Vec<u8>, &mut String) -> Result<(), String> + 'a>;

@@ -109,7 +109,8 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, SeqAccess, Visitor};
 
 use super::canonical::push_f64;
 use super::{BATCH_ROWS, Batch, IngestError, MAX_COLUMNS, MAX_RECORD_BYTES, RowSource};
-use crate::core::record::{write_plain_value, write_value};
+use crate::core::record::write_value;
+use crate::ingest::write_plain_value;
 
 /// Bytes read from the file (or decompressor) at a time.
 const BLOCK: usize = 1 << 20;

@@ -225,42 +225,135 @@ pub(crate) fn open_with_block(
     format: Format,
     csv_block: usize,
 ) -> Result<Box<dyn RowSource>, IngestError> {
-    let file =
-        File::open(path).map_err(|e| IngestError::file(path, format!("cannot open: {e}")))?;
-    let opened = file
-        .metadata()
-        .map(|meta| Snapshot::from(&meta))
-        .map_err(|e| IngestError::file(path, format!("cannot stat: {e}")))?;
-    let source: Box<dyn RowSource> = guarded(path, || match format {
-        Format::Csv => {
-            Ok(Box::new(csv::CsvSource::new(path, file, csv_block)?) as Box<dyn RowSource>)
-        }
-        Format::Parquet => Ok(Box::new(parquet::open(path, file)?)),
-        Format::Arrow => ipc::open(path, file),
-        Format::Xpt => Ok(Box::new(xpt::XptSource::new(path, file)?)),
-        f @ (Format::DatasetJson | Format::DatasetNdjson | Format::DatasetJsonCompressed) => {
-            Ok(Box::new(dataset_json::DatasetJsonSource::new(
-                path,
-                file,
-                f != Format::DatasetJson,
-                f == Format::DatasetJsonCompressed,
-            )?))
-        }
-    })?;
-    if source.columns().len() > MAX_COLUMNS {
-        return Err(IngestError::file(
-            path,
-            format!(
-                "{} columns, more than the {MAX_COLUMNS} a dataset may have",
-                source.columns().len()
-            ),
-        ));
+    DatasetFile::open(path)?.rows_with_block(format, csv_block)
+}
+
+/// [`write_value`](crate::core::record::write_value) for a value the caller knows needs no escaping (no `"`, `\\` or control
+/// character), copied as it is: the fast paths of readers that checked their input in bulk.
+pub fn write_plain_value(out: &mut Vec<u8>, value: &[u8]) {
+    if value.is_empty() {
+        out.extend_from_slice(b"null");
+    } else {
+        out.push(b'"');
+        out.extend_from_slice(value);
+        out.push(b'"');
     }
-    Ok(Box::new(Guarded {
-        path: path.to_owned(),
-        inner: source,
-        opened,
-    }))
+}
+
+/// The version of the canonical-text rules the readers follow (docs/FORMAT.md section 2). Raise
+/// it with any change to what text a reader gives a value: a nightly rerun reuses the leaves of an
+/// unchanged file only when they were read under the same rules, so a full run and a rerun always
+/// agree.
+pub const CANONICAL_RULES: u32 = 1;
+
+/// A dataset file opened once: its bytes may be digested and then its rows read, through the
+/// same handle, so that the digest is of the bytes the rows come from (the identity check at the
+/// end covers both).
+pub struct DatasetFile {
+    path: PathBuf,
+    file: File,
+    opened: Snapshot,
+}
+
+impl DatasetFile {
+    /// Opens `path`.
+    ///
+    /// # Errors
+    /// When the file cannot be opened.
+    pub fn open(path: &Path) -> Result<Self, IngestError> {
+        let file =
+            File::open(path).map_err(|e| IngestError::file(path, format!("cannot open: {e}")))?;
+        let opened = file
+            .metadata()
+            .map(|meta| Snapshot::from(&meta))
+            .map_err(|e| IngestError::file(path, format!("cannot stat: {e}")))?;
+        Ok(Self {
+            path: path.to_owned(),
+            file,
+            opened,
+        })
+    }
+
+    /// The BLAKE3 digest of the whole file, as `blake3:<64 hex>`, read from its start on all
+    /// cores; the handle is rewound after, for [`DatasetFile::rows`]. The file must be the one
+    /// opened, unchanged, and read to its size.
+    ///
+    /// # Errors
+    /// A read error, or a file changed or replaced meanwhile.
+    pub fn digest(&mut self) -> Result<String, IngestError> {
+        use std::io::{Read, Seek};
+        let err = |e: std::io::Error| IngestError::file(&self.path, format!("read error: {e}"));
+        let mut hasher = blake3::Hasher::new();
+        // Large reads: BLAKE3 splits each over the cores.
+        let mut buf = vec![0u8; 8 << 20];
+        let mut read = 0u64;
+        loop {
+            let n = self.file.read(&mut buf).map_err(err)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update_rayon(&buf[..n]);
+            read += n as u64;
+        }
+        self.opened.check_unchanged(&self.path, Some(read))?;
+        self.file.rewind().map_err(err)?;
+        Ok(format!("blake3:{}", hasher.finalize().to_hex()))
+    }
+
+    /// Checks that the file is still the one opened, unchanged.
+    ///
+    /// # Errors
+    /// Saying what changed.
+    pub fn check_unchanged(&self) -> Result<(), IngestError> {
+        self.opened.check_unchanged(&self.path, None)
+    }
+
+    /// Its rows, as [`open`] gives them.
+    ///
+    /// # Errors
+    /// When its header or schema cannot be read.
+    pub fn rows(self, format: Format) -> Result<Box<dyn RowSource>, IngestError> {
+        self.rows_with_block(format, csv::BLOCK)
+    }
+
+    fn rows_with_block(
+        self,
+        format: Format,
+        csv_block: usize,
+    ) -> Result<Box<dyn RowSource>, IngestError> {
+        let DatasetFile { path, file, opened } = self;
+        let path = path.as_path();
+        let source: Box<dyn RowSource> = guarded(path, || match format {
+            Format::Csv => {
+                Ok(Box::new(csv::CsvSource::new(path, file, csv_block)?) as Box<dyn RowSource>)
+            }
+            Format::Parquet => Ok(Box::new(parquet::open(path, file)?)),
+            Format::Arrow => ipc::open(path, file),
+            Format::Xpt => Ok(Box::new(xpt::XptSource::new(path, file)?)),
+            f @ (Format::DatasetJson | Format::DatasetNdjson | Format::DatasetJsonCompressed) => {
+                Ok(Box::new(dataset_json::DatasetJsonSource::new(
+                    path,
+                    file,
+                    f != Format::DatasetJson,
+                    f == Format::DatasetJsonCompressed,
+                )?))
+            }
+        })?;
+        if source.columns().len() > MAX_COLUMNS {
+            return Err(IngestError::file(
+                path,
+                format!(
+                    "{} columns, more than the {MAX_COLUMNS} a dataset may have",
+                    source.columns().len()
+                ),
+            ));
+        }
+        Ok(Box::new(Guarded {
+            path: path.to_owned(),
+            inner: source,
+            opened,
+        }))
+    }
 }
 
 /// What identifies a file and its contents at one moment, from its metadata.

@@ -95,7 +95,8 @@ use std::path::{Path, PathBuf};
 
 use super::canonical::{TimeUnit, Zone, push_date, push_f64, push_time, push_timestamp};
 use super::{BATCH_ROWS, Batch, IngestError, MAX_COLUMNS, MAX_RECORD_BYTES, RowSource};
-use crate::core::record::{write_plain_value, write_value};
+use crate::core::record::write_value;
+use crate::ingest::write_plain_value;
 
 /// Every header and padding unit of the format is an 80-byte record.
 const RECORD: usize = 80;

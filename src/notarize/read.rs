@@ -1,6 +1,8 @@
 //! Reading and hashing: every dataset file of every submission read in parallel (largest first),
 //! each file's rows salted and hashed on all cores while another thread writes its leaves file
-//! into the staging area and builds its root.
+//! into the staging area and builds its root. A file whose bytes have the digest of the file
+//! the previous anchoring of its submission read (under the same canonical rules) is not read
+//! again: its entry and the earlier block's leaves are reused.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -15,7 +17,7 @@ use crate::hashing::lanes::LANES;
 use crate::hashing::salt::{Salter, Secret};
 use crate::hashing::tree::{RootBuilder, root_of};
 use crate::ingest::{self, Batch, DocumentFile, Listing, SourceFile, document};
-use crate::store::io_err;
+use crate::store::{ManifestDataset, io_err};
 
 /// What was read of one submission.
 pub(super) struct Read {
@@ -25,10 +27,36 @@ pub(super) struct Read {
     pub documents: Vec<DocumentEntry>,
 }
 
-/// One file to read: a dataset (written to `staging/<submission>/d<k>.leaves`) or a document.
+/// One file to read: a dataset (written to `staging/<submission>/d<k>.leaves`, unless it can
+/// reuse an earlier block's) or a document.
 enum Job<'a> {
-    Dataset(&'a SourceFile, PathBuf, String),
+    Dataset(&'a SourceFile, PathBuf, String, Option<Box<Reusable>>),
     Document(&'a DocumentFile),
+}
+
+/// What the previous anchoring of a submission read of one dataset, usable when the file's
+/// digest is the same.
+#[derive(Clone, Debug)]
+pub(super) struct Reusable {
+    digest: String,
+    entry: DatasetEntry,
+    stem: String,
+    /// The block directory that holds its leaves.
+    leaves_in: String,
+}
+
+impl Reusable {
+    /// The dataset `d` of the manifest in block directory `block` (its name under `blocks/`),
+    /// when it recorded a digest under today's canonical rules.
+    pub(super) fn of(d: &ManifestDataset, block: &str) -> Option<Self> {
+        (d.canonical == Some(ingest::CANONICAL_RULES)).then_some(())?;
+        Some(Self {
+            digest: d.digest.clone()?,
+            entry: d.entry.clone(),
+            stem: d.stem.clone(),
+            leaves_in: d.leaves_in.clone().unwrap_or_else(|| block.to_owned()),
+        })
+    }
 }
 
 /// What a job gave.
@@ -40,7 +68,8 @@ enum Done {
 /// Reads every dataset and document of every submission, datasets into
 /// `staging/<submission index>/d<k>.leaves`. Files are read in parallel, the largest first so
 /// that the others fill the cores beside it; the first error in submission and file order is
-/// returned, whatever thread hit it first.
+/// returned, whatever thread hit it first. `reusable(s, d)` is what the previous anchoring of
+/// submission `s` read of dataset file `d`, if anything.
 ///
 /// # Errors
 /// Bad input or I/O errors.
@@ -49,6 +78,7 @@ pub(super) fn read_all(
     secret: &Secret,
     staging: &Path,
     progress: &dyn Progress,
+    reusable: &dyn Fn(usize, &SourceFile) -> Option<Reusable>,
 ) -> Result<Vec<Read>, PipelineError> {
     // Flatten (submission, file) pairs so every file of every submission is read in parallel.
     let mut jobs: Vec<(usize, u64, Job<'_>)> = Vec::new();
@@ -59,7 +89,12 @@ pub(super) fn read_all(
             jobs.push((
                 s,
                 file.bytes,
-                Job::Dataset(file, dir.clone(), format!("d{d}")),
+                Job::Dataset(
+                    file,
+                    dir.clone(),
+                    format!("d{d}"),
+                    reusable(s, file).map(Box::new),
+                ),
             ));
         }
         for doc in &listing.documents {
@@ -74,13 +109,10 @@ pub(super) fn read_all(
         .par_iter()
         .map(|&j| {
             let done = match &jobs[j].2 {
-                Job::Dataset(file, dir, stem) => {
-                    ingest_file(file, secret, dir, stem).map(|entry| {
+                Job::Dataset(file, dir, stem, reuse) => {
+                    ingest_file(file, secret, dir, stem, reuse.as_deref()).map(|ingested| {
                         progress.ingested(file.bytes);
-                        Done::Dataset(Ingested {
-                            entry,
-                            file: (*file).clone(),
-                        })
+                        Done::Dataset(ingested)
                     })
                 }
                 Job::Document(doc) => document::hash(doc, &|n| progress.ingested(n))
@@ -108,21 +140,37 @@ pub(super) fn read_all(
     Ok(read)
 }
 
-/// One dataset read into the staging area.
+/// One dataset read into the staging area, or reused.
 pub(super) struct Ingested {
     pub(super) entry: DatasetEntry,
     pub(super) file: SourceFile,
+    /// BLAKE3 of the file's bytes.
+    pub(super) digest: String,
+    /// When not read again: the stem of its leaves and the block directory holding them.
+    pub(super) reused: Option<(String, String)>,
 }
 
 /// Reads one file, writing its leaf hashes into `dir` with stem `stem`. Reading and hashing (on
-/// all cores) overlap with writing and the root (on their own thread).
+/// all cores) overlap with writing and the root (on their own thread). When the file's digest is
+/// `reuse`'s, nothing more is read and nothing is written: the earlier entry and leaves stand.
 fn ingest_file(
     file: &SourceFile,
     secret: &Secret,
     dir: &Path,
     stem: &str,
-) -> Result<DatasetEntry, PipelineError> {
-    let mut source = ingest::open(&file.path, file.format)?;
+    reuse: Option<&Reusable>,
+) -> Result<Ingested, PipelineError> {
+    let mut opened = ingest::DatasetFile::open(&file.path)?;
+    let digest = opened.digest()?;
+    if let Some(r) = reuse.filter(|r| r.digest == digest) {
+        return Ok(Ingested {
+            entry: r.entry.clone(),
+            file: file.clone(),
+            digest,
+            reused: Some((r.stem.clone(), r.leaves_in.clone())),
+        });
+    }
+    let mut source = opened.rows(file.format)?;
     let columns = source.columns().to_vec();
     let salter = Salter::new(secret, &file.dataset);
     let (tx, rx) = std::sync::mpsc::sync_channel::<HashedBatch>(2);
@@ -149,11 +197,16 @@ fn ingest_file(
         read?;
         written
     })?;
-    Ok(DatasetEntry {
-        name: file.dataset.clone(),
-        columns,
-        rows: root.len(),
-        root: root.root(),
+    Ok(Ingested {
+        entry: DatasetEntry {
+            name: file.dataset.clone(),
+            columns,
+            rows: root.len(),
+            root: root.root(),
+        },
+        file: file.clone(),
+        digest,
+        reused: None,
     })
 }
 

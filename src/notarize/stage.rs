@@ -52,12 +52,21 @@ pub(super) fn manifests(
             datasets: datasets
                 .into_iter()
                 .enumerate()
-                .map(|(k, d)| ManifestDataset {
-                    entry: d.entry,
-                    file: d.file.relative,
-                    format: d.file.format,
-                    bytes: d.file.bytes,
-                    stem: format!("d{k}"),
+                .map(|(k, d)| {
+                    let (stem, leaves_in) = match d.reused {
+                        Some((stem, block)) => (stem, Some(block)),
+                        None => (format!("d{k}"), None),
+                    };
+                    ManifestDataset {
+                        entry: d.entry,
+                        file: d.file.relative,
+                        format: d.file.format,
+                        bytes: d.file.bytes,
+                        stem,
+                        digest: Some(d.digest),
+                        canonical: Some(crate::ingest::CANONICAL_RULES),
+                        leaves_in,
+                    }
                 })
                 .collect(),
             documents,
@@ -112,6 +121,9 @@ pub struct ItemChange {
     pub digest: String,
     /// Since the previous anchoring.
     pub change: Change,
+    /// A dataset whose file had the digest of the one the previous anchoring read: its entry and
+    /// leaves were reused, its rows not read again.
+    pub reused: bool,
 }
 
 /// A submission's items compared with its previous anchoring (`before`): each item's change, in
@@ -126,6 +138,7 @@ pub(super) fn changes(now: &Manifest, before: Option<&Manifest>) -> (Vec<ItemCha
             size: d.entry.rows,
             digest: d.entry.root.to_string(),
             change: Change::of(&d.entry, prev.map(|p| &p.entry)),
+            reused: d.leaves_in.is_some(),
         });
     }
     for d in &now.documents {
@@ -136,6 +149,7 @@ pub(super) fn changes(now: &Manifest, before: Option<&Manifest>) -> (Vec<ItemCha
             size: d.bytes,
             digest: d.sha256.to_string(),
             change: Change::of(d, prev),
+            reused: false,
         });
     }
     items.sort_by(|a, b| a.name.cmp(&b.name));
@@ -153,27 +167,41 @@ pub(super) fn changes(now: &Manifest, before: Option<&Manifest>) -> (Vec<ItemCha
     (items, gone)
 }
 
-/// For each manifest, the latest block that anchored its submission id before this run, and
-/// that block's manifest of it (`None` when it was never anchored, or its manifest cannot be
-/// read: then every item reports as new).
+/// The latest anchoring of a submission id before this run.
+pub(super) struct Previous {
+    /// The block's height.
+    pub height: u64,
+    /// The block's directory name under `blocks/`.
+    pub dir: String,
+    /// That block's manifest of the submission.
+    pub manifest: Manifest,
+}
+
+/// For each input, the latest block that anchored its submission id before this run (`None`
+/// when it was never anchored, or its manifest cannot be read: then every item reports as new
+/// and every file is read).
 pub(super) fn previous(
     store: &Store,
     chain: &[StoredBlock],
-    manifests: &[Manifest],
-) -> Vec<Option<(u64, Manifest)>> {
+    inputs: &[Input],
+) -> Vec<Option<Previous>> {
     let mut latest: BTreeMap<&str, &StoredBlock> = BTreeMap::new();
     for b in chain {
         for s in &b.submissions {
             latest.insert(s.id.as_str(), b);
         }
     }
-    manifests
+    inputs
         .iter()
-        .map(|m| {
-            let b = latest.get(m.submission.id.as_str())?;
+        .map(|input| {
+            let b = latest.get(input.id.as_str())?;
             let dir = store.block_dir(b.header.height, &b.hash);
-            let before = store.manifest(&dir, &m.submission.id).ok()?;
-            Some((b.header.height, before))
+            let manifest = store.manifest(&dir, &input.id).ok()?;
+            Some(Previous {
+                height: b.header.height,
+                dir: dir.file_name()?.to_str()?.to_owned(),
+                manifest,
+            })
         })
         .collect()
 }

@@ -9,7 +9,9 @@
 //! <store>/secret.key                   salt secret, hex, mode 0600
 //! <store>/blocks/<height>-<hash16>/<submission id>/
 //!     manifest.json                    submission entry, dataset entries, where the data was read
-//!     d<k>.leaves                      32-byte leaf hashes, one per row
+//!     d<k>.leaves                      32-byte leaf hashes, one per row, of the datasets read
+//!                                      for this block; an unchanged file's manifest entry names
+//!                                      the earlier block that holds its leaves (`leaves_in`)
 //! ```
 
 pub mod chain;
@@ -29,9 +31,10 @@ use crate::store::chain::{StoredBlock, sync_dir};
 /// The `format` field of a manifest.
 pub const MANIFEST_FORMAT: &str = "trialnotary-manifest";
 
-/// Manifest layout version written: 4 adds documents, 3 the salt secret's fingerprint. Versions
-/// 2 (leaf hashes only) and 3 are still read; version 1 also kept the values and is not.
-pub const MANIFEST_VERSION: u32 = 4;
+/// Manifest layout version written: 5 adds each dataset file's digest and leaves kept by an
+/// earlier block, 4 documents, 3 the salt secret's fingerprint. Versions 2 (leaf hashes only) to
+/// 4 are still read; version 1 also kept the values and is not.
+pub const MANIFEST_VERSION: u32 = 5;
 
 /// The oldest manifest version read.
 const OLDEST_MANIFEST_VERSION: u32 = 2;
@@ -180,6 +183,49 @@ pub struct ManifestDataset {
     pub bytes: u64,
     /// Stem of its store files (`d0` → `d0.leaves`, …).
     pub stem: String,
+    /// BLAKE3 of the file's bytes, `blake3:<64 hex>` (version 5): a later run that finds the same
+    /// digest under the same canonical rules reuses this entry and its leaves without reading the
+    /// rows. A local cache key, never part of a proof.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// The canonical-text rules the rows were read under ([`crate::ingest::CANONICAL_RULES`]):
+    /// rows read under other rules are read again even when the bytes are the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canonical: Option<u32>,
+    /// When the leaves were written by an earlier block (the file was unchanged): that block's
+    /// directory under `blocks/`, where the same submission id holds `<stem>.leaves`. The store
+    /// never grows with leaves that did not change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leaves_in: Option<String>,
+}
+
+impl ManifestDataset {
+    /// The leaves file of this dataset, whose manifest is in the submission directory `dir`
+    /// (`<store>/blocks/<block>/<id>`): there, or in the earlier block `leaves_in` names.
+    ///
+    /// # Errors
+    /// A `leaves_in` that is not a block directory's name.
+    pub fn leaves_path(&self, dir: &Path) -> Result<PathBuf, StoreError> {
+        let file = format!("{}.leaves", self.stem);
+        let Some(block) = &self.leaves_in else {
+            return Ok(dir.join(file));
+        };
+        // `<height>-<16 hex>`, nothing that could leave the store's blocks directory.
+        let valid = block.split_once('-').is_some_and(|(h, x)| {
+            !h.is_empty()
+                && h.bytes().all(|b| b.is_ascii_digit())
+                && x.len() == 16
+                && x.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        });
+        let id = dir.file_name();
+        match (valid, dir.parent().and_then(Path::parent), id) {
+            (true, Some(blocks), Some(id)) => Ok(blocks.join(block).join(id).join(file)),
+            _ => Err(StoreError::Damaged {
+                path: dir.join("manifest.json"),
+                detail: format!("leaves_in {block:?} is not a block directory"),
+            }),
+        }
+    }
 }
 
 /// A held store lock (released when dropped); `None` on a store where no lock file can exist.
@@ -634,7 +680,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), StoreErr
 /// # Errors
 /// An unreadable file or one whose length is not `rows * 32`.
 pub fn read_leaves(dir: &Path, d: &ManifestDataset) -> Result<Vec<NodeHash>, StoreError> {
-    let path = leaves_path(dir, d);
+    let path = d.leaves_path(dir)?;
     let bytes = std::fs::read(&path).map_err(io_err(&path))?;
     if bytes.len() as u64 != d.entry.rows * 32 {
         return Err(StoreError::Damaged {
@@ -650,11 +696,6 @@ pub fn read_leaves(dir: &Path, d: &ManifestDataset) -> Result<Vec<NodeHash>, Sto
             NodeHash::from_bytes(h)
         })
         .collect())
-}
-
-/// The leaves file of dataset `d` in the submission directory `dir`.
-fn leaves_path(dir: &Path, d: &ManifestDataset) -> PathBuf {
-    dir.join(format!("{}.leaves", d.stem))
 }
 
 /// Root of the leaves `start..end` of a dataset, streamed from its leaves file.
@@ -712,7 +753,7 @@ impl LeafReader {
     /// # Errors
     /// An unreadable file.
     pub fn open(dir: &Path, d: &ManifestDataset, start: u64) -> Result<Self, StoreError> {
-        let path = leaves_path(dir, d);
+        let path = d.leaves_path(dir)?;
         let mut f = File::open(&path).map_err(io_err(&path))?;
         f.seek(SeekFrom::Start(start * 32)).map_err(io_err(&path))?;
         Ok(Self {
@@ -784,6 +825,9 @@ mod tests {
             format: Format::Csv,
             bytes: 0,
             stem: "d0".into(),
+            digest: None,
+            canonical: None,
+            leaves_in: None,
         };
         for (start, end) in [
             (0, n),

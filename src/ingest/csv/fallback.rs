@@ -8,7 +8,8 @@ use std::io::Read;
 use std::path::Path;
 
 use super::boundary;
-use crate::core::record::{write_plain_value, write_string, write_value};
+use crate::core::record::{write_string, write_value};
+use crate::ingest::write_plain_value;
 use crate::ingest::{Batch, IngestError};
 
 /// Encodes one line that has no quotes: fields are the text between commas.
