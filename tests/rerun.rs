@@ -221,3 +221,54 @@ fn only_the_digest_decides_and_missing_leaves_are_written_again() {
         .json();
     assert_eq!(p["block"]["height"], 1);
 }
+
+/// A store written by the release before digests (manifest version 4): its manifests are read,
+/// the first rerun reads every file (there is nothing to compare with) and records digests, and
+/// the next one reuses them.
+#[test]
+fn a_store_without_digests_is_read_in_full_once() {
+    let s = Scratch::new();
+    let study = s.path().join("study");
+    copy_tree(&fixtures().join("tnstudy01"), &study);
+    let first = s.notarize(&[&study], &[]);
+    let manifest_path = block_dirs(&s.store())[0].join("study/manifest.json");
+    let mut manifest: Value =
+        serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    manifest["version"] = 4.into();
+    for d in manifest["datasets"].as_array_mut().unwrap() {
+        let d = d.as_object_mut().unwrap();
+        assert!(d.remove("digest").is_some());
+        assert!(d.remove("canonical").is_some());
+    }
+    std::fs::write(
+        &manifest_path,
+        serde_json::to_vec_pretty(&manifest).unwrap(),
+    )
+    .unwrap();
+
+    let dm = study.join("dm.csv");
+    let text = std::fs::read_to_string(&dm).unwrap();
+    std::fs::write(&dm, text.replacen(",31,YEARS,", ",33,YEARS,", 1)).unwrap();
+    let second = s.notarize(&[&study], &[]);
+    assert!(datasets(&second).values().all(|(reused, _)| !reused));
+    assert_eq!(datasets(&second)["lb"].1, datasets(&first)["lb"].1);
+    // Proofs of the old block still work from its version 4 manifest.
+    s.ok(&[
+        "prove",
+        "--submission",
+        "study",
+        "--dataset",
+        "lb",
+        "--row",
+        "1",
+        "--height",
+        "0",
+    ]);
+
+    std::fs::write(&dm, text).unwrap();
+    let third = s.notarize(&[&study], &[]);
+    let now = datasets(&third);
+    assert!(!now["dm"].0);
+    assert!(now["lb"].0 && now["vs"].0);
+    assert_eq!(now["dm"].1, datasets(&first)["dm"].1);
+}
