@@ -119,8 +119,9 @@ pub fn encode_entry(
 /// an empty chain.
 ///
 /// # Errors
-/// [`ChainError::TornTail`] for an incomplete or damaged last entry, [`ChainError::Corrupt`] for
-/// a damaged entry before it, [`ChainError::Io`] for read errors.
+/// [`ChainError::Fault`] with [`ChainFault::TornTail`] for a last entry cut short, or
+/// [`ChainFault::Corrupt`] for a complete entry whose checksum fails; [`ChainError::Io`] for read
+/// errors.
 pub fn read_chain(path: &Path) -> Result<Vec<StoredBlock>, ChainError> {
     let mut bytes = Vec::new();
     match File::open(path) {

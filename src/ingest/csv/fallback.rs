@@ -87,7 +87,7 @@ pub(super) fn parse_with_csv(
     read_with_csv(rest, width, first_line, batch).0
 }
 
-/// [`parse_with_csv`], also returning where in `rest` the last record read starts (0 when
+/// `parse_with_csv` (the tests' entry), also returning where in `rest` the last record read starts (0 when
 /// there is none): what is left to check for a record boundary at the end.
 pub(super) fn read_with_csv(
     rest: &[u8],
