@@ -84,13 +84,7 @@ pub fn rows_bar(len: u64, label: &str) -> indicatif::ProgressBar {
 }
 
 pub fn utc(time: u64) -> String {
-    i64::try_from(time)
-        .ok()
-        .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
-        .map_or_else(
-            || time.to_string(),
-            |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        )
+    trialnotary::core::evidence::utc(time)
 }
 
 /// The store path argument shared by the commands.

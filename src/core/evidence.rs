@@ -321,7 +321,8 @@ impl Report {
             "submission": v.submission,
             "submission_root": v.submission_root,
             "block": {"height": v.header.height, "hash": v.block_hash, "time": v.header.time,
-                      "difficulty": v.header.difficulty, "work_bits": v.work_bits},
+                      "utc": utc(v.header.time), "difficulty": v.header.difficulty,
+                      "work_bits": v.work_bits},
             "anchored_by": self.anchored_by,
             "confirmations": self.confirmations,
             "checkpoint": checkpoint,
@@ -360,8 +361,11 @@ impl Report {
             "VALID"
         };
         let mut out = vec![format!(
-            "{valid}: {what} is anchored in block {} ({}), difficulty {} bits",
-            v.header.height, v.block_hash, v.header.difficulty
+            "{valid}: {what} is anchored in block {} ({}) of {}, difficulty {} bits",
+            v.header.height,
+            v.block_hash,
+            utc(v.header.time),
+            v.header.difficulty
         )];
         if let Some(n) = self.confirmations {
             out.push(format!(
@@ -394,8 +398,49 @@ impl Report {
     }
 }
 
+/// `YYYY-MM-DDTHH:MM:SSZ` of `t` seconds since 1970-01-01T00:00:00Z: the proleptic Gregorian
+/// calendar by H. Hinnant's `civil_from_days` (block times stop at the end of year 9999).
+pub fn utc(t: u64) -> String {
+    let (days, secs) = ((t / 86_400) as i64 + 719_468, t % 86_400);
+    let (era, doe) = (days.div_euclid(146_097), days.rem_euclid(146_097));
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let (day, month) = (
+        doy - (153 * mp + 2) / 5 + 1,
+        if mp < 10 { mp + 3 } else { mp - 9 },
+    );
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}Z")
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn utc_times_are_the_calendars() {
+        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(utc(1_796_135_430), "2026-12-01T14:30:30Z");
+        assert_eq!(utc(253_402_300_799), "9999-12-31T23:59:59Z");
+    }
+
+    /// Against chrono, where the pipeline builds it, over four centuries in uneven steps.
+    #[cfg(feature = "pipeline")]
+    #[test]
+    fn utc_agrees_with_chrono() {
+        let mut t = 0u64;
+        while t < 253_402_300_800 {
+            let want = chrono::DateTime::from_timestamp(t as i64, 0)
+                .unwrap()
+                .format("%Y-%m-%dT%H:%M:%SZ")
+                .to_string();
+            assert_eq!(utc(t), want, "{t}");
+            t += 86_400 * 97 + 3_607;
+        }
+    }
+
     use super::*;
 
     /// Heights come from untrusted bytes: u64::MAX must not overflow (debug builds panic on
