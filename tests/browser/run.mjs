@@ -351,8 +351,8 @@ function compare(c, page, bin) {
 async function bench(page) {
   const dir = path.join(tmp, 'bench');
   fs.mkdirSync(dir);
-  // LB has about 280 rows a subject: 40 subjects give more than 10,000.
-  tn(['generate', '-o', 'study', '--subjects', '40', '--domains', 'dm,lb'], dir);
+  // LB has about 235 rows a subject: 48 subjects give more than 10,000.
+  tn(['generate', '-o', 'study', '--subjects', '48', '--domains', 'dm,lb'], dir);
   tn(['notarize', 'study', '--store', 'S', '--difficulty', '8'], dir);
   tn(['prove', '--store', 'S', '--submission', 'study', '--dataset', 'lb', '--all-rows', '-o', 'all.ndjson'], dir);
   const all = fs.readFileSync(path.join(dir, 'all.ndjson'), 'utf8').split('\n').filter((l) => l);
