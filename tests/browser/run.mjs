@@ -430,14 +430,28 @@ for (const c of all) {
   else agreeing++;
 }
 
+// Without Web Crypto (as over plain HTTP) the page says why it cannot verify, and offers no button.
+{
+  const bare = await context.newPage();
+  await bare.addInitScript(() => Object.defineProperty(globalThis, 'crypto', { value: undefined }));
+  await bare.goto(pageUrl);
+  const said = await bare.textContent('#progress');
+  if (!(await bare.isDisabled('#verify')) || !said.includes('no Web Crypto')) failures.push(`without Web Crypto the page says ${JSON.stringify(said)}`);
+  await bare.close();
+}
+
 // The README's screenshots: a valid proof under a trust store, and a rejected one.
 const shots = [
   ['verify-valid.png', { dir: path.join(VECTORS, 'signed'), proof: 'good-record.json', files: { trust: 'trust.txt' } }],
   ['verify-rejected.png', { dir: path.join(VECTORS), proof: 'broken/value-changed.json', files: { chain: 'chain.tnc' } }],
 ];
+await page.setViewportSize({ width: 760, height: 900 });
 for (const [name, c] of shots) {
   await runInPage(page, c);
-  await page.screenshot({ path: path.join(OUT, name), fullPage: true });
+  // The verdict, the checks and the record, down to the record's table: small enough to commit.
+  const top = await page.locator('#result').boundingBox(), end = await page.locator('#record').boundingBox();
+  await page.screenshot({ path: path.join(OUT, name), fullPage: true,
+    clip: { x: top.x, y: top.y, width: top.width, height: end.y + end.height + 12 - top.y } });
   if (UPDATE_SCREENSHOTS) fs.copyFileSync(path.join(OUT, name), path.join(ROOT, 'docs/img', name));
 }
 
