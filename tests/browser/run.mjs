@@ -10,7 +10,8 @@
 // file in the page and in `trialnotary verify`. `--update-screenshots` writes docs/img/.
 //
 // Environment: TRIALNOTARY_BIN (default target/release/trialnotary), CHROMIUM (default
-// /usr/bin/chromium). Both must exist: the test fails, it never skips.
+// /usr/bin/chromium). Both must exist: the test fails, it never skips. TN_SHOW=<text> prints what
+// trialnotary says on the cases whose name contains <text>.
 
 import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
