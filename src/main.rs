@@ -23,6 +23,8 @@ enum Command {
     Prove(cmd::prove::Args),
     /// Check a proof offline; exit 0 valid, 1 invalid, 2 unusable input.
     Verify(cmd::verify::Args),
+    /// Write the browser verifier (one HTML file, offline) and print its SHA-256.
+    VerifierPage(cmd::verifier_page::Args),
     /// Create or show Ed25519 keys: the sponsor's checkpoint key, or a witness key.
     #[command(subcommand)]
     Key(cmd::key::Command),
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
         Command::Notarize(args) => cmd::notarize::run(args),
         Command::Prove(args) => cmd::prove::run(args),
         Command::Verify(args) => cmd::verify::run(args),
+        Command::VerifierPage(args) => cmd::verifier_page::run(args),
         Command::Chain(c) => cmd::chain::run(c),
         Command::Generate(args) => cmd::generate::run(args),
         Command::Key(c) => cmd::key::run(c),

@@ -32,6 +32,7 @@ pub mod generate;
 pub mod key;
 pub mod notarize;
 pub mod prove;
+pub mod verifier_page;
 pub mod verify;
 pub mod witness;
 
