@@ -4,8 +4,10 @@
 //! Two rewrites make the script run the binaries this test was built with: `cargo run --release
 //! --` is `trialnotary`, and `target/release/trialnotary-verify` is `trialnotary-verify`. The
 //! lines that build, install, test or benchmark (`cargo build`, `cargo install`, `cargo test`,
-//! `cargo bench`, `bash benches/`) are not run here: `.ci/run` runs the set-up commands as
-//! printed, and the benchmarks are run by hand. Any other line runs as printed.
+//! `cargo bench`, `bash benches/`, the browser test's `npm ci` and `node tests/browser/`) are not
+//! run here: they run in the repository, not in a scratch directory; `.ci/run` runs the set-up,
+//! install and browser-test commands as printed, and the benchmarks are run by hand. Any other
+//! line runs as printed.
 
 use std::path::Path;
 use std::process::Command;
@@ -13,12 +15,14 @@ use std::process::Command;
 mod common;
 
 /// Lines that start so are not run by this test (see the module comment).
-const NOT_RUN_HERE: [&str; 5] = [
+const NOT_RUN_HERE: [&str; 7] = [
     "cargo build ",
     "cargo install ",
     "cargo test",
     "cargo bench",
     "bash benches/",
+    "(cd tests/browser && npm ci)",
+    "node tests/browser/",
 ];
 
 /// The README's `sh` blocks as one script, and the lines it leaves out.
