@@ -225,7 +225,7 @@ pub(crate) fn open_with_block(
     format: Format,
     csv_block: usize,
 ) -> Result<Box<dyn RowSource>, IngestError> {
-    DatasetFile::open(path)?.rows_with_block(format, csv_block)
+    DatasetFile::open(path)?.rows_with_block(format, csv_block, None)
 }
 
 /// [`write_value`](crate::core::record::write_value) for a value the caller knows needs no escaping (no `"`, `\\` or control
@@ -237,6 +237,45 @@ pub fn write_plain_value(out: &mut Vec<u8>, value: &[u8]) {
         out.push(b'"');
         out.extend_from_slice(value);
         out.push(b'"');
+    }
+}
+
+/// The file a streaming reader reads from its start to its end (CSV), hashing what it reads when
+/// asked, so that a first run reads each byte once and still records the file's digest for the
+/// next night.
+pub struct Sequential {
+    file: File,
+    digest: Option<(blake3::Hasher, FileDigest)>,
+}
+
+/// The BLAKE3 digest of a file, `blake3:<64 hex>`, set when its reader reaches the end.
+pub type FileDigest = std::sync::Arc<std::sync::OnceLock<String>>;
+
+impl Sequential {
+    fn new(file: File, digest: Option<FileDigest>) -> Self {
+        Self {
+            file,
+            digest: digest.map(|d| (blake3::Hasher::new(), d)),
+        }
+    }
+}
+
+impl std::io::Read for Sequential {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read(buf)?;
+        if let Some((hasher, out)) = &mut self.digest {
+            match n {
+                0 => {
+                    let _ = out.set(format!("blake3:{}", hasher.finalize().to_hex()));
+                }
+                // One thread: BLAKE3 already hashes many chunks of a read side by side, and the
+                // cores are parsing and hashing rows (update_rayon here measured no better).
+                n => {
+                    hasher.update(&buf[..n]);
+                }
+            }
+        }
+        Ok(n)
     }
 }
 
@@ -313,18 +352,38 @@ impl DatasetFile {
     /// # Errors
     /// When its header or schema cannot be read.
     pub fn rows(self, format: Format) -> Result<Box<dyn RowSource>, IngestError> {
-        self.rows_with_block(format, csv::BLOCK)
+        self.rows_with_block(format, csv::BLOCK, None)
+    }
+
+    /// Its rows and its digest: a CSV file is hashed as its rows are read (the digest is set
+    /// when they run out); any other format is digested first, then read.
+    ///
+    /// # Errors
+    /// As [`DatasetFile::digest`] and [`DatasetFile::rows`].
+    pub fn rows_and_digest(
+        mut self,
+        format: Format,
+    ) -> Result<(Box<dyn RowSource>, FileDigest), IngestError> {
+        let digest = FileDigest::default();
+        if format != Format::Csv {
+            let _ = digest.set(self.digest()?);
+            return Ok((self.rows(format)?, digest));
+        }
+        let rows = self.rows_with_block(format, csv::BLOCK, Some(digest.clone()))?;
+        Ok((rows, digest))
     }
 
     fn rows_with_block(
         self,
         format: Format,
         csv_block: usize,
+        digest: Option<FileDigest>,
     ) -> Result<Box<dyn RowSource>, IngestError> {
         let DatasetFile { path, file, opened } = self;
         let path = path.as_path();
         let source: Box<dyn RowSource> = guarded(path, || match format {
             Format::Csv => {
+                let file = Sequential::new(file, digest);
                 Ok(Box::new(csv::CsvSource::new(path, file, csv_block)?) as Box<dyn RowSource>)
             }
             Format::Parquet => Ok(Box::new(parquet::open(path, file)?)),

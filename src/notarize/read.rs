@@ -161,16 +161,25 @@ fn ingest_file(
     reuse: Option<&Reusable>,
 ) -> Result<Ingested, PipelineError> {
     let mut opened = ingest::DatasetFile::open(&file.path)?;
-    let digest = opened.digest()?;
-    if let Some(r) = reuse.filter(|r| r.digest == digest) {
-        return Ok(Ingested {
-            entry: r.entry.clone(),
-            file: file.clone(),
-            digest,
-            reused: Some((r.stem.clone(), r.leaves_in.clone())),
-        });
-    }
-    let mut source = opened.rows(file.format)?;
+    // With an earlier reading to compare with, the digest decides first; else the file is read
+    // once, digested as it is read where its format allows.
+    let (mut source, digest) = match reuse {
+        Some(r) => {
+            let digest = opened.digest()?;
+            if digest == r.digest {
+                return Ok(Ingested {
+                    entry: r.entry.clone(),
+                    file: file.clone(),
+                    digest,
+                    reused: Some((r.stem.clone(), r.leaves_in.clone())),
+                });
+            }
+            let ready = ingest::FileDigest::default();
+            let _ = ready.set(digest);
+            (opened.rows(file.format)?, ready)
+        }
+        None => opened.rows_and_digest(file.format)?,
+    };
     let columns = source.columns().to_vec();
     let salter = Salter::new(secret, &file.dataset);
     let (tx, rx) = std::sync::mpsc::sync_channel::<HashedBatch>(2);
@@ -205,7 +214,10 @@ fn ingest_file(
             root: root.root(),
         },
         file: file.clone(),
-        digest,
+        // Set once the rows ran out, which they did (the reader's end was reached above).
+        digest: digest.get().cloned().ok_or_else(|| {
+            ingest::IngestError::file(&file.path, "internal: the file's digest was not completed")
+        })?,
         reused: None,
     })
 }

@@ -25,7 +25,6 @@ mod split;
 mod whole_file_tests;
 
 use std::collections::VecDeque;
-use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -50,7 +49,7 @@ const MAX_SPARE: usize = 64;
 /// Streams a CSV file.
 pub struct CsvSource {
     path: PathBuf,
-    file: File,
+    file: super::Sequential,
     /// Bytes read per block.
     block: usize,
     /// Bytes read from `file` so far, header included.
@@ -76,7 +75,7 @@ impl CsvSource {
     ///
     /// # Errors
     /// When the file cannot be read, has no header row, or the header is not UTF-8.
-    pub fn new(path: &Path, file: File, block: usize) -> Result<Self, IngestError> {
+    pub fn new(path: &Path, file: super::Sequential, block: usize) -> Result<Self, IngestError> {
         let mut source = Self {
             path: path.to_owned(),
             file,
