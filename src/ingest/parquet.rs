@@ -40,6 +40,11 @@ const COLUMN_GROUPS: usize = 16;
 /// [`BATCH_ROWS`] rows).
 const WINDOW_GROUPS: usize = 64;
 
+/// Rows each reader decodes at a time: a quarter of [`BATCH_ROWS`], so that the decoders'
+/// buffers (keys, levels) are reused from the allocator's heap instead of mapped anew for every
+/// batch, and stay in the cache while converted.
+const STEP_ROWS: usize = BATCH_ROWS / 4;
+
 /// Reads `file`, the Parquet file open at `path`: its footer now, its row groups as the rows are
 /// asked for, all through the same handle.
 ///
@@ -262,7 +267,7 @@ impl ParquetBatches {
         while self.next_row_group < row_groups.len() && self.window.len() < WINDOW_GROUPS {
             let g = self.next_row_group;
             let n = usize::try_from(row_groups[g].num_rows()).unwrap_or(usize::MAX);
-            if !self.window.is_empty() && rows.saturating_add(n) > BATCH_ROWS {
+            if !self.window.is_empty() && rows.saturating_add(n) > STEP_ROWS {
                 break;
             }
             rows = rows.saturating_add(n);
@@ -278,7 +283,7 @@ impl ParquetBatches {
                     )
                     .with_projection(mask)
                     .with_row_groups(vec![g])
-                    .with_batch_size(BATCH_ROWS)
+                    .with_batch_size(STEP_ROWS)
                     .build()
                 })
                 .collect::<Result<Vec<_>, _>>()?;
