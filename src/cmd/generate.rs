@@ -14,8 +14,8 @@ use trialnotary::ingest::Format;
 /// Arguments of `generate`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Output directory (one file per domain: dm, ae, cm, ex, lb, vs). It must be empty or new,
-    /// unless --force.
+    /// Output directory (one file per domain: dm, ae, cm, ex, lb, vs, or those --domains names).
+    /// It must be empty or new, unless --force.
     #[arg(short, long, value_name = "DIR", alias = "out")]
     output: PathBuf,
     /// Write into a directory that already holds files, replacing the study's files there.
@@ -33,9 +33,16 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_parser = ["csv", "parquet", "arrow", "xpt", "dataset-json"], default_value = "csv")]
     format: String,
-    /// Only these domains (comma-separated: dm,ae,cm,ex,lb,vs); default all.
+    /// Only these datasets (comma-separated): the SDTM domains dm,ae,cm,ex,lb,vs, the ADaM
+    /// analysis datasets adsl,adlb,advs (50 and 100 columns, strings, doubles, dates, timestamps
+    /// and 32-bit integers; one Parquet row group per file), or `sdtm` or `adam` for a whole
+    /// group; default the six SDTM domains.
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     domains: Vec<String>,
+    /// Rows per Parquet row group; default one row group per file for ADaM, the Parquet writer's
+    /// 1,048,576 rows for SDTM.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    row_group_rows: Option<u64>,
     /// Print one JSON object (files, rows, bytes) instead of lines.
     #[arg(long)]
     json: bool,
@@ -53,7 +60,14 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let subjects = match &args.size {
         Some(size) => {
             let bytes = generate::parse_size(size).map_err(anyhow::Error::msg)?;
-            ((bytes as f64 / generate::csv_bytes_per_subject(args.seed)).ceil() as u64).max(1)
+            let domains: Vec<String> = args
+                .domains
+                .iter()
+                .map(|d| d.to_ascii_lowercase())
+                .collect();
+            let per_subject =
+                generate::csv_bytes_per_subject(args.seed, &domains).map_err(anyhow::Error::msg)?;
+            ((bytes as f64 / per_subject).ceil() as u64).max(1)
         }
         None => args.subjects,
     };
@@ -75,11 +89,10 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             .map(|d| d.to_ascii_lowercase())
             .collect(),
     };
-    let domains = if opts.domains.is_empty() {
-        generate::domain_names().len()
-    } else {
-        opts.domains.len()
-    };
+    let domains = generate::selected_domains(&opts.domains)
+        .map_err(anyhow::Error::msg)
+        .with_context(|| format!("cannot generate into {}", args.output.display()))?
+        .len();
     // Drawn on standard error, only when it is a terminal.
     let bar = ProgressBar::new(subjects * domains as u64);
     if let Ok(style) =
@@ -87,7 +100,10 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     {
         bar.set_style(style);
     }
-    let generated = generate::generate(&opts, &|n| bar.inc(n))
+    let writer = generate::WriterOptions {
+        row_group_rows: args.row_group_rows.map(|n| n as usize),
+    };
+    let generated = generate::generate_with(&opts, &writer, &|n| bar.inc(n))
         .map_err(anyhow::Error::msg)
         .with_context(|| format!("cannot generate into {}", args.output.display()))?;
     bar.finish_and_clear();

@@ -1,12 +1,15 @@
 //! The SDTM-shaped domains: DM, AE, CM, EX, LB and VS, their columns, the controlled terms they
 //! draw from, and one function per domain writing a subject's rows.
 
-use super::study::{Cell, Domain, Kind, Rng, Subject, date, float_text, round, s, subject};
+use super::study::{
+    Cell, Domain, Kind, Rng, Standard, Subject, date, float_text, round, s, subject,
+};
 
 use Kind::{Float as F, Int as I, Str as S};
 
 const DM: Domain = Domain {
     name: "dm",
+    standard: Standard::Sdtm,
     columns: &[
         ("STUDYID", S),
         ("DOMAIN", S),
@@ -28,6 +31,7 @@ const DM: Domain = Domain {
 };
 const AE: Domain = Domain {
     name: "ae",
+    standard: Standard::Sdtm,
     columns: &[
         ("STUDYID", S),
         ("DOMAIN", S),
@@ -47,6 +51,7 @@ const AE: Domain = Domain {
 };
 const CM: Domain = Domain {
     name: "cm",
+    standard: Standard::Sdtm,
     columns: &[
         ("STUDYID", S),
         ("DOMAIN", S),
@@ -62,6 +67,7 @@ const CM: Domain = Domain {
 };
 const EX: Domain = Domain {
     name: "ex",
+    standard: Standard::Sdtm,
     columns: &[
         ("STUDYID", S),
         ("DOMAIN", S),
@@ -80,6 +86,7 @@ const EX: Domain = Domain {
 };
 const LB: Domain = Domain {
     name: "lb",
+    standard: Standard::Sdtm,
     columns: &[
         ("STUDYID", S),
         ("DOMAIN", S),
@@ -103,6 +110,7 @@ const LB: Domain = Domain {
 };
 const VS: Domain = Domain {
     name: "vs",
+    standard: Standard::Sdtm,
     columns: &[
         ("STUDYID", S),
         ("DOMAIN", S),
@@ -246,7 +254,7 @@ const MEDS: [(&str, f64, &str, &str); 8] = [
     ("SALBUTAMOL", 0.1, "mg", "RESPIRATORY (INHALATION)"),
 ];
 
-const ARMS: [(&str, &str, f64); 3] = [
+pub(super) const ARMS: [(&str, &str, f64); 3] = [
     ("PBO", "Placebo", 0.0),
     ("XAN_LO", "Xanomeline Low Dose", 54.0),
     ("XAN_HI", "Xanomeline High Dose", 81.0),

@@ -47,18 +47,44 @@ pub(super) enum Cell {
     Str(String),
     Int(i64),
     Float(f64),
+    /// Days since 1970-01-01.
+    Date(i32),
+    /// Microseconds since 1970-01-01T00:00:00Z.
+    DateTime(i64),
     Null,
 }
 
-#[derive(Clone, Copy, Debug)]
+/// A column's type, and so its Arrow type in Parquet and Arrow IPC files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Kind {
+    /// `utf8`.
     Str,
+    /// `int64`.
     Int,
+    /// `double`.
     Float,
+    /// `large_string`: the strings of pandas and SAS data as pyarrow writes them.
+    LargeStr,
+    /// `int32`.
+    Int32,
+    /// `date32`.
+    Date,
+    /// `timestamp[us, tz=UTC]`.
+    DateTime,
+}
+
+/// Which standard a dataset follows, and so how its files are laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Standard {
+    /// SDTM tabulations: Parquet row groups as the writer cuts them.
+    Sdtm,
+    /// ADaM analysis datasets: one Parquet row group per file, as pyarrow writes a table.
+    Adam,
 }
 
 pub(super) struct Domain {
     pub(super) name: &'static str,
+    pub(super) standard: Standard,
     pub(super) columns: &'static [(&'static str, Kind)],
 }
 
@@ -88,6 +114,9 @@ pub(super) fn subject(seed: u64, n: u64) -> Subject {
         sex: if r.below(2) == 0 { "F" } else { "M" },
     }
 }
+
+/// Days from 1970-01-01 to 2023-01-01, the day generated dates count from.
+pub(super) const EPOCH_2023: i64 = 19_358;
 
 /// `YYYY-MM-DD` of `days` after 2023-01-01.
 pub(super) fn date(days: i64) -> String {

@@ -6,6 +6,7 @@
 use std::io::Write;
 
 use super::study::{Cell, Domain, Kind, float_text};
+use super::write::cell_text;
 
 /// Calls its argument with every row of the table, in order, stopping at its first error.
 pub(super) type EachRow<'a> =
@@ -153,9 +154,13 @@ pub(super) fn write_xpt(
     let mut pos = 0usize;
     let mut lengths = Vec::with_capacity(d.columns.len());
     for (i, ((name, kind), width)) in d.columns.iter().zip(&shape.widths).enumerate() {
-        let (ntype, len) = match kind {
-            Kind::Str => (2i16, (*width).min(200)),
-            _ => (1, 8),
+        // Type, length, and the display format (name and width) that makes a number a date or
+        // a datetime.
+        let (ntype, len, format, format_width) = match kind {
+            Kind::Str | Kind::LargeStr => (2i16, (*width).min(200), "", 0i16),
+            Kind::Date => (1, 8, "DATE", 9),
+            Kind::DateTime => (1, 8, "DATETIME", 20),
+            Kind::Int | Kind::Int32 | Kind::Float => (1, 8, "", 0),
         };
         lengths.push(len);
         let mut ns = Vec::with_capacity(140);
@@ -165,8 +170,9 @@ pub(super) fn write_xpt(
         ns.extend(((i + 1) as i16).to_be_bytes());
         ns.extend(field(name, 8));
         ns.extend(field(name, 40));
-        ns.extend(field("", 8));
-        ns.extend([0u8; 6]);
+        ns.extend(field(format, 8));
+        ns.extend(format_width.to_be_bytes());
+        ns.extend([0u8; 4]);
         ns.extend([0u8; 2]);
         ns.extend(field("", 8));
         ns.extend([0u8; 4]);
@@ -190,7 +196,16 @@ pub(super) fn write_xpt(
                         r.bytes(&MISSING)?;
                     }
                 },
-                (Cell::Null, Kind::Str) => r.bytes(&field("", *len))?,
+                // SAS dates count days, and datetimes seconds, from 1960-01-01 (3,653 days
+                // before 1970-01-01); SAS datetimes have no time zone.
+                (Cell::Date(days), _) => {
+                    r.bytes(&ibm(f64::from(*days) + 3653.0).unwrap_or(MISSING))?
+                }
+                (Cell::DateTime(us), _) => {
+                    let secs = *us as f64 / 1e6 + 3653.0 * 86_400.0;
+                    r.bytes(&ibm(secs).unwrap_or(MISSING))?
+                }
+                (Cell::Null, Kind::Str | Kind::LargeStr) => r.bytes(&field("", *len))?,
                 (Cell::Null, _) => r.bytes(&MISSING)?,
             }
         }
@@ -222,9 +237,11 @@ pub(super) fn write_dataset_json(
         .iter()
         .map(|(col, kind)| {
             let t = match kind {
-                Kind::Str => "string",
-                Kind::Int => "integer",
+                Kind::Str | Kind::LargeStr => "string",
+                Kind::Int | Kind::Int32 => "integer",
                 Kind::Float => "double",
+                Kind::Date => "date",
+                Kind::DateTime => "datetime",
             };
             serde_json::json!({"itemOID": format!("IT.{name}.{col}"), "name": col,
                                "label": col, "dataType": t})
@@ -260,6 +277,10 @@ pub(super) fn write_dataset_json(
                 }
                 Cell::Int(i) => line.extend(i.to_string().bytes()),
                 Cell::Float(x) => line.extend(float_text(*x).bytes()),
+                Cell::Date(_) | Cell::DateTime(_) => {
+                    serde_json::to_writer(&mut line, &cell_text(cell))
+                        .map_err(std::io::Error::other)?
+                }
                 Cell::Null => line.extend(b"null"),
             }
         }

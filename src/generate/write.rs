@@ -6,25 +6,59 @@ use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use arrow_array::builder::{Float64Builder, Int64Builder, StringBuilder};
+use arrow_array::builder::{
+    Date32Builder, Float64Builder, Int32Builder, Int64Builder, LargeStringBuilder, StringBuilder,
+    TimestampMicrosecondBuilder,
+};
 use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::{DataType, Field, Schema};
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
 
-use super::GenerateOptions;
-use super::sdtm::rows;
-use super::study::{Cell, Domain, Kind, float_text};
+use super::study::{Cell, Domain, Kind, Standard, float_text};
 use super::transport::{Shape, write_dataset_json, write_xpt};
+use super::{GenerateOptions, WriterOptions, rows};
 use crate::ingest::Format;
+use crate::ingest::canonical;
 
 /// Rows buffered per Arrow batch before it is written.
 const FLUSH_ROWS: usize = 1 << 16;
 
+/// A cell's text in a CSV file: the canonical text the Arrow readers give its typed value, so
+/// that the CSV and the Parquet copy of a dataset notarize to one root.
 pub(super) fn cell_text(c: &Cell) -> String {
     match c {
         Cell::Str(x) => x.clone(),
         Cell::Int(i) => i.to_string(),
         Cell::Float(f) => float_text(*f),
+        Cell::Date(days) => {
+            let mut text = String::new();
+            // Generated dates are within years 2000 to 2100.
+            let _ = canonical::push_date(&mut text, i64::from(*days));
+            text
+        }
+        Cell::DateTime(us) => {
+            let mut text = String::new();
+            let _ = canonical::push_timestamp(
+                &mut text,
+                *us,
+                canonical::TimeUnit::Microsecond,
+                canonical::Zone::Utc,
+            );
+            text
+        }
         Cell::Null => String::new(),
+    }
+}
+
+/// The Arrow type of a column of `kind`.
+pub(super) fn arrow_type(kind: Kind) -> DataType {
+    match kind {
+        Kind::Str => DataType::Utf8,
+        Kind::Int => DataType::Int64,
+        Kind::Float => DataType::Float64,
+        Kind::LargeStr => DataType::LargeUtf8,
+        Kind::Int32 => DataType::Int32,
+        Kind::Date => DataType::Date32,
+        Kind::DateTime => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
     }
 }
 
@@ -41,6 +75,7 @@ fn tick(n: u64, progress: &(dyn Fn(u64) + Sync)) {
 pub(super) fn write_domain(
     d: &Domain,
     opts: &GenerateOptions,
+    writer: &WriterOptions,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(PathBuf, u64, u64), String> {
     let ext = match opts.format {
@@ -111,18 +146,16 @@ pub(super) fn write_domain(
             let schema = Arc::new(Schema::new(
                 d.columns
                     .iter()
-                    .map(|(name, kind)| {
-                        let t = match kind {
-                            Kind::Str => DataType::Utf8,
-                            Kind::Int => DataType::Int64,
-                            Kind::Float => DataType::Float64,
-                        };
-                        Field::new(*name, t, true)
-                    })
+                    .map(|(name, kind)| Field::new(*name, arrow_type(*kind), true))
                     .collect::<Vec<_>>(),
             ));
-            let mut sink =
-                ArrowSink::new(opts.format, file, schema.clone()).map_err(|e| err(&e))?;
+            let row_group = match (writer.row_group_rows, d.standard) {
+                (Some(n), _) => Some(n),
+                (None, Standard::Adam) => Some(usize::MAX),
+                (None, Standard::Sdtm) => None,
+            };
+            let mut sink = ArrowSink::new(opts.format, file, schema.clone(), row_group)
+                .map_err(|e| err(&e))?;
             let mut cols = Columns::new(d);
             for n in 0..opts.subjects {
                 tick(n, progress);
@@ -150,6 +183,10 @@ enum Builder {
     Str(StringBuilder),
     Int(Int64Builder),
     Float(Float64Builder),
+    LargeStr(LargeStringBuilder),
+    Int32(Int32Builder),
+    Date(Date32Builder),
+    DateTime(TimestampMicrosecondBuilder),
 }
 
 struct Columns {
@@ -166,6 +203,12 @@ impl Columns {
                 Kind::Str => Builder::Str(StringBuilder::new()),
                 Kind::Int => Builder::Int(Int64Builder::new()),
                 Kind::Float => Builder::Float(Float64Builder::new()),
+                Kind::LargeStr => Builder::LargeStr(LargeStringBuilder::new()),
+                Kind::Int32 => Builder::Int32(Int32Builder::new()),
+                Kind::Date => Builder::Date(Date32Builder::new()),
+                Kind::DateTime => {
+                    Builder::DateTime(TimestampMicrosecondBuilder::new().with_timezone("UTC"))
+                }
             })
             .collect();
         Self { builders, len: 0 }
@@ -180,6 +223,17 @@ impl Columns {
                 (Builder::Int(b), _) => b.append_null(),
                 (Builder::Float(b), Cell::Float(f)) => b.append_value(*f),
                 (Builder::Float(b), _) => b.append_null(),
+                (Builder::LargeStr(b), Cell::Str(x)) if !x.is_empty() => b.append_value(x),
+                (Builder::LargeStr(b), _) => b.append_null(),
+                (Builder::Int32(b), Cell::Int(i)) => match i32::try_from(*i) {
+                    Ok(i) => b.append_value(i),
+                    Err(_) => b.append_null(),
+                },
+                (Builder::Int32(b), _) => b.append_null(),
+                (Builder::Date(b), Cell::Date(d)) => b.append_value(*d),
+                (Builder::Date(b), _) => b.append_null(),
+                (Builder::DateTime(b), Cell::DateTime(t)) => b.append_value(*t),
+                (Builder::DateTime(b), _) => b.append_null(),
             }
         }
         self.len += 1;
@@ -194,6 +248,10 @@ impl Columns {
                     Builder::Str(b) => Arc::new(b.finish()),
                     Builder::Int(b) => Arc::new(b.finish()),
                     Builder::Float(b) => Arc::new(b.finish()),
+                    Builder::LargeStr(b) => Arc::new(b.finish()),
+                    Builder::Int32(b) => Arc::new(b.finish()),
+                    Builder::Date(b) => Arc::new(b.finish()),
+                    Builder::DateTime(b) => Arc::new(b.finish()),
                 }
             })
             .collect();
@@ -208,12 +266,22 @@ enum ArrowSink {
 }
 
 impl ArrowSink {
-    fn new(format: Format, file: File, schema: Arc<Schema>) -> Result<Self, String> {
+    /// A writer of `format`; for Parquet, with row groups of `row_group` rows (`None`: the
+    /// writer's default).
+    fn new(
+        format: Format,
+        file: File,
+        schema: Arc<Schema>,
+        row_group: Option<usize>,
+    ) -> Result<Self, String> {
         Ok(match format {
             Format::Parquet => {
-                let props = parquet::file::properties::WriterProperties::builder()
-                    .set_compression(parquet::basic::Compression::SNAPPY)
-                    .build();
+                let mut props = parquet::file::properties::WriterProperties::builder()
+                    .set_compression(parquet::basic::Compression::SNAPPY);
+                if let Some(rows) = row_group {
+                    props = props.set_max_row_group_row_count(Some(rows));
+                }
+                let props = props.build();
                 Self::Parquet(Box::new(
                     parquet::arrow::ArrowWriter::try_new(file, schema, Some(props))
                         .map_err(|e| e.to_string())?,

@@ -2,11 +2,13 @@
 //! are, integers in decimal, floats as ECMAScript `Number::toString`, booleans `true`/`false`,
 //! dates `YYYY-MM-DD`, timestamps RFC 3339 in UTC, decimals without trailing zeros.
 
+use std::ops::Range;
 use std::path::Path;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::*;
 use arrow_array::{Array, ArrowPrimitiveType, RecordBatch};
+use arrow_buffer::NullBuffer;
 use arrow_schema::{DataType, TimeUnit};
 
 use super::canonical::{self, push_date as date, push_f64};
@@ -14,81 +16,333 @@ use super::{Batch, IngestError};
 use crate::core::record::write_value;
 use crate::ingest::write_plain_value;
 
-/// Writes one cell (null check included) as a record value.
-type CellWriter<'a> = Box<dyn Fn(usize, &mut Vec<u8>, &mut String) -> Result<(), String> + 'a>;
-
-/// Appends every row of `rb` to `batch` as canonical `values` arrays. `first_row` is the row
-/// number of the batch's first row in the file, for error messages.
-///
-/// # Errors
-/// An unsupported column type or an out-of-range date, naming the file, row and column.
-pub fn append_batch(
-    path: &Path,
-    rb: &RecordBatch,
-    first_row: u64,
-    batch: &mut Batch,
-) -> Result<(), IngestError> {
-    let schema = rb.schema();
-    let writers = rb
-        .columns()
-        .iter()
-        .zip(schema.fields())
-        .map(|(col, field)| {
-            Column::new(col.as_ref())
-                .map_err(|e| IngestError::at(path, format!("column {}", field.name()), e))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut text = String::new();
-    for row in 0..rb.num_rows() {
-        batch.buf.push(b'[');
-        for (c, w) in writers.iter().enumerate() {
-            if c > 0 {
-                batch.buf.push(b',');
-            }
-            w.write(row, &mut batch.buf, &mut text).map_err(|e| {
-                IngestError::at(
-                    path,
-                    format!(
-                        "row {}, column {}",
-                        first_row + row as u64,
-                        schema.field(c).name()
-                    ),
-                    e,
-                )
-            })?;
-        }
-        batch.buf.push(b']');
-        batch.end_row();
-    }
-    Ok(())
+/// Where one value's canonical text is in a column's text: a start and a length.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Span {
+    start: u32,
+    len: u32,
 }
 
-/// Converts a record batch into canonical values batches on all cores: the rows are cut into
-/// slices (zero-copy) converted in parallel; the batches come back in row order.
+/// Every column's text starts with `null`, which null cells point to.
+const NULL: Span = Span { start: 0, len: 4 };
+
+/// Bytes after the last value of every column's text, so that a value of up to `PAD` bytes is
+/// copied into a row as one fixed-size block instead of a call to `memcpy`.
+const PAD: usize = 32;
+
+/// Rows converted at a time, column after column, before they are assembled: small enough that
+/// every column's spans stay in the cache while the rows are assembled from them.
+const CHUNK_ROWS: usize = 512;
+
+/// The canonical text of some values of one column, and where each is.
+struct Texts {
+    text: Vec<u8>,
+    spans: Vec<Span>,
+}
+
+impl Texts {
+    fn new() -> Self {
+        let mut text = Vec::with_capacity(4096);
+        text.extend_from_slice(b"null");
+        Self {
+            text,
+            spans: Vec::with_capacity(CHUNK_ROWS),
+        }
+    }
+
+    /// Empties the spans and the text after `null`.
+    fn clear(&mut self) {
+        self.text.truncate(4);
+        self.spans.clear();
+    }
+
+    /// The span of the text written since `start`.
+    fn span_from(&self, start: usize) -> Result<Span, String> {
+        match (u32::try_from(start), u32::try_from(self.text.len() - start)) {
+            (Ok(start), Ok(len)) if u32::try_from(self.text.len()).is_ok() => {
+                Ok(Span { start, len })
+            }
+            _ => Err("the values are too long (more than 4 GiB of text)".into()),
+        }
+    }
+
+    /// Appends a value that needs no escaping (never empty: numbers, dates, booleans) as a JSON
+    /// string, and its span.
+    fn push_plain(&mut self, value: &[u8]) -> Result<Span, String> {
+        let start = self.text.len();
+        write_plain_value(&mut self.text, value);
+        let span = self.span_from(start)?;
+        self.spans.push(span);
+        Ok(span)
+    }
+
+    /// Appends a string (escaped; an empty one is `null`) and its span.
+    fn push_str(&mut self, value: &str) -> Result<(), String> {
+        let start = self.text.len();
+        write_value(&mut self.text, Some(value));
+        let span = self.span_from(start)?;
+        self.spans.push(span);
+        Ok(())
+    }
+}
+
+/// Writes the cells `range` of one column into a [`Texts`]: one call per column and chunk of
+/// rows, its loop over the cells monomorphic. The error names the index of the failing cell.
+type Fill<'a> =
+    Box<dyn Fn(Range<usize>, &mut Texts) -> Result<(), (usize, String)> + Send + Sync + 'a>;
+
+/// How one column of a record batch is converted.
+enum Column<'a> {
+    /// A dictionary whose values were encoded once for the whole batch: each cell's span is
+    /// looked up by its key.
+    Dictionary {
+        keys: Keys<'a>,
+        nulls: Option<NullBuffer>,
+        values: Texts,
+    },
+    /// Any other column, written chunk by chunk.
+    Cells(Fill<'a>),
+}
+
+/// A dictionary's keys: `int32` ones (what the Parquet reader makes) as they are, others as
+/// indexes.
+enum Keys<'a> {
+    I32(&'a [i32]),
+    Any(Vec<usize>),
+}
+
+/// The spans of `keys` (every one not null: the values' span of its key).
+fn spans_by_key<K: Copy>(
+    keys: &[K],
+    nulls: Option<&NullBuffer>,
+    range: Range<usize>,
+    spans: &[Span],
+    index: impl Fn(K) -> usize,
+    out: &mut Vec<Span>,
+) {
+    match nulls {
+        None => out.extend(keys[range].iter().map(|&k| spans[index(k)])),
+        Some(n) => out.extend(range.map(|row| {
+            if n.is_null(row) {
+                NULL
+            } else {
+                spans[index(keys[row])]
+            }
+        })),
+    }
+}
+
+/// A record batch ready to be converted in pieces on all cores: its columns' converters and
+/// names.
+struct Plan<'a> {
+    columns: Vec<Column<'a>>,
+    names: Vec<&'a str>,
+}
+
+impl<'a> Plan<'a> {
+    /// The converters of the columns of `rb`, each dictionary encoded once (on all cores).
+    fn new(rb: &'a RecordBatch) -> Result<Self, (usize, String)> {
+        use rayon::prelude::*;
+        let rows = rb.num_rows();
+        let columns = rb
+            .columns()
+            .par_iter()
+            .enumerate()
+            .map(|(c, col)| Column::new(col.as_ref(), rows).map_err(|e| (c, e)))
+            .collect::<Vec<_>>();
+        let columns = columns.into_iter().collect::<Result<Vec<_>, _>>()?;
+        let schema = rb.schema_ref();
+        let names = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        Ok(Self { columns, names })
+    }
+
+    /// Converts rows `range` into `batch`, CHUNK_ROWS at a time: each column's spans, then the
+    /// rows assembled from them. The error names the first failing row (then column) in row
+    /// order, as a row index and a column name.
+    fn convert(
+        &self,
+        range: Range<usize>,
+        batch: &mut Batch,
+    ) -> Result<(), (usize, String, String)> {
+        let mut texts: Vec<Texts> = self.columns.iter().map(|_| Texts::new()).collect();
+        let mut start = range.start;
+        while start < range.end {
+            let end = (start + CHUNK_ROWS).min(range.end);
+            let mut first: Option<(usize, usize, String)> = None;
+            for (c, (column, out)) in self.columns.iter().zip(&mut texts).enumerate() {
+                out.clear();
+                if let Err((row, e)) = column.fill(start..end, out)
+                    && first.as_ref().is_none_or(|f| row < f.0)
+                {
+                    first = Some((row, c, e));
+                }
+            }
+            if let Some((row, c, e)) = first {
+                return Err((row, self.names[c].to_owned(), e));
+            }
+            let cols: Vec<(&[u8], &[Span])> = self
+                .columns
+                .iter()
+                .zip(&mut texts)
+                .map(|(column, t)| {
+                    let text: &[u8] = match column {
+                        Column::Dictionary { values, .. } => &values.text,
+                        Column::Cells(_) => {
+                            t.text.extend_from_slice(&[0; PAD]);
+                            &t.text
+                        }
+                    };
+                    (text, &t.spans[..])
+                })
+                .collect();
+            assemble(&cols, end - start, batch);
+            start = end;
+        }
+        Ok(())
+    }
+}
+
+impl<'a> Column<'a> {
+    fn new(array: &'a dyn Array, rows: usize) -> Result<Self, String> {
+        if let DataType::Dictionary(_, _) = array.data_type() {
+            let dict = array.as_any_dictionary();
+            let n = dict.values().len();
+            // Encoding the values once pays when they are no more than the rows that use them,
+            // and is possible when all of them encode (otherwise the rows that use a bad value
+            // report it, through the per-cell path).
+            if n <= rows {
+                let fill = writer(dict.values().as_ref())?;
+                let mut values = Texts::new();
+                if fill(0..n, &mut values).is_ok() {
+                    values.text.extend_from_slice(&[0; PAD]);
+                    let keys = match array.as_dictionary_opt::<Int32Type>() {
+                        Some(d) => Keys::I32(d.keys().values()),
+                        None => Keys::Any(dict.normalized_keys()),
+                    };
+                    return Ok(Self::Dictionary {
+                        keys,
+                        nulls: array.nulls().cloned(),
+                        values,
+                    });
+                }
+            }
+        }
+        writer(array).map(Self::Cells)
+    }
+
+    /// The spans of cells `range` in `out`: for a dictionary, its values' spans by key.
+    fn fill(&self, range: Range<usize>, out: &mut Texts) -> Result<(), (usize, String)> {
+        match self {
+            Self::Dictionary {
+                keys,
+                nulls,
+                values,
+            } => {
+                // A key out of range (a corrupt file) panics on indexing, which the reader
+                // reports as a corrupt file.
+                let (spans, out) = (&values.spans, &mut out.spans);
+                match keys {
+                    Keys::I32(k) => {
+                        spans_by_key(k, nulls.as_ref(), range, spans, |k| k as usize, out)
+                    }
+                    Keys::Any(k) => spans_by_key(k, nulls.as_ref(), range, spans, |k| k, out),
+                }
+                Ok(())
+            }
+            Self::Cells(fill) => fill(range, out),
+        }
+    }
+}
+
+/// Appends the rows of one chunk to `batch`: `[`, each column's span of the row (commas
+/// between), `]`, a newline. The batch is grown once, by the chunk's exact size.
+fn assemble(cols: &[(&[u8], &[Span])], rows: usize, batch: &mut Batch) {
+    let mut size = rows * (cols.len().max(1) + 2);
+    for (_, spans) in cols {
+        size += spans.iter().map(|s| s.len as usize).sum::<usize>();
+    }
+    let base = batch.buf.len();
+    batch.buf.resize(base + size + PAD, 0);
+    let buf = &mut batch.buf[..];
+    let mut pos = base;
+    for row in 0..rows {
+        buf[pos] = b'[';
+        pos += 1;
+        for (c, (text, spans)) in cols.iter().enumerate() {
+            if c > 0 {
+                buf[pos] = b',';
+                pos += 1;
+            }
+            let Span { start, len } = spans[row];
+            let (start, len) = (start as usize, len as usize);
+            match text.get(start..start + PAD) {
+                // The text has PAD bytes to spare after every value, and the buffer after the
+                // chunk: the surplus is overwritten by what follows.
+                Some(window) if len <= PAD => buf[pos..pos + PAD].copy_from_slice(window),
+                _ => buf[pos..pos + len].copy_from_slice(&text[start..start + len]),
+            }
+            pos += len;
+        }
+        buf[pos] = b']';
+        batch.ends.push(pos + 1);
+        buf[pos + 1] = b'\n';
+        pos += 2;
+    }
+    debug_assert_eq!(pos, base + size);
+    batch.buf.truncate(base + size);
+}
+
+fn column_error(path: &Path, rb: &RecordBatch, c: usize, e: String) -> IngestError {
+    IngestError::at(
+        path,
+        format!("column {}", rb.schema_ref().field(c).name()),
+        e,
+    )
+}
+
+fn cell_error(path: &Path, row: u64, column: &str, e: String) -> IngestError {
+    IngestError::at(path, format!("row {row}, column {column}"), e)
+}
+
+/// Converts a record batch into canonical values batches on all cores: each dictionary is
+/// encoded once, then the rows are cut into pieces converted in parallel, column by column;
+/// the batches come back in row order.
 ///
 /// # Errors
-/// As [`append_batch`]; the first error in row order.
+/// As [`append_batch`]; the first error in row order (then column order), whatever the threads.
 pub fn convert_parallel(
     path: &Path,
     rb: &RecordBatch,
     first_row: u64,
+    spare: &mut Vec<Batch>,
 ) -> Result<Vec<Batch>, IngestError> {
     use rayon::prelude::*;
+    let plan = Plan::new(rb).map_err(|(c, e)| column_error(path, rb, c, e))?;
     let rows = rb.num_rows();
     let pieces = (rayon::current_num_threads() * 2).clamp(1, rows.max(1).div_ceil(1024));
-    let per = rows.div_ceil(pieces).max(1);
-    (0..rows.div_ceil(per))
-        .into_par_iter()
-        .map(|k| {
+    // Pieces are whole chunks, so that chunks fall at the same rows whatever the threads.
+    let per = rows
+        .div_ceil(pieces)
+        .next_multiple_of(CHUNK_ROWS)
+        .max(CHUNK_ROWS);
+    // Batches handed back by the caller are filled again: their memory is already mapped.
+    let n = rows.div_ceil(per);
+    let mut batches: Vec<Batch> = (0..n).map(|_| spare.pop().unwrap_or_default()).collect();
+    let results: Vec<Result<Batch, _>> = batches
+        .par_drain(..)
+        .enumerate()
+        .map(|(k, mut batch)| {
             let start = k * per;
-            let slice = rb.slice(start, per.min(rows - start));
-            let mut batch = Batch::default();
-            batch
-                .buf
-                .reserve(slice.get_array_memory_size() / 2 + 64 * slice.num_rows());
-            append_batch(path, &slice, first_row + start as u64, &mut batch)?;
+            let end = (start + per).min(rows);
+            batch.clear();
+            batch.ends.reserve(end - start);
+            plan.convert(start..end, &mut batch)?;
             Ok(batch)
         })
+        .collect();
+    results
+        .into_iter()
+        .map(|r| r.map_err(|(row, column, e)| cell_error(path, first_row + row as u64, &column, e)))
         .collect()
 }
 
@@ -100,6 +354,8 @@ pub struct BatchSource<R> {
     columns: Vec<String>,
     row: u64,
     ready: std::collections::VecDeque<Batch>,
+    /// Batches handed back, to be filled again.
+    spare: Vec<Batch>,
     /// The format's name for error messages: "Parquet", "Arrow IPC".
     what: &'static str,
 }
@@ -113,6 +369,7 @@ impl<R> BatchSource<R> {
             columns: column_names(schema),
             row: 0,
             ready: Default::default(),
+            spare: Vec::new(),
             what,
         }
     }
@@ -128,8 +385,9 @@ where
 
     fn next_batch(&mut self, batch: &mut Batch) -> Result<bool, IngestError> {
         loop {
-            if let Some(b) = self.ready.pop_front() {
-                *batch = b;
+            if let Some(mut b) = self.ready.pop_front() {
+                std::mem::swap(batch, &mut b);
+                self.spare.push(b);
                 return Ok(true);
             }
             batch.clear();
@@ -143,8 +401,12 @@ where
                     format!("corrupt {} data: {e}", self.what),
                 )
             })?;
-            self.ready
-                .extend(convert_parallel(&self.path, &rb, self.row)?);
+            self.ready.extend(convert_parallel(
+                &self.path,
+                &rb,
+                self.row,
+                &mut self.spare,
+            )?);
             self.row += rb.num_rows() as u64;
         }
     }
@@ -155,107 +417,126 @@ pub fn column_names(schema: &arrow_schema::Schema) -> Vec<String> {
     schema.fields().iter().map(|f| f.name().clone()).collect()
 }
 
-/// How the cells of one column are written.
-enum Column<'a> {
-    /// A dictionary whose values are encoded once ([`encode_dictionary`]): each cell is copied
-    /// by key, inline in the row loop, without a call through a trait object.
-    Dictionary {
-        keys: Vec<usize>,
-        nulls: Option<arrow_buffer::NullBuffer>,
-        blob: Vec<u8>,
-        ends: Vec<usize>,
-    },
-    /// Any column, through its [`writer`].
-    Cells(CellWriter<'a>),
-}
-
-impl<'a> Column<'a> {
-    fn new(array: &'a dyn Array) -> Result<Self, String> {
-        if let DataType::Dictionary(_, _) = array.data_type() {
-            let dict = array.as_any_dictionary();
-            let values = writer(dict.values().as_ref())?;
-            if let Some((blob, ends)) = encode_dictionary(&values, dict.values().len(), array.len())
-            {
-                return Ok(Self::Dictionary {
-                    keys: dict.normalized_keys(),
-                    nulls: array.nulls().cloned(),
-                    blob,
-                    ends,
-                });
-            }
-        }
-        writer(array).map(Self::Cells)
-    }
-
-    /// Appends the cell of `row` to `out`.
-    #[inline]
-    fn write(&self, row: usize, out: &mut Vec<u8>, text: &mut String) -> Result<(), String> {
-        match self {
-            Self::Dictionary {
-                keys,
-                nulls,
-                blob,
-                ends,
-            } => {
-                if is_null(nulls.as_ref(), row) {
-                    write_value(out, None);
-                } else {
-                    let k = keys[row];
-                    let start = if k == 0 { 0 } else { ends[k - 1] };
-                    append_padded(out, blob, start, ends[k]);
-                }
-                Ok(())
-            }
-            Self::Cells(w) => w(row, out, text),
-        }
-    }
-}
-
 /// Whether `row` is null in the validity buffer `nulls` (taken once per array, not looked up
 /// through `dyn Array` for every cell).
-fn is_null(nulls: Option<&arrow_buffer::NullBuffer>, row: usize) -> bool {
+fn is_null(nulls: Option<&NullBuffer>, row: usize) -> bool {
     nulls.is_some_and(|n| n.is_null(row))
 }
 
-/// A writer of a column whose cells `f` writes as text that is never empty and never needs
+/// A [`Fill`] of a column whose cells `f` writes as text that is never empty and never needs
 /// escaping (numbers, booleans, dates and times), so it is copied without a check.
 fn with_nulls<'a>(
     array: &'a dyn Array,
-    f: impl Fn(usize, &mut String) -> Result<(), String> + 'a,
-) -> CellWriter<'a> {
+    f: impl Fn(usize, &mut String) -> Result<(), String> + Send + Sync + 'a,
+) -> Fill<'a> {
     let nulls = array.nulls().cloned();
-    Box::new(move |row, out, text| {
-        if is_null(nulls.as_ref(), row) {
-            write_value(out, None);
-            return Ok(());
+    Box::new(move |range, out| {
+        let mut text = String::new();
+        for row in range {
+            if is_null(nulls.as_ref(), row) {
+                out.spans.push(NULL);
+                continue;
+            }
+            text.clear();
+            f(row, &mut text).map_err(|e| (row, e))?;
+            out.push_plain(text.as_bytes()).map_err(|e| (row, e))?;
         }
-        text.clear();
-        f(row, text)?;
-        write_plain_value(out, text.as_bytes());
         Ok(())
     })
 }
 
-fn int<'a, T>(array: &'a dyn Array) -> CellWriter<'a>
+/// Slots of the cache [`cached`] keeps of the values it has written.
+const CACHE_SLOTS: usize = 256;
+
+/// [`with_nulls`] for a column of primitive `values`, remembering the span of each value it
+/// writes (by its bits, in a small direct-mapped cache): analysis data repeats most numbers
+/// and dates (a subject's baseline, a visit's date), which are then copied, not formatted.
+fn cached<'a, T>(
+    array: &'a dyn Array,
+    values: &'a [T],
+    f: impl Fn(T, &mut String) -> Result<(), String> + Send + Sync + 'a,
+) -> Fill<'a>
 where
-    T: ArrowPrimitiveType,
-    T::Native: itoa::Integer,
+    T: Copy + Send + Sync + Into<Bits>,
 {
-    let a = array.as_primitive::<T>();
-    with_nulls(array, move |row, text| {
-        text.push_str(itoa::Buffer::new().format(a.value(row)));
+    let nulls = array.nulls().cloned();
+    Box::new(move |range, out| {
+        let mut text = String::new();
+        let mut cache = [(u64::MAX, 0u64, NULL); CACHE_SLOTS];
+        for row in range {
+            if is_null(nulls.as_ref(), row) {
+                out.spans.push(NULL);
+                continue;
+            }
+            let v = values[row];
+            let Bits(bits, tag) = v.into();
+            let slot = &mut cache[(bits.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize];
+            if slot.0 == bits && slot.1 == tag {
+                out.spans.push(slot.2);
+                continue;
+            }
+            text.clear();
+            f(v, &mut text).map_err(|e| (row, e))?;
+            let span = out.push_plain(text.as_bytes()).map_err(|e| (row, e))?;
+            *slot = (bits, tag, span);
+        }
         Ok(())
     })
 }
 
-fn float<'a, T>(array: &'a dyn Array) -> CellWriter<'a>
+/// A primitive value's bits, for [`cached`]: the bits, and a tag that keeps `u64::MAX` (the
+/// empty slot) apart from a value with the same bits.
+struct Bits(u64, u64);
+
+macro_rules! bits {
+    ($($t:ty => |$v:ident| $e:expr),* $(,)?) => {
+        $(impl From<$t> for Bits {
+            fn from($v: $t) -> Self {
+                Bits($e, 1)
+            }
+        })*
+    };
+}
+
+bits!(
+    i8 => |v| v as u64,
+    i16 => |v| v as u64,
+    i32 => |v| v as u64,
+    i64 => |v| v as u64,
+    u8 => |v| u64::from(v),
+    u16 => |v| u64::from(v),
+    u32 => |v| u64::from(v),
+    u64 => |v| v,
+    f32 => |v| u64::from(v.to_bits()),
+    f64 => |v| v.to_bits(),
+);
+
+fn int<'a, T>(array: &'a dyn Array) -> Fill<'a>
 where
     T: ArrowPrimitiveType,
-    T::Native: ryu_js::Float,
+    T::Native: itoa::Integer + Into<Bits> + Send + Sync,
 {
     let a = array.as_primitive::<T>();
-    with_nulls(array, move |row, text| {
-        text.push_str(ryu_js::Buffer::new().format(a.value(row)));
+    cached(array, a.values(), |v, text| {
+        text.push_str(itoa::Buffer::new().format(v));
+        Ok(())
+    })
+}
+
+/// A string column: each value escaped (an empty string is `null`).
+fn strings<'a, F>(array: &'a dyn Array, value: F) -> Fill<'a>
+where
+    F: Fn(usize) -> &'a str + Send + Sync + 'a,
+{
+    let nulls = array.nulls().cloned();
+    Box::new(move |range, out| {
+        for row in range {
+            if is_null(nulls.as_ref(), row) {
+                out.spans.push(NULL);
+            } else {
+                out.push_str(value(row)).map_err(|e| (row, e))?;
+            }
+        }
         Ok(())
     })
 }
@@ -292,83 +573,41 @@ fn trim_decimal(mut s: String) -> String {
     if s == "-0" { "0".to_owned() } else { s }
 }
 
-/// Each of a dictionary's `n` values encoded once (the bytes, and the end of each value in them),
-/// so that rows copy them instead of encoding each again. Only when the dictionary is no larger
-/// than the `rows` that use it (else encoding it could cost more than the rows) and every value
-/// encodes (else the per-row path reports the row that holds a bad one).
-fn encode_dictionary(
-    values: &CellWriter<'_>,
-    n: usize,
-    rows: usize,
-) -> Option<(Vec<u8>, Vec<usize>)> {
-    if n > rows {
-        return None;
-    }
-    let (mut blob, mut ends, mut text) = (Vec::new(), Vec::with_capacity(n), String::new());
-    for v in 0..n {
-        values(v, &mut blob, &mut text).ok()?;
-        ends.push(blob.len());
-    }
-    blob.extend_from_slice(&[0; PAD]);
-    Some((blob, ends))
-}
-
-/// Bytes after the last value of an encoded dictionary, so that [`append_padded`] may read a
-/// fixed `PAD` bytes from any value's start.
-const PAD: usize = 32;
-
-/// Appends `blob[start..end]`, where `blob` has [`PAD`] bytes to spare after `end`: a short value
-/// is one fixed-size copy, the surplus cut off again, instead of a call to `memcpy`.
-fn append_padded(out: &mut Vec<u8>, blob: &[u8], start: usize, end: usize) {
-    let len = end - start;
-    match blob.get(start..start + PAD) {
-        Some(window) if len <= PAD => {
-            let before = out.len();
-            out.extend_from_slice(window);
-            out.truncate(before + len);
-        }
-        _ => out.extend_from_slice(&blob[start..end]),
-    }
-}
-
-fn writer(array: &dyn Array) -> Result<CellWriter<'_>, String> {
-    let nulls = array.nulls().cloned();
+/// The [`Fill`] of a column of `array`'s type.
+fn writer(array: &dyn Array) -> Result<Fill<'_>, String> {
     Ok(match array.data_type() {
-        DataType::Null => Box::new(|_, out, _| {
-            write_value(out, None);
+        DataType::Null => Box::new(|range, out| {
+            out.spans.extend(range.map(|_| NULL));
             Ok(())
         }),
         DataType::Utf8 => {
             let a = array.as_string::<i32>();
-            Box::new(move |row, out, _| {
-                write_value(out, (!is_null(nulls.as_ref(), row)).then(|| a.value(row)));
-                Ok(())
-            })
+            strings(array, move |row| a.value(row))
         }
         DataType::LargeUtf8 => {
             let a = array.as_string::<i64>();
-            Box::new(move |row, out, _| {
-                write_value(out, (!is_null(nulls.as_ref(), row)).then(|| a.value(row)));
-                Ok(())
-            })
+            strings(array, move |row| a.value(row))
         }
         DataType::Utf8View => {
             let a = array.as_string_view();
-            Box::new(move |row, out, _| {
-                write_value(out, (!is_null(nulls.as_ref(), row)).then(|| a.value(row)));
-                Ok(())
-            })
+            strings(array, move |row| a.value(row))
         }
         DataType::Dictionary(_, _) => {
+            // A dictionary not encoded once (see `Column::new`): each cell's value written
+            // where it is used.
             let dict = array.as_any_dictionary();
             let keys = dict.normalized_keys();
             let values = writer(dict.values().as_ref())?;
-            Box::new(move |row, out, text| {
-                if is_null(nulls.as_ref(), row) {
-                    write_value(out, None);
-                    return Ok(());
+            let nulls = array.nulls().cloned();
+            Box::new(move |range, out| {
+                for row in range {
+                    if is_null(nulls.as_ref(), row) {
+                        out.spans.push(NULL);
+                    } else {
+                        values(keys[row]..keys[row] + 1, out).map_err(|(_, e)| (row, e))?;
+                    }
                 }
-                values(keys[row], out, text)
+                Ok(())
             })
         }
         DataType::Boolean => {
@@ -386,22 +625,28 @@ fn writer(array: &dyn Array) -> Result<CellWriter<'_>, String> {
         DataType::UInt16 => int::<UInt16Type>(array),
         DataType::UInt32 => int::<UInt32Type>(array),
         DataType::UInt64 => int::<UInt64Type>(array),
-        DataType::Float32 => float::<Float32Type>(array),
+        DataType::Float32 => {
+            let a = array.as_primitive::<Float32Type>();
+            cached(array, a.values(), |v, text| {
+                text.push_str(ryu_js::Buffer::new().format(v));
+                Ok(())
+            })
+        }
         DataType::Float64 => {
             let a = array.as_primitive::<Float64Type>();
-            with_nulls(array, move |row, text| {
-                push_f64(text, a.value(row));
+            cached(array, a.values(), |v, text| {
+                push_f64(text, v);
                 Ok(())
             })
         }
         DataType::Date32 => {
             let a = array.as_primitive::<Date32Type>();
-            with_nulls(array, move |row, text| date(text, i64::from(a.value(row))))
+            cached(array, a.values(), |v, text| date(text, i64::from(v)))
         }
         DataType::Date64 => {
             let a = array.as_primitive::<Date64Type>();
-            with_nulls(array, move |row, text| {
-                date(text, a.value(row).div_euclid(86_400_000))
+            cached(array, a.values(), |v, text| {
+                date(text, v.div_euclid(86_400_000))
             })
         }
         DataType::Timestamp(unit, tz) => {
@@ -413,55 +658,31 @@ fn writer(array: &dyn Array) -> Result<CellWriter<'_>, String> {
             } else {
                 canonical::Zone::Unstated
             };
-            let values: Box<dyn Fn(usize) -> i64> = match unit {
-                TimeUnit::Second => {
-                    let a = array.as_primitive::<TimestampSecondType>();
-                    Box::new(move |r| a.value(r))
-                }
-                TimeUnit::Millisecond => {
-                    let a = array.as_primitive::<TimestampMillisecondType>();
-                    Box::new(move |r| a.value(r))
-                }
-                TimeUnit::Microsecond => {
-                    let a = array.as_primitive::<TimestampMicrosecondType>();
-                    Box::new(move |r| a.value(r))
-                }
-                TimeUnit::Nanosecond => {
-                    let a = array.as_primitive::<TimestampNanosecondType>();
-                    Box::new(move |r| a.value(r))
-                }
+            let values: &[i64] = match unit {
+                TimeUnit::Second => array.as_primitive::<TimestampSecondType>().values(),
+                TimeUnit::Millisecond => array.as_primitive::<TimestampMillisecondType>().values(),
+                TimeUnit::Microsecond => array.as_primitive::<TimestampMicrosecondType>().values(),
+                TimeUnit::Nanosecond => array.as_primitive::<TimestampNanosecondType>().values(),
             };
-            with_nulls(array, move |row, text| {
-                timestamp(text, values(row), unit, zone)
-            })
+            cached(array, values, move |v, text| timestamp(text, v, unit, zone))
         }
         DataType::Time32(unit) => {
             let unit = *unit;
-            let values: Box<dyn Fn(usize) -> i64> = match unit {
-                TimeUnit::Second => {
-                    let a = array.as_primitive::<Time32SecondType>();
-                    Box::new(move |r| i64::from(a.value(r)))
-                }
-                _ => {
-                    let a = array.as_primitive::<Time32MillisecondType>();
-                    Box::new(move |r| i64::from(a.value(r)))
-                }
+            let values: &[i32] = match unit {
+                TimeUnit::Second => array.as_primitive::<Time32SecondType>().values(),
+                _ => array.as_primitive::<Time32MillisecondType>().values(),
             };
-            with_nulls(array, move |row, text| time_of_day(text, values(row), unit))
+            cached(array, values, move |v, text| {
+                time_of_day(text, i64::from(v), unit)
+            })
         }
         DataType::Time64(unit) => {
             let unit = *unit;
-            let values: Box<dyn Fn(usize) -> i64> = match unit {
-                TimeUnit::Microsecond => {
-                    let a = array.as_primitive::<Time64MicrosecondType>();
-                    Box::new(move |r| a.value(r))
-                }
-                _ => {
-                    let a = array.as_primitive::<Time64NanosecondType>();
-                    Box::new(move |r| a.value(r))
-                }
+            let values: &[i64] = match unit {
+                TimeUnit::Microsecond => array.as_primitive::<Time64MicrosecondType>().values(),
+                _ => array.as_primitive::<Time64NanosecondType>().values(),
             };
-            with_nulls(array, move |row, text| time_of_day(text, values(row), unit))
+            cached(array, values, move |v, text| time_of_day(text, v, unit))
         }
         DataType::Decimal128(_, _) => {
             let a = array.as_primitive::<Decimal128Type>();

@@ -1,0 +1,169 @@
+//! One Parquet file is decoded on all cores (its row groups, and a row group's columns in
+//! groups, side by side): the rows come out in file order and identical, and a corrupt file
+//! fails at the same place with the same message, whatever the number of threads.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use trialnotary::generate::{GenerateOptions, WriterOptions, generate_with};
+use trialnotary::ingest::{self, Batch, Format};
+
+/// The thread counts every reading is repeated with.
+const THREADS: [usize; 3] = [1, 2, 16];
+
+/// Every row's values array, or the error that ended the reading (with the rows before it).
+fn read(path: &Path, format: Format, threads: usize) -> (Vec<Vec<u8>>, Option<String>) {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        let mut rows = Vec::new();
+        let mut source = match ingest::open(path, format) {
+            Ok(s) => s,
+            Err(e) => return (rows, Some(e.to_string())),
+        };
+        let mut batch = Batch::default();
+        loop {
+            match source.next_batch(&mut batch) {
+                Ok(true) => rows.extend((0..batch.len()).map(|i| batch.row(i).to_vec())),
+                Ok(false) => return (rows, None),
+                Err(e) => return (rows, Some(e.to_string())),
+            }
+        }
+    })
+}
+
+/// Reads `path` with every thread count in [`THREADS`] and checks that all give the same rows
+/// and the same end; returns them.
+fn same_with_any_threads(path: &Path, format: Format) -> (Vec<Vec<u8>>, Option<String>) {
+    let first = read(path, format, THREADS[0]);
+    for threads in &THREADS[1..] {
+        let other = read(path, format, *threads);
+        assert_eq!(
+            other.0.len(),
+            first.0.len(),
+            "{}: rows with {threads} threads",
+            path.display()
+        );
+        assert!(
+            other.0 == first.0,
+            "{}: rows with {threads} threads",
+            path.display()
+        );
+        assert_eq!(
+            other.1,
+            first.1,
+            "{}: end with {threads} threads",
+            path.display()
+        );
+    }
+    first
+}
+
+fn parquet_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            parquet_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "parquet") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn fixtures_read_the_same_with_any_threads() {
+    let mut files = Vec::new();
+    parquet_files(&common::fixtures(), &mut files);
+    assert!(files.len() >= 10, "{files:?}");
+    for path in files {
+        same_with_any_threads(&path, Format::Parquet);
+    }
+}
+
+/// Writes the ADaM datasets of `subjects` subjects as `format` into `dir`, Parquet row groups of
+/// `row_group_rows` (default one per file).
+fn adam(dir: &Path, subjects: u64, format: Format, row_group_rows: Option<usize>) {
+    generate_with(
+        &GenerateOptions {
+            out: dir.to_owned(),
+            subjects,
+            seed: 21,
+            format,
+            domains: vec!["adam".into()],
+        },
+        &WriterOptions { row_group_rows },
+        &|_| {},
+    )
+    .unwrap();
+}
+
+/// A wide file in one row group of more rows than one batch, the same rows in row groups of
+/// 1,000 rows (several decoded side by side) and of 7 rows (many), and the CSV copy: the same
+/// rows in the same order, with any number of threads.
+#[test]
+fn a_wide_file_reads_the_same_with_any_threads_and_row_groups() {
+    let dir = tempfile::tempdir().unwrap();
+    let subjects = 300;
+    adam(&dir.path().join("one"), subjects, Format::Parquet, None);
+    adam(&dir.path().join("k"), subjects, Format::Parquet, Some(1000));
+    adam(&dir.path().join("tiny"), 30, Format::Parquet, Some(7));
+    adam(&dir.path().join("csv"), subjects, Format::Csv, None);
+    for name in ["adsl", "adlb", "advs"] {
+        let csv = read(&dir.path().join(format!("csv/{name}.csv")), Format::Csv, 2);
+        assert_eq!(csv.1, None);
+        let one = same_with_any_threads(
+            &dir.path().join(format!("one/{name}.parquet")),
+            Format::Parquet,
+        );
+        assert_eq!(one.1, None);
+        assert_eq!(one.0.len(), csv.0.len(), "{name}");
+        assert!(one.0 == csv.0, "{name}: Parquet and CSV rows differ");
+        let k = same_with_any_threads(
+            &dir.path().join(format!("k/{name}.parquet")),
+            Format::Parquet,
+        );
+        assert!(k.0 == one.0 && k.1.is_none(), "{name}: row groups of 1,000");
+        let tiny = same_with_any_threads(
+            &dir.path().join(format!("tiny/{name}.parquet")),
+            Format::Parquet,
+        );
+        assert_eq!(tiny.1, None);
+        assert!(
+            tiny.0[..] == one.0[..tiny.0.len()],
+            "{name}: row groups of 7"
+        );
+    }
+    assert!(
+        read(&dir.path().join("one/adlb.parquet"), Format::Parquet, 2)
+            .0
+            .len()
+            > 65_536,
+        "more rows than one batch"
+    );
+}
+
+/// A wide file damaged in its pages fails the same way (the same rows before the error, the same
+/// message) whatever the threads.
+#[test]
+fn a_damaged_wide_file_fails_the_same_with_any_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    adam(&dir.path().join("a"), 60, Format::Parquet, Some(4000));
+    let good = std::fs::read(dir.path().join("a/adlb.parquet")).unwrap();
+    let mut failures = 0;
+    for k in 1..12 {
+        let mut bytes = good.clone();
+        // Damage within the column chunks (the footer holds the last part of the file).
+        let at = bytes.len() * k / 16;
+        for b in &mut bytes[at..at + 64] {
+            *b = b.wrapping_mul(31).wrapping_add(7);
+        }
+        let path = dir.path().join(format!("bad{k}.parquet"));
+        std::fs::write(&path, &bytes).unwrap();
+        let (_, end) = same_with_any_threads(&path, Format::Parquet);
+        failures += usize::from(end.is_some());
+    }
+    assert!(failures >= 6, "{failures} of 11 damaged files failed");
+}
