@@ -3,8 +3,11 @@
 # target/e2e, then on the same files measure `openssl dgst -sha256` (the baseline: one pass of
 # SHA-256 on one core) and `trialnotary notarize`, and print the ratios. Then the wide ADaM
 # datasets (ADSL, ADLB and ADVS of WIDE_SUBJECTS subjects, default 360: an ADLB of about 84,000
-# rows and 100 columns, one Parquet row group per file) as Parquet against their CSV copy. Each
-# runs RUNS times (default 3) and the fastest run counts; CPU seconds are user + system time.
+# rows and 100 columns, one Parquet row group per file) as Parquet against their CSV copy; the same
+# SDTM study as SAS XPT and Dataset-JSON against its CSV; and the nightly rerun: the CSV study
+# notarized, one value of DM changed, notarized again (only the rerun is timed, against openssl
+# over all the study's files). Each runs RUNS times (default 3) and the fastest run counts; CPU
+# seconds are user + system time.
 #
 #   bash benches/e2e.sh [SIZE]        # default 2GB; needs openssl and GNU time (/usr/bin/time)
 set -euo pipefail
@@ -23,6 +26,8 @@ summary=$($bin generate -o "$out/csv" --size "$size" --seed 1 | tail -1)
 echo "$summary"
 subjects=${summary%% *}
 $bin generate -o "$out/parquet" --subjects "$subjects" --seed 1 --format parquet | tail -1
+$bin generate -o "$out/xpt" --subjects "$subjects" --seed 1 --format xpt | tail -1
+$bin generate -o "$out/dataset-json" --subjects "$subjects" --seed 1 --format dataset-json | tail -1
 wide=${WIDE_SUBJECTS:-360}
 echo "generating the ADaM datasets of $wide subjects as CSV and Parquet ..."
 $bin generate -o "$out/adam-csv" --domains adam --subjects "$wide" --seed 1 --format csv | tail -1
@@ -62,21 +67,51 @@ best() { # $1 = label, $2 = submission dir: the fastest of $runs runs
 }
 read -r csv_s records csv_rss csv_cpu < <(best csv "$out/csv")
 read -r pq_s _ pq_rss pq_cpu < <(best parquet "$out/parquet")
+read -r xpt_s _ xpt_rss xpt_cpu < <(best xpt "$out/xpt")
+read -r dsj_s _ dsj_rss dsj_cpu < <(best dataset-json "$out/dataset-json")
 read -r wcsv_s wrecords wcsv_rss wcsv_cpu < <(best adam-csv "$out/adam-csv")
 read -r wpq_s _ wpq_rss wpq_cpu < <(best adam-parquet "$out/adam-parquet")
 wide_bytes=$(cat "$out"/adam-csv/*.csv | wc -c)
+
+# The nightly rerun: a copy of the CSV study (hard links, DM rewritten), a first run, then one value
+# of DM changed and the timed rerun; the store's growth is the new block's directory.
+rerun_s= rerun_line=
+for _ in $(seq "$runs"); do
+  rm -rf "$out/rerun" "$out/store-rerun"
+  cp -al "$out/csv" "$out/rerun"
+  cp --remove-destination "$out/csv/dm.csv" "$out/rerun/dm.csv"
+  "$bin" notarize "$out/rerun" --id rerun --store "$out/store-rerun" --difficulty 16 --no-progress > /dev/null
+  sed -i '2s/,\([0-9]*\),YEARS,/,1\1,YEARS,/' "$out/rerun/dm.csv"
+  /usr/bin/time -v "$bin" notarize "$out/rerun" --id rerun --store "$out/store-rerun" --difficulty 16 --json \
+    --no-progress > "$out/rerun.json" 2> "$out/rerun.time"
+  s=$(grep -o '"elapsed_seconds": *[0-9.e+-]*' "$out/rerun.json" | sed 's/.*: *//')
+  reused=$(grep -c '"reused": true' "$out/rerun.json" || true)
+  cpu=$(awk -F': ' '/User time|System time/ {t += $2} END {print t}' "$out/rerun.time")
+  grown=$(du -sb "$(ls -d "$out"/store-rerun/blocks/1-*)" | cut -f1)
+  first=$(du -sb "$(ls -d "$out"/store-rerun/blocks/0-*)" | cut -f1)
+  if [ -z "$rerun_s" ] || awk -v a="$s" -v b="$rerun_s" 'BEGIN { exit !(a < b) }'; then
+    rerun_s=$s rerun_line="$s $cpu $reused $grown $first"
+  fi
+done
+read -r rerun_s rerun_cpu rerun_reused rerun_grown rerun_first <<< "$rerun_line"
 
 awk -v b="$csv_bytes" -v o="$openssl_s" -v c="$csv_s" -v p="$pq_s" -v r="$records" \
     -v cr="$csv_rss" -v pr="$pq_rss" -v cc="$csv_cpu" -v pc="$pq_cpu" \
     -v wb="$wide_bytes" -v wc="$wcsv_s" -v wp="$wpq_s" -v wr="$wrecords" -v wcr="$wcsv_rss" \
     -v wpr="$wpq_rss" -v wcc="$wcsv_cpu" -v wpc="$wpq_cpu" -v ws="$wide" \
+    -v xs="$xpt_s" -v xc="$xpt_cpu" -v xr="$xpt_rss" -v js="$dsj_s" -v jc="$dsj_cpu" -v jr="$dsj_rss" \
+    -v rs="$rerun_s" -v rc="$rerun_cpu" -v ru="$rerun_reused" -v rg="$rerun_grown" -v rf="$rerun_first" \
     -v n="$(nproc)" -v runs="$runs" -v load="$(cut -d' ' -f1-3 /proc/loadavg)" 'BEGIN {
   printf "\nmachine: %d cores, load average %s; input %.1f MB of CSV, %d records; fastest of %d runs each\n\n", n, load, b/1e6, r, runs
   printf "| what | seconds | CPU seconds | MB/s of CSV | records/s | peak RSS | ratio |\n|---|---|---|---|---|---|---|\n"
   printf "| openssl dgst -sha256 (1 core) | %.2f | | %.0f | | | 1.00 |\n", o, b/1e6/o
   printf "| notarize CSV (%d cores) | %.2f | %.2f | %.0f | %.0f | %.0f MB | %.2f of openssl |\n", n, c, cc, b/1e6/c, r/c, cr/1024, o/c
   printf "| notarize Parquet (%d cores) | %.2f | %.2f | | %.0f | %.0f MB | %.2f x CSV records/s |\n", n, p, pc, r/p, pr/1024, c/p
+  printf "| notarize XPT, the same rows (%d cores) | %.2f | %.2f | | %.0f | %.0f MB | %.2f x CSV records/s |\n", n, xs, xc, r/xs, xr/1024, c/xs
+  printf "| notarize Dataset-JSON, the same rows (%d cores) | %.2f | %.2f | | %.0f | %.0f MB | %.2f x CSV records/s |\n", n, js, jc, r/js, jr/1024, c/js
+  printf "| nightly rerun of the CSV study, DM changed (%d of 6 datasets reused) | %.2f | %.2f | %.0f | | | %.2f x openssl |\n", ru, rs, rc, b/1e6/rs, o/rs
   printf "| notarize wide ADaM CSV (%d subjects, %.1f MB) | %.2f | %.2f | %.0f | %.0f | %.0f MB | |\n", ws, wb/1e6, wc, wcc, wb/1e6/wc, wr/wc, wcr/1024
   printf "| notarize wide ADaM Parquet (one row group per file) | %.2f | %.2f | | %.0f | %.0f MB | %.2f x its CSV records/s |\n", wp, wpc, wr/wp, wpr/1024, wc/wp
   printf "\nmemory: %.0f bytes per record above 200 MB (CSV run)\n", (cr*1024 - 200e6 > 0 ? (cr*1024 - 200e6)/r : 0)
+  printf "store growth of the rerun: %.1f MB (the first run: %.1f MB)\n", rg/1e6, rf/1e6
 }'
