@@ -309,7 +309,8 @@ fn cell_error(path: &Path, row: u64, column: &str, e: String) -> IngestError {
 /// the batches come back in row order.
 ///
 /// # Errors
-/// As [`append_batch`]; the first error in row order (then column order), whatever the threads.
+/// A cell that cannot be converted, named by file, row and column; the first error in row order
+/// (then column order), whatever the threads.
 pub fn convert_parallel(
     path: &Path,
     rb: &RecordBatch,
