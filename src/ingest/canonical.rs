@@ -20,35 +20,86 @@ pub enum TimeUnit {
 }
 
 /// ECMAScript `Number::toString` of `x`, as [`ryu_js`] writes it (`1`, `4.5`, `0.000025`,
-/// `1e+21`, `-0` as `0`, `NaN`, `Infinity`), with exact shortcuts for what lab and vital-sign
-/// columns mostly hold: whole numbers, and numbers of one to three decimal places.
+/// `1e+21`, `-0` as `0`, `NaN`, `Infinity`): [`write_f64`] appended to `text`.
 pub fn push_f64(text: &mut String, x: f64) {
-    // Below 2^40 (about 1.1e12) doubles are spaced closer than 2^-12, far below 0.001, so at most
-    // one string of k <= 3 decimals names `x`, and none of fewer decimals does unless it ends in 0.
+    let mut buf = [0u8; F64_MAX];
+    let len = write_f64(&mut buf, x);
+    // ASCII only.
+    text.push_str(std::str::from_utf8(&buf[..len]).unwrap_or_default());
+}
+
+/// Longest text [`write_f64`] writes: `-1.2345678901234567e-308` is 24 bytes.
+pub const F64_MAX: usize = 32;
+
+/// Writes ECMAScript `Number::toString` of `x`, as [`ryu_js`] writes it, at the start of `out`
+/// (at least [`F64_MAX`] bytes long) and returns its length. Whole numbers and numbers of one
+/// to three decimal places, what lab and vital-sign columns mostly hold, take exact shortcuts
+/// written digit by digit, without a call to the C library (`round` and `trunc` are calls on
+/// x86-64 without SSE4.1, and so is `memcpy` of a length known only at run time).
+///
+/// # Panics
+/// If `out` is shorter than [`F64_MAX`].
+pub fn write_f64(out: &mut [u8], x: f64) -> usize {
+    let out = &mut out[..F64_MAX];
+    // Below 2^40 (about 1.1e12) doubles are spaced closer than 2^-12, far below 0.001, so at
+    // most one string of k <= 3 decimals names `x`, and none of fewer decimals does unless it
+    // ends in 0.
     const LIMIT: f64 = (1u64 << 40) as f64;
-    if x.fract() == 0.0 && x.abs() < LIMIT {
-        // -0 is written "0", as ECMAScript does.
-        text.push_str(itoa::Buffer::new().format(x as i64));
-        return;
-    }
-    for (decimals, scale) in [(1, 10u64), (2, 100), (3, 1000)] {
-        let n = (x * scale as f64).round();
-        // Division is correctly rounded, so equality means "n / scale" parses back to exactly `x`.
-        if n.abs() < LIMIT && n / scale as f64 == x {
-            let n = n as i64;
-            if n < 0 {
-                text.push('-');
+    if x.abs() < LIMIT {
+        // Exact below 2^53: truncation toward zero, then the fraction left over.
+        let whole = x as i64;
+        if whole as f64 == x {
+            // -0 is written "0", as ECMAScript does.
+            let at = sign(out, whole < 0);
+            return digits(out, at, whole.unsigned_abs(), 0);
+        }
+        for (decimals, scale) in [(1, 10u64), (2, 100), (3, 1000)] {
+            let y = x * scale as f64;
+            // Finite: |x| < LIMIT.
+            if y.abs() >= LIMIT {
+                continue;
             }
-            let n = n.unsigned_abs();
-            text.push_str(itoa::Buffer::new().format(n / scale));
-            text.push('.');
-            // `n % scale + scale` has a leading 1 and then the fraction's digits, zeros included.
-            let mut fraction = itoa::Buffer::new();
-            text.push_str(&fraction.format(n % scale + scale)[1..=decimals]);
-            return;
+            // `y.round()` (half away from zero), exactly: `y - truncated` is exact here.
+            let truncated = y as i64;
+            let rest = y - truncated as f64;
+            let n = if rest >= 0.5 {
+                truncated + 1
+            } else if rest <= -0.5 {
+                truncated - 1
+            } else {
+                truncated
+            };
+            // Division is correctly rounded, so equality means "n / scale" parses back to
+            // exactly `x`.
+            if n as f64 / scale as f64 == x {
+                let at = sign(out, n < 0);
+                let n = n.unsigned_abs();
+                let at = digits(out, at, n / scale, 0);
+                out[at] = b'.';
+                return digits(out, at + 1, n % scale, decimals);
+            }
         }
     }
-    text.push_str(ryu_js::Buffer::new().format(x));
+    let mut ryu = ryu_js::Buffer::new();
+    let text = ryu.format(x).as_bytes();
+    out[..text.len()].copy_from_slice(text);
+    text.len()
+}
+
+/// Writes `-` at the start of `out` when `negative`; where the digits go.
+fn sign(out: &mut [u8], negative: bool) -> usize {
+    out[0] = b'-';
+    usize::from(negative)
+}
+
+/// Writes `n` in decimal, zero-padded to `width` digits, at `out[at..]`; where it ends.
+fn digits(out: &mut [u8], at: usize, mut n: u64, width: usize) -> usize {
+    let len = (n.checked_ilog10().unwrap_or(0) as usize + 1).max(width);
+    for d in out[at..at + len].iter_mut().rev() {
+        *d = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    at + len
 }
 
 /// `.` and the fraction of a second without trailing zeros, when there is one.
@@ -180,6 +231,79 @@ pub fn push_date(text: &mut String, days: i64) -> Result<(), String> {
 mod tests {
     use super::*;
     use chrono::{DateTime, NaiveTime, Timelike};
+
+    /// The former [`push_f64`], with `round`, `fract` and itoa: the fixed-buffer version writes
+    /// the same text for every double.
+    fn reference_f64(x: f64) -> String {
+        const LIMIT: f64 = (1u64 << 40) as f64;
+        if x.fract() == 0.0 && x.abs() < LIMIT {
+            return itoa::Buffer::new().format(x as i64).to_owned();
+        }
+        for (decimals, scale) in [(1, 10u64), (2, 100), (3, 1000)] {
+            let n = (x * scale as f64).round();
+            if n.abs() < LIMIT && n / scale as f64 == x {
+                let n = n as i64;
+                let sign = if n < 0 { "-" } else { "" };
+                let n = n.unsigned_abs();
+                let fraction = (n % scale + scale).to_string();
+                return format!("{sign}{}.{}", n / scale, &fraction[1..=decimals]);
+            }
+        }
+        ryu_js::Buffer::new().format(x).to_owned()
+    }
+
+    #[test]
+    fn f64_text_matches_the_reference() {
+        let mut cases = vec![
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            4.5,
+            -4.5,
+            0.1,
+            0.05,
+            0.001,
+            -0.001,
+            0.0005,
+            123.456,
+            1e21,
+            1e-7,
+            2.5e-5,
+            (1u64 << 40) as f64,
+            (1u64 << 40) as f64 - 0.5,
+            (1u64 << 40) as f64 / 10.0,
+            (1u64 << 40) as f64 / 1000.0 - 0.001,
+            1_099_511_627.775,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            9_007_199_254_740_993.0,
+        ];
+        // Numbers of up to four decimals around every magnitude, and raw bit patterns.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..200_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let digits = (state >> 60) as i32 % 5;
+            let mantissa = (state % 10_000_000_000_000) as f64;
+            cases.push(mantissa / 10f64.powi(digits + (state >> 56) as i32 % 12));
+            cases.push(-((state % 100_000) as f64) / 10f64.powi(digits));
+            cases.push(f64::from_bits(state));
+        }
+        for x in cases {
+            let mut ours = String::new();
+            push_f64(&mut ours, x);
+            assert_eq!(ours, reference_f64(x), "{x:e} ({:#x})", x.to_bits());
+            let mut buf = [b'x'; F64_MAX + 1];
+            let len = write_f64(&mut buf, x);
+            assert_eq!(&buf[..len], ours.as_bytes());
+            assert_eq!(buf[F64_MAX], b'x', "nothing written past F64_MAX");
+        }
+    }
 
     /// The hand-written digits agree with chrono's formatting over the whole range it has.
     #[test]

@@ -185,9 +185,81 @@ impl Batch {
 
     /// Drops a partly written row (everything after the last complete one).
     pub fn discard_partial(&mut self) {
-        let keep = self.ends.last().map_or(0, |&e| e + 1);
-        self.buf.truncate(keep);
+        self.buf.truncate(self.rows_end());
     }
+
+    /// Offset in `buf` just past the last row (its newline).
+    pub fn rows_end(&self) -> usize {
+        self.ends.last().map_or(0, |&e| e + 1)
+    }
+
+    /// Appends the rows of `other` after these (whatever `buf` holds after the rows is dropped).
+    pub fn append(&mut self, other: &Batch) {
+        self.discard_partial();
+        let shift = self.buf.len();
+        self.buf.extend_from_slice(&other.buf[..other.rows_end()]);
+        self.ends.extend(other.ends.iter().map(|&e| e + shift));
+    }
+}
+
+/// Converts `rows` rows on all cores of the current rayon pool, as ranges of consecutive rows
+/// of at least `min_range`: `convert(range, batch)` appends the rows of `range` to the rows of
+/// `batch` in order, or fails with the error of the first row of the range that fails. After
+/// its rows, `batch.buf` may hold stale bytes (of an earlier use, so that a converter writing
+/// through a cursor need not zero its buffer again), which `convert` overwrites or drops
+/// ([`Batch::discard_partial`]); it leaves whole rows only. The rows reach
+/// `out` in row order, and the error returned is that of the first failing range, so of the
+/// first failing row: neither depends on the number of threads. On an error, `out` holds some
+/// of the rows.
+///
+/// The first range, a thread's share, is written into `out` directly, by the calling thread
+/// (rayon runs the leftmost part of a split where it was called); the rest is cut into four
+/// ranges a thread, written into batches of `spare` (kept for reuse) and appended after it, so
+/// that the copy is of the other threads' rows only, while idle threads still find work.
+pub(crate) fn convert_in_parallel<E: Send>(
+    rows: usize,
+    min_range: usize,
+    out: &mut Batch,
+    spare: &mut Vec<Batch>,
+    convert: impl Fn(std::ops::Range<usize>, &mut Batch) -> Result<(), E> + Sync,
+) -> Result<(), E> {
+    use rayon::prelude::*;
+    let threads = rayon::current_num_threads();
+    let first = rows / threads;
+    let rest = (4 * (threads - 1)).min((rows - first) / min_range.max(1));
+    if threads == 1 || first < min_range || rest == 0 {
+        return convert(0..rows, out);
+    }
+    // Range k ends at ends[k].
+    let ends: Vec<usize> = std::iter::once(first)
+        .chain((1..=rest).map(|k| first + (rows - first) * k / rest))
+        .collect();
+    let mut batches: Vec<Batch> = std::iter::once(std::mem::take(out))
+        .chain(ends[1..].iter().map(|_| {
+            // Its bytes stay, as stale ones.
+            let mut b = spare.pop().unwrap_or_default();
+            b.ends.clear();
+            b
+        }))
+        .collect();
+    let results: Vec<Result<(), E>> = batches
+        .par_iter_mut()
+        .enumerate()
+        .map(|(k, batch)| {
+            let start = if k == 0 { 0 } else { ends[k - 1] };
+            convert(start..ends[k], batch)
+        })
+        .collect();
+    let mut batches = batches.into_iter();
+    *out = batches.next().unwrap_or_default();
+    for batch in batches {
+        out.append(&batch);
+        spare.push(batch);
+    }
+    results
+        .into_iter()
+        .find_map(Result::err)
+        .map_or(Ok(()), Err)
 }
 
 /// A streaming reader of one dataset file.

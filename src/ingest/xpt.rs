@@ -86,23 +86,47 @@
 //! six-digit count in 54..60 is recognised by digits in 58..60), the `LABELV8`/`LABELV9` count from bytes 48..53, the
 //! namestr size from bytes 74..78 of the member header; label records number variables from 1.
 //!
-//! The reader reads the file once, from start to end, through the caller's `File`, holding at
-//! most about two read blocks and one observation besides the batch it fills.
+//! # Reading and converting
+//!
+//! The reader reads the file once, from start to end, through the caller's `File`, in blocks
+//! of 1 MiB, finding the observations as above. The observations of a batch (at most
+//! [`BATCH_ROWS`] of them and at most 16 MiB, at least one) are buffered, then converted on all
+//! cores of the current rayon pool: observations are fixed width, so the batch is cut into
+//! ranges of rows, each range converted on its own, and the ranges' rows concatenated in order.
+//! The first bad value in file order is the error, and it comes before an error found later
+//! in the file (a truncation, another member), as when reading one row after the other: the
+//! rows and errors do not depend on the number of threads. Memory: the observations of one
+//! batch, a read block, and the batch's text.
+//!
+//! Per value the conversion does little: an observation's blanks and bytes that would need
+//! escaping are found sixteen at a time (SSE2 on x86-64), so that a character value is trimmed
+//! from a bit mask and, when its observation is plain ASCII, copied without a UTF-8 check or
+//! escape scan, as one fixed-size copy; numbers are written digit by digit ([`write_f64`]).
 
 use std::fs::File;
 use std::io::{ErrorKind, Read};
 use std::path::{Path, PathBuf};
 
-use super::canonical::{TimeUnit, Zone, push_date, push_f64, push_time, push_timestamp};
-use super::{BATCH_ROWS, Batch, IngestError, MAX_COLUMNS, MAX_RECORD_BYTES, RowSource};
-use crate::core::record::write_value;
-use crate::ingest::write_plain_value;
+use super::canonical::{
+    F64_MAX, TimeUnit, Zone, push_date, push_f64, push_time, push_timestamp, write_f64,
+};
+use super::{
+    BATCH_ROWS, Batch, IngestError, MAX_COLUMNS, MAX_RECORD_BYTES, RowSource, convert_in_parallel,
+};
+use crate::core::record::write_string;
 
 /// Every header and padding unit of the format is an 80-byte record.
 const RECORD: usize = 80;
 
 /// Bytes read from the file at a time while streaming observations.
 const BLOCK: usize = 1 << 20;
+
+/// Bytes of observations converted together, on all cores: a batch holds at most this much
+/// (and at most [`BATCH_ROWS`] rows), and at least one observation.
+const BATCH_DATA: usize = 16 << 20;
+
+/// Fewest observations one core converts at a time.
+const MIN_RANGE: usize = 512;
 
 /// Days from 1960-01-01 (SAS's epoch) back to 1970-01-01 (ours).
 const SAS_EPOCH_DAYS: i64 = 3653;
@@ -215,16 +239,16 @@ pub struct XptSource {
     /// Name of the (first) member, for the multi-member error.
     member: String,
     names: Vec<String>,
-    columns: Vec<Column>,
-    /// Observation length: the sum of the column lengths.
-    row_len: usize,
+    layout: Layout,
     /// File offset of the first observation (a multiple of 80).
     data_start: u64,
     /// The number of observations, from the `OBSV8` header or, without one, once the end of the
     /// file has been reached.
     count: Option<u64>,
-    /// Observations written so far; the next row's number.
+    /// Observations found so far; the next row's number.
     row: u64,
+    /// Observations converted so far: rows `converted..row` wait in `buf`, from `lo` on.
+    converted: u64,
     /// Bytes read from the file but not consumed: `buf[lo..]` starts at file offset `base + lo`.
     buf: Vec<u8>,
     lo: usize,
@@ -235,8 +259,10 @@ pub struct XptSource {
     eof: bool,
     done: bool,
     bytes_read: u64,
-    /// Scratch for the text of one number.
-    text: String,
+    /// The batch being filled.
+    out: Batch,
+    /// Batches of ranges converted in parallel, kept for reuse.
+    spare: Vec<Batch>,
 }
 
 /// The 20-byte starts and middles of every header record.
@@ -294,9 +320,14 @@ pub enum SasNumber {
 /// when shorter than 8) to the nearest f64, ties to even, recognising SAS missing values.
 /// Bytes past the eighth are ignored.
 pub fn ibm_to_f64(bytes: &[u8]) -> SasNumber {
-    let mut b = [0u8; 8];
-    let n = bytes.len().min(8);
-    b[..n].copy_from_slice(&bytes[..n]);
+    let b: [u8; 8] = match bytes.first_chunk::<8>() {
+        Some(whole) => *whole,
+        None => {
+            let mut b = [0u8; 8];
+            b[..bytes.len()].copy_from_slice(bytes);
+            b
+        }
+    };
     let fraction = u64::from_be_bytes(b) & 0x00ff_ffff_ffff_ffff;
     if fraction == 0 {
         return match b[0] {
@@ -671,11 +702,11 @@ impl XptSource {
             version,
             member,
             names,
-            columns,
-            row_len,
+            layout: Layout::new(columns, row_len),
             data_start,
             count: obs_count,
             row: 0,
+            converted: 0,
             buf: Vec::new(),
             lo: 0,
             base: data_start,
@@ -683,7 +714,8 @@ impl XptSource {
             eof: false,
             done: false,
             bytes_read: data_start,
-            text: String::new(),
+            out: Batch::default(),
+            spare: Vec::new(),
         })
     }
 
@@ -702,7 +734,7 @@ impl XptSource {
 
     /// File offset of the next observation.
     fn cursor(&self) -> u64 {
-        self.data_start + self.row * self.row_len as u64
+        self.data_start + self.row * self.layout.row_len as u64
     }
 
     /// Reads one more block; `false` at the end of the file.
@@ -716,20 +748,20 @@ impl XptSource {
             self.lo = 0;
         }
         let old = self.buf.len();
-        self.buf.resize(old + BLOCK, 0);
-        let n = loop {
-            match self.file.read(&mut self.buf[old..]) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => {
-                    self.buf.truncate(old);
-                    return Err(IngestError::file(&self.path, format!("cannot read: {e}")));
-                }
+        // read_to_end fills spare capacity without zeroing it first; it stops short of the
+        // block only at the end of the file.
+        let n = match (&mut self.file)
+            .take(BLOCK as u64)
+            .read_to_end(&mut self.buf)
+        {
+            Ok(n) => n,
+            Err(e) => {
+                self.buf.truncate(old);
+                return Err(IngestError::file(&self.path, format!("cannot read: {e}")));
             }
         };
-        self.buf.truncate(old + n);
         self.bytes_read += n as u64;
-        self.eof = n == 0;
+        self.eof = n < BLOCK;
         Ok(n > 0)
     }
 
@@ -759,6 +791,10 @@ impl XptSource {
     /// The error for a file with another member starting at `at`, naming every member: reads
     /// the rest of the file for their names.
     fn members_error(&mut self, at: u64) -> IngestError {
+        // The rows before come first: a bad value among them is the error.
+        if let Err(e) = self.flush() {
+            return e;
+        }
         let mut names = vec![self.member.clone()];
         let mut pos = at;
         let mut after_header = 0; // records since the last member header: its name is in the 2nd
@@ -809,7 +845,7 @@ impl XptSource {
                 ),
             ));
         }
-        let len = self.row_len as u64;
+        let len = self.layout.row_len as u64;
         let first = if data >= RECORD as u64 {
             (data - RECORD as u64) / len + 1
         } else {
@@ -834,6 +870,7 @@ impl XptSource {
     /// After the last observation: blank padding to the record boundary, then the end of the
     /// file.
     fn finish(&mut self) -> Result<(), IngestError> {
+        self.flush()?;
         let pos = self.cursor();
         let used = (pos - self.data_start) % RECORD as u64;
         let aligned = if used == 0 {
@@ -882,13 +919,33 @@ impl XptSource {
         Ok(())
     }
 
+    /// How many of the next observations are in `buf` and known to be rows: those for which
+    /// [`Self::next_row`] would neither read nor end.
+    fn ready_rows(&self) -> u64 {
+        if self.done {
+            return 0;
+        }
+        let (pos, len) = (self.cursor(), self.layout.row_len as u64);
+        match self.count {
+            Some(n) => {
+                (n.saturating_sub(self.row)).min(self.buffered_end().saturating_sub(pos) / len)
+            }
+            // As in next_row: an observation starting 80 bytes or more before the end of what
+            // was scanned is a row.
+            None => match self.scanned.checked_sub(pos + len.max(RECORD as u64)) {
+                Some(room) => room / len + 1,
+                None => 0,
+            },
+        }
+    }
+
     /// Makes the next observation available in `buf`; its file offset, or `None` at the end.
     fn next_row(&mut self) -> Result<Option<u64>, IngestError> {
         if self.done {
             return Ok(None);
         }
         let pos = self.cursor();
-        let len = self.row_len as u64;
+        let len = self.layout.row_len as u64;
         loop {
             match self.count {
                 Some(n) if self.row >= n => {
@@ -926,55 +983,344 @@ impl XptSource {
         }
     }
 
-    /// Writes the observation at file offset `pos` as row `self.row` of `batch`.
-    fn write_row(&mut self, pos: u64, batch: &mut Batch) -> Result<(), IngestError> {
-        let start = pos
-            .checked_sub(self.base)
-            .and_then(|i| usize::try_from(i).ok())
-            .unwrap_or(usize::MAX);
-        let row = self
-            .buf
-            .get(start..start.saturating_add(self.row_len))
-            .unwrap_or_default();
-        let out = &mut batch.buf;
-        out.push(b'[');
-        for (i, col) in self.columns.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
+    /// Converts the observations found and not yet converted (rows `converted..row`, all in
+    /// `buf`) into `out`, on all cores; the first bad value in row order is the error.
+    fn flush(&mut self) -> Result<(), IngestError> {
+        let rows = (self.row - self.converted) as usize;
+        if rows == 0 {
+            return Ok(());
+        }
+        let len = self.layout.row_len;
+        let from = self.data_start + self.converted * len as u64;
+        let start = self.offset_in_buf(from);
+        let data = self.buf.get(start..start + rows * len).unwrap_or_default();
+        let first = self.converted;
+        let (path, names, layout) = (&self.path, &self.names, &self.layout);
+        convert_in_parallel(
+            rows,
+            MIN_RANGE,
+            &mut self.out,
+            &mut self.spare,
+            |range, batch| {
+                write_rows(data, range, layout, batch).map_err(|bad| {
+                    IngestError::at(
+                        path,
+                        format!(
+                            "row {}, column {}",
+                            first + bad.row as u64,
+                            names[bad.column]
+                        ),
+                        format!(
+                            "character value is not UTF-8 (invalid byte at offset {})",
+                            bad.valid_up_to
+                        ),
+                    )
+                })
+            },
+        )?;
+        self.converted = self.row;
+        self.lo = start + rows * len;
+        Ok(())
+    }
+
+    /// Finds the rows of the next batch and converts them into `out`.
+    fn fill(&mut self) -> Result<(), IngestError> {
+        let per_batch = BATCH_ROWS.min((BATCH_DATA / self.layout.row_len).max(1)) as u64;
+        while self.row - self.converted < per_batch {
+            // Rows that are already buffered, taken at once: those `next_row` would return
+            // one by one without reading.
+            let ready = self
+                .ready_rows()
+                .min(per_batch - (self.row - self.converted));
+            if ready > 0 {
+                self.row += ready;
+                continue;
             }
-            let value = row
-                .get(col.offset..col.offset + col.len)
-                .unwrap_or_default();
+            match self.next_row() {
+                Ok(Some(_)) => self.row += 1,
+                Ok(None) => break,
+                // The rows before the place of the error come first.
+                Err(e) => return Err(self.flush().err().unwrap_or(e)),
+            }
+        }
+        self.flush()
+    }
+}
+
+/// How observations are laid out, for converting them.
+struct Layout {
+    columns: Vec<Column>,
+    /// Observation length: the sum of the column lengths.
+    row_len: usize,
+    /// The bytes of numeric values, 64 a word (byte `i` is bit `i % 64` of word `i / 64`).
+    numeric: Vec<u64>,
+    /// Most bytes a row's `values` array takes but for escapes, with room for the fixed-size
+    /// copies.
+    most: usize,
+}
+
+impl Layout {
+    fn new(columns: Vec<Column>, row_len: usize) -> Self {
+        let mut numeric = vec![0u64; row_len.div_ceil(64)];
+        for col in &columns {
+            if let Kind::Num(_) = col.kind {
+                for i in col.offset..col.offset + col.len {
+                    numeric[i / 64] |= 1 << (i % 64);
+                }
+            }
+        }
+        // Per value a comma (or the `[`), quotes, and at most its bytes, a number's text or
+        // `null`, or a fixed-size copy; then the `]` and the newline. A temporal number's text
+        // is at most 26 bytes, [`F64_MAX`] is 32.
+        let most = columns
+            .iter()
+            .map(|c| 3 + c.len.max(F64_MAX).max(WINDOW))
+            .sum::<usize>()
+            + 2;
+        Self {
+            columns,
+            row_len,
+            numeric,
+            most,
+        }
+    }
+}
+
+/// A character value that is not UTF-8: its row (within the rows converted), column, and the
+/// offset of its first invalid byte.
+struct BadText {
+    row: usize,
+    column: usize,
+    valid_up_to: usize,
+}
+
+/// Whether byte `b` is written between quotes as it is: printable ASCII but `"` and `\\`.
+fn plain_byte(b: u8) -> bool {
+    (b.wrapping_sub(0x20) < 0x5f) & (b != b'"') & (b != b'\\')
+}
+
+/// Blanks (0x20) and bytes that are not [`plain_byte`]s among sixteen, as bit masks (byte `i`
+/// is bit `i`), with SSE2, which every x86-64 processor has.
+#[cfg(target_arch = "x86_64")]
+fn masks16(bytes: &[u8; 16]) -> (u16, u16) {
+    use safe_arch::{cmp_eq_mask_i8_m128i, cmp_lt_mask_i8_m128i, m128i, move_mask_i8_m128i};
+    let splat = |b: u8| safe_arch::set_splat_i8_m128i(b as i8);
+    let v = m128i::from(*bytes);
+    let blank = cmp_eq_mask_i8_m128i(v, splat(b' '));
+    // Signed: below 0x20, or 0x80 and above.
+    let bad = cmp_lt_mask_i8_m128i(v, splat(0x20))
+        | cmp_eq_mask_i8_m128i(v, splat(0x7f))
+        | cmp_eq_mask_i8_m128i(v, splat(b'"'))
+        | cmp_eq_mask_i8_m128i(v, splat(b'\\'));
+    (
+        move_mask_i8_m128i(blank) as u16,
+        move_mask_i8_m128i(bad) as u16,
+    )
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn masks16(bytes: &[u8; 16]) -> (u16, u16) {
+    masks16_bytewise(bytes)
+}
+
+/// [`masks16`] one byte at a time, for processors without SSE2; tests check it against the
+/// SSE2 version.
+#[cfg(any(test, not(target_arch = "x86_64")))]
+fn masks16_bytewise(bytes: &[u8; 16]) -> (u16, u16) {
+    let (mut blank, mut bad) = (0u16, 0u16);
+    for (i, &b) in bytes.iter().enumerate() {
+        blank |= u16::from(b == b' ') << i;
+        bad |= u16::from(!plain_byte(b)) << i;
+    }
+    (blank, bad)
+}
+
+/// Sets `nonblank` to the bytes of an observation that are not blanks, 64 a word (byte `i` is
+/// bit `i % 64` of word `i / 64`), and returns whether every byte of its character values is a
+/// [`plain_byte`] (`numeric` marks the bytes of numeric values the same way).
+fn row_masks(row: &[u8], numeric: &[u64], nonblank: &mut [u64]) -> bool {
+    let mut bad = 0u64;
+    let (pieces, tail) = row.as_chunks::<16>();
+    for (w, out) in nonblank.iter_mut().enumerate() {
+        let mut blank = 0u64;
+        let mut bad_here = 0u64;
+        for (k, piece) in pieces.iter().skip(4 * w).take(4).enumerate() {
+            let (b, x) = masks16(piece);
+            blank |= u64::from(b) << (16 * k);
+            bad_here |= u64::from(x) << (16 * k);
+        }
+        if !tail.is_empty() && pieces.len() / 4 == w {
+            let mut last = [b' '; 16];
+            last[..tail.len()].copy_from_slice(tail);
+            let (b, x) = masks16(&last);
+            let k = pieces.len() % 4;
+            blank |= u64::from(b) << (16 * k);
+            bad_here |= u64::from(x) << (16 * k);
+        }
+        *out = !blank;
+        bad |= bad_here & !numeric[w];
+    }
+    bad == 0
+}
+
+/// The length of the value at bytes `from..to` of an observation without its trailing blanks,
+/// from the observation's [`row_masks`].
+fn trimmed_len(nonblank: &[u64], from: usize, to: usize) -> usize {
+    let mut end = to;
+    while end > from {
+        let w = (end - 1) / 64;
+        let base = w * 64;
+        // Bits of the word up to `end`, and from `from`.
+        let mut m = nonblank[w] & (u64::MAX >> (63 - (end - 1 - base)));
+        if base < from {
+            m &= u64::MAX << (from - base);
+        }
+        if m != 0 {
+            return base + 64 - m.leading_zeros() as usize - from;
+        }
+        end = base;
+    }
+    0
+}
+
+/// Bytes of a short value copied at once: a fixed-size copy, whose surplus the next value
+/// overwrites.
+const WINDOW: usize = 32;
+
+/// Appends the canonical `values` arrays of the observations `range` of `data` to the rows of
+/// `batch`, whose buffer may hold stale bytes after them (see [`convert_in_parallel`]).
+///
+/// Rows are written through a cursor over the buffer, kept longer than what is written by
+/// room for one more row (but for escapes, which grow it): a short value is one fixed-size copy
+/// of [`WINDOW`] bytes, whose surplus the next value overwrites, rather than a call to `memcpy`
+/// with its length, and the buffer is zero-filled only where it grows past its last use.
+fn write_rows(
+    data: &[u8],
+    range: std::ops::Range<usize>,
+    layout: &Layout,
+    batch: &mut Batch,
+) -> Result<(), BadText> {
+    let len = layout.row_len;
+    let mut w = RowWriter {
+        o: std::mem::take(&mut batch.buf),
+        pos: batch.ends.last().map_or(0, |&e| e + 1),
+        nonblank: vec![0u64; layout.numeric.len()],
+        text: String::new(),
+        escaped: Vec::new(),
+    };
+    let mut result = Ok(());
+    for i in range {
+        let at = i * len;
+        if let Err((column, valid_up_to)) = w.row(layout, &data[at..at + len], &data[at..]) {
+            result = Err(BadText {
+                row: i,
+                column,
+                valid_up_to,
+            });
+            break;
+        }
+        batch.ends.push(w.pos - 1);
+    }
+    // Only whole rows stay.
+    w.o.truncate(batch.ends.last().map_or(0, |&e| e + 1));
+    batch.buf = w.o;
+    result
+}
+
+/// The state of [`write_rows`].
+struct RowWriter {
+    /// The output, zero-filled or stale past `pos`.
+    o: Vec<u8>,
+    /// Where the next byte goes.
+    pos: usize,
+    /// The non-blank bytes of the current observation ([`row_masks`]).
+    nonblank: Vec<u64>,
+    /// Scratch for a temporal number's text and an escaped string.
+    text: String,
+    escaped: Vec<u8>,
+}
+
+impl RowWriter {
+    /// Writes the `values` array of observation `row` and its newline; `rest` is the data from
+    /// the row on, for fixed-size copies. On a character value that is not UTF-8, its column
+    /// and the offset of its first invalid byte.
+    #[inline(always)]
+    fn row(&mut self, layout: &Layout, row: &[u8], rest: &[u8]) -> Result<(), (usize, usize)> {
+        let plain = row_masks(row, &layout.numeric, &mut self.nonblank);
+        if self.o.len() < self.pos + layout.most {
+            self.o.resize(self.pos + layout.most, 0);
+        }
+        let (o, nonblank) = (&mut self.o, &self.nonblank);
+        let start = self.pos;
+        let mut pos = start;
+        for (c, col) in layout.columns.iter().enumerate() {
+            // The first becomes the array's `[` below.
+            o[pos] = b',';
+            pos += 1;
+            // The layout keeps every value inside the observation.
+            let value = &row[col.offset..col.offset + col.len];
             match col.kind {
                 Kind::Char => {
-                    let value = trim_end(value, b' ');
-                    let text = std::str::from_utf8(value).map_err(|e| {
-                        IngestError::at(
-                            &self.path,
-                            format!("row {}, column {}", self.row, self.names[i]),
-                            format!(
-                                "character value is not UTF-8 (invalid byte at offset {})",
-                                e.valid_up_to()
-                            ),
-                        )
-                    })?;
-                    write_value(out, Some(text));
+                    let n = trimmed_len(nonblank, col.offset, col.offset + col.len);
+                    let value = &value[..n];
+                    if n == 0 {
+                        // All blanks is null.
+                        o[pos..pos + 4].copy_from_slice(b"null");
+                        pos += 4;
+                    } else if plain || value.iter().all(|&b| plain_byte(b)) {
+                        o[pos] = b'"';
+                        match rest.get(col.offset..col.offset + WINDOW) {
+                            Some(window) if n <= WINDOW => {
+                                o[pos + 1..pos + 1 + WINDOW].copy_from_slice(window);
+                            }
+                            _ => o[pos + 1..pos + 1 + n].copy_from_slice(value),
+                        }
+                        o[pos + 1 + n] = b'"';
+                        pos += n + 2;
+                    } else {
+                        let text = std::str::from_utf8(value).map_err(|e| (c, e.valid_up_to()))?;
+                        self.escaped.clear();
+                        write_string(&mut self.escaped, text);
+                        let n = self.escaped.len();
+                        // Room for it and for the rest of the row.
+                        if o.len() < pos + n + layout.most {
+                            o.resize(pos + n + layout.most, 0);
+                        }
+                        o[pos..pos + n].copy_from_slice(&self.escaped);
+                        pos += n;
+                    }
                 }
                 Kind::Num(t) => match ibm_to_f64(value) {
-                    SasNumber::Missing => write_value(out, None),
-                    SasNumber::Special(c) => write_plain_value(out, &[b'.', c]),
+                    SasNumber::Missing => {
+                        o[pos..pos + 4].copy_from_slice(b"null");
+                        pos += 4;
+                    }
+                    SasNumber::Value(x) if t == Temporal::Number => {
+                        o[pos] = b'"';
+                        let n = write_f64(&mut o[pos + 1..], x);
+                        o[pos + 1 + n] = b'"';
+                        pos += n + 2;
+                    }
+                    SasNumber::Special(c) => {
+                        o[pos..pos + 4].copy_from_slice(&[b'"', b'.', c, b'"']);
+                        pos += 4;
+                    }
                     SasNumber::Value(x) => {
                         self.text.clear();
                         push_number(&mut self.text, x, t);
-                        write_plain_value(out, self.text.as_bytes());
+                        let n = self.text.len();
+                        o[pos] = b'"';
+                        o[pos + 1..pos + 1 + n].copy_from_slice(self.text.as_bytes());
+                        o[pos + 1 + n] = b'"';
+                        pos += n + 2;
                     }
                 },
             }
         }
-        out.push(b']');
-        batch.end_row();
-        self.row += 1;
-        self.lo = start.saturating_add(self.row_len).min(self.buf.len());
+        o[start] = b'[';
+        o[pos] = b']';
+        o[pos + 1] = b'\n';
+        self.pos = pos + 2;
         Ok(())
     }
 }
@@ -1141,13 +1487,14 @@ impl RowSource for XptSource {
     }
 
     fn next_batch(&mut self, batch: &mut Batch) -> Result<bool, IngestError> {
-        batch.clear();
-        while batch.len() < BATCH_ROWS {
-            match self.next_row()? {
-                Some(pos) => self.write_row(pos, batch)?,
-                None => break,
-            }
-        }
+        // Filled in place of the caller's batch, whose allocations it reuses.
+        std::mem::swap(&mut self.out, batch);
+        // The bytes stay, as stale ones: write_rows overwrites them without zeroing them again.
+        self.out.ends.clear();
+        let filled = self.fill();
+        self.out.discard_partial();
+        std::mem::swap(&mut self.out, batch);
+        filled?;
         Ok(!batch.is_empty())
     }
 
@@ -1916,6 +2263,297 @@ mod tests {
         let mut two = build(&s);
         two.extend(&build(&s)[240..]);
         assert!(error(&two).contains("2 members"));
+    }
+
+    // ------------------------------------------------------------------ conversion
+
+    /// The IBM float of `x`, exact when `x` has at most 53 significant bits and fits.
+    fn ibm_of(x: f64) -> [u8; 8] {
+        if x == 0.0 {
+            return [0; 8];
+        }
+        let (mut f, mut e) = (x.abs(), 64u8);
+        while f >= 1.0 {
+            f /= 16.0;
+            e += 1;
+        }
+        while f < 1.0 / 16.0 {
+            f *= 16.0;
+            e -= 1;
+        }
+        let mut b = ((f * 2f64.powi(56)) as u64).to_be_bytes();
+        b[0] = e | if x < 0.0 { 0x80 } else { 0 };
+        b
+    }
+
+    /// The conversion of one observation as the reader did it before it converted on all
+    /// cores: value by value, trimmed, checked as UTF-8 and escaped.
+    fn reference_row(row: &[u8], columns: &[Column]) -> Result<Vec<u8>, (usize, usize)> {
+        let mut out = vec![b'['];
+        for (i, col) in columns.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let value = &row[col.offset..col.offset + col.len];
+            match col.kind {
+                Kind::Char => {
+                    let text = std::str::from_utf8(trim_end(value, b' '))
+                        .map_err(|e| (i, e.valid_up_to()))?;
+                    crate::core::record::write_value(&mut out, Some(text));
+                }
+                Kind::Num(t) => match ibm_to_f64(value) {
+                    SasNumber::Missing => out.extend_from_slice(b"null"),
+                    SasNumber::Special(c) => {
+                        crate::ingest::write_plain_value(&mut out, &[b'.', c]);
+                    }
+                    SasNumber::Value(x) => {
+                        let mut text = String::new();
+                        push_number(&mut text, x, t);
+                        crate::ingest::write_plain_value(&mut out, text.as_bytes());
+                    }
+                },
+            }
+        }
+        out.push(b']');
+        Ok(out)
+    }
+
+    /// A byte of a character value: mostly letters and blanks, sometimes one that must be
+    /// escaped, a UTF-8 lead or continuation byte, or one that is never UTF-8.
+    fn text_byte() -> impl proptest::strategy::Strategy<Value = u8> {
+        use proptest::prelude::*;
+        prop_oneof![
+            8 => prop::sample::select(b"AZaz09-. :/".to_vec()),
+            6 => Just(b' '),
+            1 => prop::sample::select(vec![b'"', b'\\', 0, 0x1f, b'\n', 0x7f]),
+            1 => prop::sample::select(vec![0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xff]),
+        ]
+    }
+
+    /// Columns of an observation: character ones of 1 to 70 bytes (past a 64-byte mask word
+    /// and the 32-byte copy), numeric ones of 2 to 8 of every kind.
+    fn columns() -> impl proptest::strategy::Strategy<Value = Vec<Column>> {
+        use proptest::prelude::*;
+        let kind = prop_oneof![
+            3 => Just(Kind::Char),
+            1 => prop::sample::select(vec![
+                Kind::Num(Temporal::Number),
+                Kind::Num(Temporal::Date),
+                Kind::Num(Temporal::DateTime),
+                Kind::Num(Temporal::Time),
+            ]),
+        ];
+        prop::collection::vec((kind, 1usize..71), 1..12).prop_map(|cols| {
+            let mut offset = 0;
+            cols.into_iter()
+                .map(|(kind, len)| {
+                    let len = if kind == Kind::Char { len } else { 2 + len % 7 };
+                    let col = Column { kind, offset, len };
+                    offset += len;
+                    col
+                })
+                .collect()
+        })
+    }
+
+    /// Observations for `columns`: character values of text bytes, some all blanks; numbers
+    /// as IBM floats of every sort, missing values among them.
+    fn observations(columns: &[Column], rows: usize, seed: u64, bytes: &[u8]) -> Vec<u8> {
+        let mut state = seed | 1;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut data = Vec::new();
+        for _ in 0..rows {
+            for col in columns {
+                match col.kind {
+                    Kind::Char => {
+                        let fill = (next() % (col.len as u64 + 1)) as usize;
+                        for i in 0..col.len {
+                            let b = if i < fill {
+                                bytes[(next() % bytes.len() as u64) as usize]
+                            } else {
+                                b' '
+                            };
+                            data.push(b);
+                        }
+                    }
+                    Kind::Num(_) => {
+                        let ibm = match next() % 6 {
+                            0 => *b".\0\0\0\0\0\0\0",
+                            1 => [b'A' + (next() % 26) as u8, 0, 0, 0, 0, 0, 0, 0],
+                            // Whole numbers and numbers of a few decimals, as dates and times
+                            // hold them.
+                            2 | 3 => ibm_of(
+                                (next() % 2_000_000_000) as f64
+                                    / [1.0, 10.0, 128.0][(next() % 3) as usize],
+                            ),
+                            _ => next().to_be_bytes(),
+                        };
+                        data.extend_from_slice(&ibm[..col.len]);
+                    }
+                }
+            }
+        }
+        data
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// The masks of sixteen bytes with SSE2 are those byte by byte.
+        #[test]
+        fn masks_match_bytewise(bytes in proptest::array::uniform16(proptest::num::u8::ANY)) {
+            proptest::prop_assert_eq!(masks16(&bytes), masks16_bytewise(&bytes));
+        }
+
+        /// Converted in ranges through the cursor and the masks, observations give the bytes of
+        /// the value-by-value conversion, and the first bad value is the same one.
+        #[test]
+        fn ranges_convert_like_one_value_at_a_time(
+            cols in columns(),
+            bytes in proptest::collection::vec(text_byte(), 1..40),
+            rows in 1usize..40,
+            seed: u64,
+            cut in 0usize..40,
+        ) {
+            let row_len: usize = cols.iter().map(|c| c.len).sum();
+            let layout = Layout::new(cols.clone(), row_len);
+            let data = observations(&cols, rows, seed, &bytes);
+            let mut want = Vec::new();
+            let mut want_ends = Vec::new();
+            let mut want_error = None;
+            for i in 0..rows {
+                match reference_row(&data[i * row_len..(i + 1) * row_len], &cols) {
+                    Ok(text) => {
+                        want.extend_from_slice(&text);
+                        want_ends.push(want.len());
+                        want.push(b'\n');
+                    }
+                    Err((column, valid)) => {
+                        want_error = Some((i, column, valid));
+                        break;
+                    }
+                }
+            }
+            // Two ranges appended to a batch holding stale bytes.
+            let cut = cut.min(rows);
+            let mut batch = Batch { buf: vec![b'x'; 100], ends: Vec::new() };
+            let got = write_rows(&data, 0..cut, &layout, &mut batch)
+                .and_then(|()| write_rows(&data, cut..rows, &layout, &mut batch))
+                .err()
+                .map(|bad| (bad.row, bad.column, bad.valid_up_to));
+            proptest::prop_assert_eq!(got, want_error);
+            let kept = want_ends.len();
+            proptest::prop_assert_eq!(&batch.ends[..], &want_ends[..kept]);
+            proptest::prop_assert_eq!(
+                String::from_utf8_lossy(&batch.buf),
+                String::from_utf8_lossy(&want[..want_ends.last().map_or(0, |&e| e + 1)])
+            );
+        }
+    }
+
+    /// Rows and errors of `bytes` read with `threads` threads.
+    fn read_on(threads: usize, bytes: &[u8]) -> Result<(Vec<String>, Vec<String>), String> {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| read(bytes))
+    }
+
+    /// Files of many batches and read blocks give the same rows and the same first error
+    /// whatever the number of threads, in both versions (with and without an observation
+    /// count), the error naming the first bad row in file order.
+    #[test]
+    fn thread_count_changes_nothing() {
+        let n = 2 * BATCH_ROWS + 5000;
+        let vars = vec![
+            char_var("ID", 11),
+            num_var("N", 8, ""),
+            char_var("NOTE", 40),
+            num_var("D", 8, "DATE9."),
+        ];
+        let mut data = Vec::with_capacity(n * 67);
+        for i in 0..n {
+            data.extend(format!("{i:<11}").as_bytes());
+            data.extend(ibm_of(i as f64 / 8.0));
+            let note = match i % 5 {
+                0 => String::new(),
+                1 => format!("note \"{i}\""),
+                2 => "caf\u{e9} cr\u{e8}me".to_owned(),
+                _ => "x".repeat(i % 41),
+            };
+            data.extend(note.as_bytes());
+            data.extend(std::iter::repeat_n(b' ', 40 - note.len()));
+            data.extend(ibm_of((i % 30_000) as f64));
+        }
+        for v8 in [false, true] {
+            let mut s = spec(v8, vars.clone(), &data);
+            s.count = v8.then_some(n as u64);
+            let good = build(&s);
+            let want = read_on(1, &good).unwrap();
+            assert_eq!(want.1.len(), n);
+            for threads in [2, 16] {
+                assert!(
+                    read_on(threads, &good).unwrap() == want,
+                    "{threads} threads"
+                );
+            }
+            // Bad UTF-8 in a later batch, twice: the first is named, whatever the threads.
+            let start = good.len() - data.len().next_multiple_of(80);
+            let mut bad = good.clone();
+            for row in [BATCH_ROWS + 40_001, BATCH_ROWS + 50_000] {
+                bad[start + row * 67 + 19 + 3] = 0xff;
+            }
+            for threads in [1, 2, 16] {
+                let e = read_on(threads, &bad).unwrap_err();
+                assert!(
+                    e.ends_with(&format!(
+                        "row {}, column NOTE: character value is not UTF-8 (invalid byte at offset 3)",
+                        BATCH_ROWS + 40_001
+                    )),
+                    "{threads} threads: {e}"
+                );
+            }
+            // A bad value before a structural error in the same batch comes first; without
+            // the bad value, the structural error.
+            let mut cut = bad.clone();
+            cut.truncate(start + (BATCH_ROWS + 60_000) * 67 + 7);
+            let mut whole = good.clone();
+            whole.truncate(cut.len());
+            for threads in [1, 2, 16] {
+                let e = read_on(threads, &cut).unwrap_err();
+                assert!(
+                    e.contains(&format!("row {}, column NOTE", BATCH_ROWS + 40_001)),
+                    "{e}"
+                );
+                let e = read_on(threads, &whole).unwrap_err();
+                assert!(e.contains("truncated"), "{threads} threads: {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn trimmed_lengths() {
+        let row: Vec<u8> = b"ab  c"
+            .iter()
+            .chain(&[b' '; 70])
+            .chain(b"xy ")
+            .copied()
+            .collect();
+        let numeric = vec![0u64; row.len().div_ceil(64)];
+        let mut nonblank = vec![0u64; numeric.len()];
+        assert!(row_masks(&row, &numeric, &mut nonblank));
+        for from in 0..row.len() {
+            for to in from..=row.len() {
+                let want = trim_end(&row[from..to], b' ').len();
+                assert_eq!(trimmed_len(&nonblank, from, to), want, "{from}..{to}");
+            }
+        }
     }
 
     proptest::proptest! {
