@@ -167,3 +167,53 @@ fn a_damaged_wide_file_fails_the_same_with_any_threads() {
     }
     assert!(failures >= 6, "{failures} of 11 damaged files failed");
 }
+
+/// String columns are read as dictionaries only where the row groups' statistics say they hold
+/// no nulls. The same strings (one column never null, one whose batches start with nulls, both
+/// dictionary-encoded) written with statistics and without give the same rows, with any threads.
+#[test]
+fn string_columns_with_and_without_nulls_or_statistics_read_the_same() {
+    use arrow_array::{ArrayRef, RecordBatch, StringArray};
+    use parquet::arrow::ArrowWriter;
+    use parquet::file::properties::{EnabledStatistics, WriterProperties};
+    use std::sync::Arc;
+
+    let rows = 70_000; // more than one batch, so a later batch starts with nulls too
+    let kept: StringArray = (0..rows).map(|i| Some(format!("SITE{}", i % 7))).collect();
+    let holed: StringArray = (0..rows)
+        .map(|i| (i % 65_536 >= 3 && i % 5 != 0).then(|| format!("V{}", i % 11)))
+        .collect();
+    let batch = RecordBatch::try_from_iter([
+        ("SITEID", Arc::new(kept) as ArrayRef),
+        ("AVALC", Arc::new(holed) as ArrayRef),
+    ])
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut results = Vec::new();
+    for (name, stats) in [
+        ("stats.parquet", EnabledStatistics::Chunk),
+        ("none.parquet", EnabledStatistics::None),
+    ] {
+        let path = dir.path().join(name);
+        let props = WriterProperties::builder()
+            .set_statistics_enabled(stats)
+            .set_dictionary_enabled(true)
+            .build();
+        let mut w = ArrowWriter::try_new(
+            std::fs::File::create(&path).unwrap(),
+            batch.schema(),
+            Some(props),
+        )
+        .unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let (got, end) = same_with_any_threads(&path, Format::Parquet);
+        assert_eq!(end, None);
+        assert_eq!(got.len(), rows);
+        assert_eq!(got[0], br#"["SITE0",null]"#);
+        assert_eq!(got[4], br#"["SITE4","V4"]"#);
+        assert_eq!(got[65_536], br#"["SITE2",null]"#);
+        results.push(got);
+    }
+    assert!(results[0] == results[1], "with and without statistics");
+}

@@ -7,7 +7,8 @@
 //! every row (a `large_string` column was read as plain strings, each row's value copied out of
 //! the dictionary, then escaped again for every row) and converting cell by cell. Strings of
 //! either width are now read as Arrow dictionaries (each distinct value encoded once per batch,
-//! see `arrow.rs`), and the decoding that remains runs on every core.
+//! see `arrow.rs`) where the row groups' statistics say the column holds no nulls, and the
+//! decoding that remains runs on every core.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -63,15 +64,32 @@ pub fn open(path: &Path, file: File) -> Result<BatchSource<ParquetBatches>, Inge
     };
     let metadata = ArrowReaderMetadata::load(&shared, ArrowReaderOptions::new()).map_err(bad)?;
     // String columns are read as dictionaries: Parquet stores them dictionary-encoded, and each
-    // distinct value is then encoded once per batch instead of once per row.
+    // distinct value is then encoded once per batch instead of once per row. Not a column with
+    // nulls: the parquet crate starts a batch that begins with nulls as plain values, then
+    // rebuilds its dictionary by hashing and comparing every value, which costs more than
+    // copying the strings out.
+    let no_nulls = |i: usize| {
+        metadata.metadata().row_groups().iter().all(|rg| {
+            rg.columns()
+                .get(i)
+                .and_then(|c| c.statistics())
+                .and_then(|s| s.null_count_opt())
+                == Some(0)
+        })
+    };
+    let leaf_of = leaf_columns(&metadata);
     let fields: Vec<Field> = metadata
         .schema()
         .fields()
         .iter()
-        .map(|f| match f.data_type() {
-            t @ (DataType::Utf8 | DataType::LargeUtf8) => f.as_ref().clone().with_data_type(
-                DataType::Dictionary(Box::new(DataType::Int32), Box::new(t.clone())),
-            ),
+        .enumerate()
+        .map(|(i, f)| match f.data_type() {
+            t @ (DataType::Utf8 | DataType::LargeUtf8) if leaf_of(i).is_some_and(no_nulls) => {
+                f.as_ref().clone().with_data_type(DataType::Dictionary(
+                    Box::new(DataType::Int32),
+                    Box::new(t.clone()),
+                ))
+            }
             _ => f.as_ref().clone(),
         })
         .collect();
@@ -374,5 +392,18 @@ impl Iterator for ParquetBatches {
             }
             self.step();
         }
+    }
+}
+
+/// The Parquet leaf column of each top-level field, where the field is one leaf (every column
+/// this reader accepts; nested fields are refused elsewhere).
+fn leaf_columns(metadata: &ArrowReaderMetadata) -> impl Fn(usize) -> Option<usize> + '_ {
+    move |field: usize| {
+        let name = metadata.schema().fields().get(field)?.name();
+        let descr = metadata.metadata().file_metadata().schema_descr();
+        (0..descr.num_columns()).find(|&c| {
+            let col = descr.column(c);
+            col.path().parts().len() == 1 && col.path().parts()[0] == *name
+        })
     }
 }
