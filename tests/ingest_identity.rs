@@ -219,3 +219,60 @@ fn xpt_and_dataset_json_renamed_over_while_read_fail() {
         assert_changed(read_to_end(&mut *source), &path);
     }
 }
+
+/// Every dataset file of the fixtures, of every format, in a stable order.
+fn dataset_files(dir: &Path, out: &mut Vec<(PathBuf, Format)>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            dataset_files(&path, out);
+        } else if let Some((format, _)) = Format::from_path(&path) {
+            out.push((path, format));
+        }
+    }
+}
+
+/// The digest recorded for reuse is the BLAKE3 of the file's bytes whether it is computed while
+/// the rows are read (CSV, XPT, Dataset-JSON in all three forms) or in a pass of its own
+/// (Parquet, Arrow): a reader that stopped short of the file's end, or hashed other bytes than
+/// the file's, would fail here, not reuse the wrong leaves some night.
+#[test]
+fn the_digest_taken_while_reading_is_the_file_digest() {
+    let mut files = Vec::new();
+    dataset_files(&common::fixtures(), &mut files);
+    let mut seen = Vec::new();
+    let mut checked = 0;
+    for (path, format) in files {
+        let Ok((mut source, digest)) = ingest::DatasetFile::open(&path)
+            .unwrap()
+            .rows_and_digest(format)
+        else {
+            continue; // refused on purpose (the hostile fixtures): nothing to reuse
+        };
+        if read_to_end(&mut *source).is_err() {
+            continue;
+        }
+        let whole = ingest::DatasetFile::open(&path).unwrap().digest().unwrap();
+        assert_eq!(digest.get(), Some(&whole), "{}", path.display());
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(whole, format!("blake3:{}", blake3::hash(&bytes).to_hex()));
+        seen.push(format);
+        checked += 1;
+    }
+    assert!(checked >= 30, "only {checked} files read");
+    for format in [
+        Format::Csv,
+        Format::Parquet,
+        Format::Arrow,
+        Format::Xpt,
+        Format::DatasetJson,
+        Format::DatasetNdjson,
+        Format::DatasetJsonCompressed,
+    ] {
+        assert!(seen.contains(&format), "no fixture read as {format}");
+    }
+}

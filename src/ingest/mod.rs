@@ -312,9 +312,9 @@ pub fn write_plain_value(out: &mut Vec<u8>, value: &[u8]) {
     }
 }
 
-/// The file a streaming reader reads from its start to its end (CSV), hashing what it reads when
-/// asked, so that a first run reads each byte once and still records the file's digest for the
-/// next night.
+/// The file a streaming reader reads from its start to its end (CSV, XPT, Dataset-JSON),
+/// hashing what it reads when asked, so that a first run reads each byte once and still records
+/// the file's digest for the next night.
 pub struct Sequential {
     file: File,
     digest: Option<(blake3::Hasher, FileDigest)>,
@@ -329,6 +329,13 @@ impl Sequential {
             file,
             digest: digest.map(|d| (blake3::Hasher::new(), d)),
         }
+    }
+}
+
+impl From<File> for Sequential {
+    /// A file read without a digest.
+    fn from(file: File) -> Self {
+        Self::new(file, None)
     }
 }
 
@@ -427,8 +434,9 @@ impl DatasetFile {
         self.rows_with_block(format, csv::BLOCK, None)
     }
 
-    /// Its rows and its digest: a CSV file is hashed as its rows are read (the digest is set
-    /// when they run out); any other format is digested first, then read.
+    /// Its rows and its digest: a file read from start to end (CSV, XPT, Dataset-JSON) is hashed
+    /// as its rows are read (the digest is set when the reader reaches the file's end); Parquet
+    /// and Arrow IPC, read out of order, are digested first, then read.
     ///
     /// # Errors
     /// As [`DatasetFile::digest`] and [`DatasetFile::rows`].
@@ -437,7 +445,7 @@ impl DatasetFile {
         format: Format,
     ) -> Result<(Box<dyn RowSource>, FileDigest), IngestError> {
         let digest = FileDigest::default();
-        if format != Format::Csv {
+        if matches!(format, Format::Parquet | Format::Arrow) {
             let _ = digest.set(self.digest()?);
             return Ok((self.rows(format)?, digest));
         }
@@ -460,11 +468,14 @@ impl DatasetFile {
             }
             Format::Parquet => Ok(Box::new(parquet::open(path, file)?)),
             Format::Arrow => ipc::open(path, file),
-            Format::Xpt => Ok(Box::new(xpt::XptSource::new(path, file)?)),
+            Format::Xpt => Ok(Box::new(xpt::XptSource::new(
+                path,
+                Sequential::new(file, digest),
+            )?)),
             f @ (Format::DatasetJson | Format::DatasetNdjson | Format::DatasetJsonCompressed) => {
                 Ok(Box::new(dataset_json::DatasetJsonSource::new(
                     path,
-                    file,
+                    Sequential::new(file, digest),
                     f != Format::DatasetJson,
                     f == Format::DatasetJsonCompressed,
                 )?))

@@ -3,7 +3,7 @@
 //! what is read and not yet consumed, refilled in blocks, where the tokenizer finds where a
 //! value or a line ends.
 
-use std::fs::File;
+use crate::ingest::Sequential;
 use std::io::{self, Read};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,7 +19,7 @@ const BLOCK: usize = 1 << 20;
 ///
 /// [`RowSource::bytes_read`]: crate::ingest::RowSource::bytes_read
 pub(super) struct Counted {
-    pub(super) file: File,
+    pub(super) file: Sequential,
     pub(super) bytes: Arc<AtomicU64>,
 }
 

@@ -138,7 +138,7 @@ mod scan;
 #[cfg(test)]
 mod tests;
 
-use std::fs::File;
+use super::Sequential;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -251,13 +251,13 @@ impl DatasetJsonSource {
     /// (see the module documentation), or a failure to start the reader thread.
     pub fn new(
         path: &Path,
-        file: File,
+        file: impl Into<Sequential>,
         ndjson: bool,
         compressed: bool,
     ) -> Result<Self, IngestError> {
         Self::with_limits(
             path,
-            file,
+            file.into(),
             ndjson,
             compressed,
             MAX_RECORD_BYTES,
@@ -269,7 +269,7 @@ impl DatasetJsonSource {
     /// other chunks than [`CHUNK_BYTES`], so that tests need not write hundreds of megabytes.
     fn with_limits(
         path: &Path,
-        file: File,
+        file: Sequential,
         ndjson: bool,
         compressed: bool,
         limit: usize,

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::ingest::MAX_COLUMNS;
+use std::fs::File;
 use std::io::Write;
 
 /// Metadata members of a dataset with these (name, dataType) columns, without braces.
@@ -50,7 +51,7 @@ fn read_limit(
     let path = file.path().to_owned();
     let mut source = DatasetJsonSource::with_limits(
         &path,
-        File::open(&path).unwrap(),
+        File::open(&path).unwrap().into(),
         ndjson,
         compressed,
         limit,
@@ -751,7 +752,7 @@ fn read_threads(
         let mut rows = Vec::new();
         let mut source = DatasetJsonSource::with_limits(
             &path,
-            File::open(&path).unwrap(),
+            File::open(&path).unwrap().into(),
             ndjson,
             compressed,
             MAX_RECORD_BYTES,

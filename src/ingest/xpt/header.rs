@@ -3,7 +3,7 @@
 //! `LABELV9` section checked against them and its long format names taken ([`read_labels`]),
 //! and the namestrs validated and laid out as the columns of an observation ([`layout`]).
 
-use std::fs::File;
+use crate::ingest::Sequential;
 use std::io::{ErrorKind, Read};
 use std::path::Path;
 
@@ -87,7 +87,7 @@ fn be_u16(bytes: &[u8], at: usize) -> u16 {
 /// Sequential reads of the header records, counting bytes.
 pub(super) struct HeaderReader<'a> {
     pub(super) path: &'a Path,
-    pub(super) file: &'a mut File,
+    pub(super) file: &'a mut Sequential,
     pub(super) pos: u64,
 }
 

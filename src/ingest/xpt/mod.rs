@@ -127,7 +127,7 @@ mod tests;
 pub use formats::{DATE_FORMATS, DATETIME_FORMATS, TIME_FORMATS};
 pub use ibm::{SasNumber, ibm_to_f64};
 
-use std::fs::File;
+use super::Sequential;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -155,7 +155,7 @@ const MIN_RANGE: usize = 512;
 /// Streams the observations of a single-member SAS XPORT file.
 pub struct XptSource {
     path: PathBuf,
-    file: File,
+    file: Sequential,
     version: Version,
     /// Name of the (first) member, for the multi-member error.
     member: String,
@@ -195,7 +195,8 @@ impl XptSource {
     /// A file that is not SAS XPORT version 5 or 8, a corrupt or truncated header, a namestr
     /// count that does not match the records, a bad type, length or position, an observation
     /// longer than [`MAX_RECORD_BYTES`](super::MAX_RECORD_BYTES), or a read error.
-    pub fn new(path: &Path, mut file: File) -> Result<Self, IngestError> {
+    pub fn new(path: &Path, file: impl Into<Sequential>) -> Result<Self, IngestError> {
+        let mut file = file.into();
         let mut r = HeaderReader {
             path,
             file: &mut file,

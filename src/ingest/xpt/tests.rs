@@ -3,6 +3,7 @@
 //! arbitrary or mutated bytes, which must fail without a panic.
 
 use super::*;
+use std::fs::File;
 use std::io::{Seek, Write};
 
 /// One variable of a hand-built file.
