@@ -577,17 +577,34 @@ impl From<&std::fs::Metadata> for Snapshot {
     }
 }
 
+/// Bit `i` set when an odd number of bits `0..=i` of `m` are set: with `m` the quotes of a
+/// 64-byte block, the bytes inside quoted text (the CSV and Dataset-JSON scanners).
+pub(crate) const fn prefix_xor(mut m: u64) -> u64 {
+    m ^= m << 1;
+    m ^= m << 2;
+    m ^= m << 4;
+    m ^= m << 8;
+    m ^= m << 16;
+    m ^= m << 32;
+    m
+}
+
+/// What a caught panic said, for the error that replaces it.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown")
+}
+
 /// Runs a decoder step, turning a panic inside a third-party decoder (on corrupt input) into an
 /// error naming the file: bad input must never take the process down.
 fn guarded<T>(path: &Path, f: impl FnOnce() -> Result<T, IngestError>) -> Result<T, IngestError> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(r) => r,
         Err(panic) => {
-            let what = panic
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| panic.downcast_ref::<&str>().copied())
-                .unwrap_or("unknown");
+            let what = panic_message(&*panic);
             Err(IngestError::file(
                 path,
                 format!("corrupt file: the decoder failed ({what})"),

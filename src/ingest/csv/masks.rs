@@ -7,6 +7,8 @@
 //! Kept apart from the encoder: it is the architecture-specific part, and its rules are tested
 //! byte by byte here, and both scans against each other, whatever the encoder does with them.
 
+use crate::ingest::prefix_xor;
+
 /// Masks of one chunk of up to 64 bytes (bit `i` for byte `i`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Masks {
@@ -37,17 +39,6 @@ impl Scan {
         field_start: true,
         escape: false,
     };
-}
-
-/// Bit `i` set when an odd number of bits `0..=i` of `m` are set.
-const fn prefix_xor(mut m: u64) -> u64 {
-    m ^= m << 1;
-    m ^= m << 2;
-    m ^= m << 4;
-    m ^= m << 8;
-    m ^= m << 16;
-    m ^= m << 32;
-    m
 }
 
 /// The [`Masks`] of up to 64 bytes, or `None` when the chunk has a byte that takes the piece off

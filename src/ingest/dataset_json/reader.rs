@@ -36,11 +36,7 @@ pub(super) fn run(
             Ok(Ok(false)) => End::Done,
             Ok(Err(e)) => End::Failed(e),
             Err(panic) => {
-                let what = panic
-                    .downcast_ref::<String>()
-                    .map(String::as_str)
-                    .or_else(|| panic.downcast_ref::<&str>().copied())
-                    .unwrap_or("unknown");
+                let what = crate::ingest::panic_message(&*panic);
                 End::Failed(IngestError::file(
                     &reader.path,
                     format!("internal error: the Dataset-JSON reader panicked ({what})"),

@@ -3,6 +3,8 @@
 //! with SSE2 on x86-64 (one at a time elsewhere) and strings by a prefix XOR of the quotes, as
 //! in simdjson; the rest one byte at a time, a string's end found eight bytes at a time.
 
+use crate::ingest::prefix_xor;
+
 /// Length of the JSON value at the start of `b` (which is not whitespace), if `b` holds all of
 /// it. Exact for valid JSON; for invalid JSON it returns some prefix, which serde_json rejects.
 /// A number or literal is complete only when a delimiter follows it.
@@ -84,17 +86,6 @@ fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
         }
         i = j + 2;
     }
-}
-
-/// Bit `i` set when an odd number of bits `0..=i` of `m` are set.
-const fn prefix_xor(mut m: u64) -> u64 {
-    m ^= m << 1;
-    m ^= m << 2;
-    m ^= m << 4;
-    m ^= m << 8;
-    m ^= m << 16;
-    m ^= m << 32;
-    m
 }
 
 /// Bytes of a 64-byte block that matter for finding where a value ends, as bit masks (byte `i`
