@@ -119,12 +119,12 @@ mod fixtures {
         }
     }
 
-    /// The official CDISC examples, where a copy is in fixtures/cdisc with the expected rows that
+    /// The official CDISC examples, where a copy is in fixtures/dataset-json/cdisc with the expected rows that
     /// `make_dsjson.py --official` wrote beside each (they are not committed: see
     /// fixtures/README.md). Where Python found a value the rules refuse, the reader must refuse the
     /// file too.
     #[test]
-    #[ignore = "needs copies of the official examples in fixtures/cdisc"]
+    #[ignore = "needs copies of the official examples in fixtures/dataset-json/cdisc"]
     fn official_examples() {
         let root = fixtures().join("cdisc");
         let mut files = Vec::new();
