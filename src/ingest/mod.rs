@@ -341,6 +341,11 @@ impl From<File> for Sequential {
 
 impl std::io::Read for Sequential {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        // An empty read returns 0 without being the end of the file: it must not finish the
+        // digest.
+        if buf.is_empty() {
+            return Ok(0);
+        }
         let n = self.file.read(buf)?;
         if let Some((hasher, out)) = &mut self.digest {
             match n {
@@ -359,10 +364,11 @@ impl std::io::Read for Sequential {
 }
 
 /// The version of the canonical-text rules the readers follow (docs/FORMAT.md section 2). Raise
-/// it with any change to what text a reader gives a value: a nightly rerun reuses the leaves of an
-/// unchanged file only when they were read under the same rules, so a full run and a rerun always
-/// agree.
-pub const CANONICAL_RULES: u32 = 1;
+/// it with any change to what text a reader gives a value, or to which values it refuses: a
+/// nightly rerun reuses the leaves of an unchanged file only when they were read under the same
+/// rules, so a full run and a rerun always agree. 2: a Dataset-JSON `integer` column refuses a
+/// number written with a fraction or exponent that reads as 2^53 or more in magnitude.
+pub const CANONICAL_RULES: u32 = 2;
 
 /// A dataset file opened once: its bytes may be digested and then its rows read, through the
 /// same handle, so that the digest is of the bytes the rows come from (the identity check at the
@@ -645,5 +651,31 @@ impl RowSource for Guarded {
 
     fn bytes_read(&self) -> Option<u64> {
         self.inner.bytes_read()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+
+    use super::{FileDigest, Sequential};
+
+    /// The digest is set at the end of the file, of all its bytes, and an empty read on the way
+    /// (which also returns 0) does not finish it early.
+    #[test]
+    fn sequential_digest_is_set_at_the_end_of_the_file_only() {
+        let mut tmp = tempfile::NamedTempFile::new().unwrap();
+        let bytes: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        tmp.write_all(&bytes).unwrap();
+        let digest = FileDigest::default();
+        let mut seq = Sequential::new(tmp.reopen().unwrap(), Some(digest.clone()));
+        let mut buf = vec![0u8; 4096];
+        assert_eq!(seq.read(&mut buf[..0]).unwrap(), 0);
+        assert_eq!(digest.get(), None);
+        let mut read = Vec::new();
+        seq.read_to_end(&mut read).unwrap();
+        assert_eq!(read, bytes);
+        let want = format!("blake3:{}", blake3::hash(&bytes).to_hex());
+        assert_eq!(digest.get(), Some(&want));
     }
 }

@@ -40,7 +40,7 @@
 //! | `string`, `URI` | string | the string |
 //! | `decimal` | string | the string exactly (`"1.50"` stays `1.50`: no numeric reformatting) |
 //! | `date`, `datetime`, `time` | string | the ISO 8601 string as written, also with `targetDataType: "integer"` (the SAS day or second number is the receiver's conversion, not what the file holds) |
-//! | `integer` | number | decimal digits, `-` for negatives: any JSON integer from -2^63 to 2^64-1, and a number with zero fraction within ±2^53 (`63.0`, `6.3e1` → `63`; JSON Schema counts `63.0` as an integer) |
+//! | `integer` | number | decimal digits, `-` for negatives: any JSON integer from -2^63 to 2^64-1, and a number with a fraction or exponent read as a double (as RFC 8785 reads numbers) that is integral and below 2^53 in magnitude (`63.0`, `6.3e1` → `63`; JSON Schema counts `63.0` as an integer) |
 //! | `float`, `double` | number | ECMAScript `Number::toString` of the nearest f64 (both types: the JSON carries a decimal number, not an IEEE single) |
 //! | `boolean` | `true`/`false` | `true`, `false` |
 //! | any | `null` | `null` |

@@ -14,8 +14,9 @@ use crate::core::record::write_value;
 use crate::ingest::canonical::{F64_MAX, push_f64};
 use crate::ingest::{Batch, write_plain_value};
 
-/// Largest integral `float` accepted in an `integer` column: beyond 2^53 a JSON number with a
-/// fraction or exponent no longer names one integer.
+/// 2^53: an integral `float` in an `integer` column must be smaller in magnitude. A JSON number
+/// with a fraction or exponent is read as a double, as RFC 8785 reads numbers, and from 2^53 on
+/// a double no longer names one integer (`9007199254740993.0` reads as 2^53).
 const MAX_EXACT_INTEGER: f64 = 9_007_199_254_740_992.0;
 
 /// Why a row failed, when serde_json's own message would not name the column.
@@ -302,7 +303,7 @@ impl<'de> Visitor<'de> for CellSeed<'_> {
         self.scratch.clear();
         match self.ty {
             DataType::Float | DataType::Double => push_f64(self.scratch, v),
-            DataType::Integer if v.fract() == 0.0 && v.abs() <= MAX_EXACT_INTEGER => {
+            DataType::Integer if v.fract() == 0.0 && v.abs() < MAX_EXACT_INTEGER => {
                 // -0.0 becomes 0.
                 self.scratch.push_str(itoa::Buffer::new().format(v as i64));
             }
@@ -311,7 +312,7 @@ impl<'de> Visitor<'de> for CellSeed<'_> {
                 push_f64(&mut text, v);
                 let why = match self.ty {
                     DataType::Integer if v.fract() == 0.0 => {
-                        " (beyond ±2^53, written with a fraction or exponent)"
+                        " (±2^53 or beyond, written with a fraction or exponent)"
                     }
                     _ => "",
                 };

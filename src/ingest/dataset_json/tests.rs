@@ -165,14 +165,17 @@ fn values_by_data_type() {
         ["",6.3e1,"",5e-324,1e21,false,"","","",""],
         [null,18446744073709551615,null,-9223372036854775808,1e-7,null,null,null,null,null],
         [null,-9223372036854775808,null,9007199254740993,123456789012345680000,null,null,null,null,null],
-        [null,9007199254740992.0,null,0.000001,-2.5,null,null,null,null,null]"#;
-    let out = read(&json(5, &cols, rows), false).unwrap();
+        [null,9007199254740991.0,null,0.000001,-2.5,null,null,null,null,null],
+        [null,63.0000000000000001,null,null,null,null,null,null,null,null]"#;
+    let out = read(&json(6, &cols, rows), false).unwrap();
     let want = [
         r#"["x\u0001\"\\/é","0","1.50","100","0.1","true","2024-01-01T10:00","2024-01","10:00","urn:x"]"#,
         r#"[null,"63",null,"5e-324","1e+21","false",null,null,null,null]"#,
         r#"[null,"18446744073709551615",null,"-9223372036854776000","1e-7",null,null,null,null,null]"#,
         r#"[null,"-9223372036854775808",null,"9007199254740992","123456789012345680000",null,null,null,null,null]"#,
-        r#"[null,"9007199254740992",null,"0.000001","-2.5",null,null,null,null,null]"#,
+        r#"[null,"9007199254740991",null,"0.000001","-2.5",null,null,null,null,null]"#,
+        // A number with a fraction is read as a double, as RFC 8785 reads numbers.
+        r#"[null,"63",null,null,null,null,null,null,null,null]"#,
     ];
     assert_eq!(out.rows, want.map(|r| format!("{r}\n")).concat());
 }
@@ -207,11 +210,21 @@ fn wrong_json_types_name_row_and_column() {
         ),
         (
             r#"["a",1e20,null,null,null,null]"#,
-            "column I: dataType integer needs a JSON integer, found the number 100000000000000000000 (beyond ±2^53, written with a fraction or exponent)",
+            "column I: dataType integer needs a JSON integer, found the number 100000000000000000000 (±2^53 or beyond, written with a fraction or exponent)",
+        ),
+        (
+            // 2^53 + 1 written as a float reads as the double 2^53, which no longer names one
+            // integer: refused, not recorded as 9007199254740992.
+            r#"["a",9007199254740993.0,null,null,null,null]"#,
+            "column I: dataType integer needs a JSON integer, found the number 9007199254740992 (±2^53 or beyond, written with a fraction or exponent)",
+        ),
+        (
+            r#"["a",-9.007199254740992e15,null,null,null,null]"#,
+            "column I: dataType integer needs a JSON integer, found the number -9007199254740992 (±2^53 or beyond, written with a fraction or exponent)",
         ),
         (
             r#"["a",18446744073709551616,null,null,null,null]"#,
-            "column I: dataType integer needs a JSON integer, found the number 18446744073709552000 (beyond ±2^53, written with a fraction or exponent)",
+            "column I: dataType integer needs a JSON integer, found the number 18446744073709552000 (±2^53 or beyond, written with a fraction or exponent)",
         ),
         (
             r#"["a",null,1.5,null,null,null]"#,
