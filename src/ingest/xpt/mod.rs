@@ -413,7 +413,14 @@ impl XptSource {
     /// The error for a file with another member starting at `at`, naming every member: reads
     /// the rest of the file for their names.
     fn members_error(&mut self, at: u64) -> IngestError {
-        // The rows before come first: a bad value among them is the error.
+        // The rows before come first: a bad value among them is the error. Those not yet found
+        // are found here, by the padding rule at the end of a file (the fewest rows that leave
+        // only blanks before the header); they are all buffered, ahead of `at`.
+        if self.count.is_none()
+            && let Some(n) = self.rows_before(at)
+        {
+            self.row = self.row.max(n);
+        }
         if let Err(e) = self.flush() {
             return e;
         }
@@ -456,6 +463,25 @@ impl XptSource {
 
     /// The number of observations when the file gives none, once all of it is buffered: see the
     /// module documentation.
+    /// The number of observations in the data that ends at `end` (buffered from the next row
+    /// on): the fewest whose bytes leave only blanks, less than one record, up to `end`.
+    fn rows_before(&self, end: u64) -> Option<u64> {
+        let data = end.checked_sub(self.data_start)?;
+        let len = self.layout.row_len as u64;
+        if len == 0 {
+            return None;
+        }
+        let first = if data >= RECORD as u64 {
+            (data - RECORD as u64) / len + 1
+        } else {
+            0
+        };
+        (first.max(self.row)..=data / len).find(|n| {
+            let from = self.data_start + n * len;
+            self.slice(from, end).iter().all(|&b| b == b' ')
+        })
+    }
+
     fn resolve_count(&self) -> Result<u64, IngestError> {
         let data = self.buffered_end() - self.data_start;
         if !data.is_multiple_of(RECORD as u64) {
@@ -467,19 +493,10 @@ impl XptSource {
                 ),
             ));
         }
-        let len = self.layout.row_len as u64;
-        let first = if data >= RECORD as u64 {
-            (data - RECORD as u64) / len + 1
-        } else {
-            0
-        };
-        let end = self.buffered_end();
-        for n in first.max(self.row)..=data / len {
-            let from = self.data_start + n * len;
-            if self.slice(from, end).iter().all(|&b| b == b' ') {
-                return Ok(n);
-            }
+        if let Some(n) = self.rows_before(self.buffered_end()) {
+            return Ok(n);
         }
+        let len = self.layout.row_len as u64;
         Err(IngestError::file(
             &self.path,
             format!(

@@ -534,6 +534,26 @@ fn multiple_members_are_refused() {
     assert!(error(&two).contains("2 members"));
 }
 
+/// A bad value in the first member comes before the error of a second member, even when the
+/// block that holds the bad row also holds the second member's header.
+#[test]
+fn a_bad_row_before_a_second_member_is_the_error() {
+    let n = 30_000;
+    let mut data = Vec::new();
+    for i in 0..n {
+        data.extend_from_slice(if i == n - 2 { b"\xff\xfeAB" } else { b"ABCD" });
+    }
+    let one = build(&spec(false, vec![char_var("USUBJID", 4)], &data));
+    assert!(error(&one).contains(&format!("row {}, column USUBJID", n - 2)));
+    let second = build(&spec(false, vec![char_var("X", 8)], b"abcdefgh"));
+    let mut two = one.clone();
+    two.extend(&second[240..]);
+    for threads in [1, 2, 5] {
+        let e = read_on(threads, &two).unwrap_err();
+        assert!(e.contains(&format!("row {}, column USUBJID", n - 2)), "{e}");
+    }
+}
+
 // ------------------------------------------------------------------ conversion
 
 /// The IBM float of `x`, exact when `x` has at most 53 significant bits and fits.
