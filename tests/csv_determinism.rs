@@ -6,38 +6,14 @@ mod common;
 
 use std::io::Write;
 use std::path::Path;
-use std::process::Command;
 
-use common::{Scratch, TEST_DIFFICULTY};
+use common::Scratch;
 
 /// Notarizes `file` into the scratch store as submission `id` with `threads` rayon threads;
 /// returns the records and the submission root.
 fn notarize_with_threads(s: &Scratch, file: &Path, id: &str, threads: usize) -> (u64, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_trialnotary"))
-        .args([
-            "notarize",
-            "--json",
-            "--difficulty",
-            TEST_DIFFICULTY,
-            "--id",
-            id,
-        ])
-        .arg(file)
-        .env("RAYON_NUM_THREADS", threads.to_string())
-        .current_dir(s.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{threads} threads: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let submission = &report["submissions"][0];
-    (
-        submission["records"].as_u64().unwrap(),
-        submission["root"].as_str().unwrap().to_owned(),
-    )
+    s.notarize_threads(file, id, threads)
+        .unwrap_or_else(|e| panic!("{threads} threads: {e}"))
 }
 
 /// The records the csv crate reads after the header, configured as the reader configures it

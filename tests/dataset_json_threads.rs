@@ -7,49 +7,20 @@ mod common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use common::{Scratch, TEST_DIFFICULTY};
+use common::Scratch;
 use trialnotary::generate::{GenerateOptions, generate};
 use trialnotary::ingest::Format;
 
 /// The thread counts every run is repeated with.
 const THREADS: [usize; 3] = [1, 2, 16];
 
-/// Notarizes the directory `dir` as submission `id` with `threads` rayon threads: the
-/// submission's records and root, or the error printed.
-fn notarize(s: &Scratch, dir: &Path, id: &str, threads: usize) -> Result<(u64, String), String> {
-    let out = Command::new(env!("CARGO_BIN_EXE_trialnotary"))
-        .args([
-            "notarize",
-            "--json",
-            "--difficulty",
-            TEST_DIFFICULTY,
-            "--id",
-            id,
-        ])
-        .arg(dir)
-        .env("RAYON_NUM_THREADS", threads.to_string())
-        .current_dir(s.path())
-        .output()
-        .unwrap();
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-    }
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let submission = &report["submissions"][0];
-    Ok((
-        submission["records"].as_u64().unwrap(),
-        submission["root"].as_str().unwrap().to_owned(),
-    ))
-}
-
 /// Notarizes `dir` with every thread count, each run a submission of its own, and checks that
 /// all end alike; returns the end.
 fn same_with_any_threads(s: &Scratch, dir: &Path, name: &str) -> Result<(u64, String), String> {
     let runs: Vec<_> = THREADS
         .iter()
-        .map(|&t| notarize(s, dir, &format!("{name}-{t}"), t))
+        .map(|&t| s.notarize_threads(dir, &format!("{name}-{t}"), t))
         .collect();
     for (run, threads) in runs.iter().zip(THREADS) {
         assert_eq!(run, &runs[0], "{name}: {threads} threads");

@@ -99,6 +99,39 @@ impl Scratch {
         self.ok(&refs).json()
     }
 
+    /// Notarizes `path` as submission `id` at test difficulty with `threads` rayon threads: the
+    /// submission's records and root, or what the run printed on stderr when it failed.
+    pub fn notarize_threads(
+        &self,
+        path: &Path,
+        id: &str,
+        threads: usize,
+    ) -> Result<(u64, String), String> {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_trialnotary"))
+            .args([
+                "notarize",
+                "--json",
+                "--difficulty",
+                TEST_DIFFICULTY,
+                "--id",
+                id,
+            ])
+            .arg(path)
+            .env("RAYON_NUM_THREADS", threads.to_string())
+            .current_dir(self.path())
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let submission = &report["submissions"][0];
+        Ok((
+            submission["records"].as_u64().unwrap(),
+            submission["root"].as_str().unwrap().to_owned(),
+        ))
+    }
+
     /// Proves one row into `out`, asserting success.
     pub fn prove_row(&self, submission: &str, dataset: &str, row: u64, out: &str) -> Run {
         let row = row.to_string();
