@@ -196,6 +196,22 @@ impl CellSeed<'_> {
         Err(E::custom("wrong type"))
     }
 
+    /// A JSON integer literal `v` (`as_f64` its double), written by the column's type.
+    fn integer<E: de::Error>(
+        self,
+        v: impl itoa::Integer + fmt::Display,
+        as_f64: f64,
+    ) -> Result<(), E> {
+        self.scratch.clear();
+        match self.ty {
+            DataType::Integer => self.scratch.push_str(itoa::Buffer::new().format(v)),
+            DataType::Float | DataType::Double => push_f64(self.scratch, as_f64),
+            _ => return self.wrong(format!("the number {v}")),
+        }
+        self.number();
+        Ok(())
+    }
+
     /// Writes the number in `scratch`.
     fn number(self) {
         write_value(self.out, Some(self.scratch.as_str()));
@@ -277,26 +293,12 @@ impl<'de> Visitor<'de> for CellSeed<'_> {
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
-        self.scratch.clear();
-        match self.ty {
-            DataType::Integer => self.scratch.push_str(itoa::Buffer::new().format(v)),
-            // Rounds to nearest, as parsing the literal as a double would.
-            DataType::Float | DataType::Double => push_f64(self.scratch, v as f64),
-            _ => return self.wrong(format!("the number {v}")),
-        }
-        self.number();
-        Ok(())
+        // Rounds to nearest, as parsing the literal as a double would.
+        self.integer(v, v as f64)
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
-        self.scratch.clear();
-        match self.ty {
-            DataType::Integer => self.scratch.push_str(itoa::Buffer::new().format(v)),
-            DataType::Float | DataType::Double => push_f64(self.scratch, v as f64),
-            _ => return self.wrong(format!("the number {v}")),
-        }
-        self.number();
-        Ok(())
+        self.integer(v, v as f64)
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {

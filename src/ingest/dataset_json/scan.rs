@@ -43,24 +43,7 @@ pub(super) fn value_len(b: &[u8]) -> Option<usize> {
             if in_string {
                 i = string_end(b, i)?;
             }
-            while let Some(&c) = b.get(i) {
-                match c {
-                    b'"' => {
-                        i = string_end(b, i + 1)?;
-                        continue;
-                    }
-                    b'[' | b'{' => depth += 1,
-                    b']' | b'}' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Some(i + 1);
-                        }
-                    }
-                    _ => {}
-                }
-                i += 1;
-            }
-            None
+            brackets_end(b, i, depth)
         }
         _ => b.iter().position(|&c| {
             matches!(
@@ -69,6 +52,29 @@ pub(super) fn value_len(b: &[u8]) -> Option<usize> {
             )
         }),
     }
+}
+
+/// Where the array or object ends whose brackets are `depth` deep at `b[i]` (outside any
+/// string), one byte at a time: the index after its closing bracket.
+fn brackets_end(b: &[u8], mut i: usize, mut depth: usize) -> Option<usize> {
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'"' => {
+                i = string_end(b, i + 1)?;
+                continue;
+            }
+            b'[' | b'{' => depth += 1,
+            b']' | b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// Length of the string whose opening quote is `b[0]`, closing quote included.
@@ -190,29 +196,7 @@ mod tests {
     /// `value_len` as it was before its 64-byte blocks: one byte at a time.
     fn value_len_bytewise(b: &[u8]) -> Option<usize> {
         match *b.first()? {
-            b'"' => string_len(b),
-            b'[' | b'{' => {
-                let mut depth = 0usize;
-                let mut i = 0;
-                while let Some(&c) = b.get(i) {
-                    match c {
-                        b'"' => {
-                            i += string_len(&b[i..])?;
-                            continue;
-                        }
-                        b'[' | b'{' => depth += 1,
-                        b']' | b'}' => {
-                            depth -= 1;
-                            if depth == 0 {
-                                return Some(i + 1);
-                            }
-                        }
-                        _ => {}
-                    }
-                    i += 1;
-                }
-                None
-            }
+            b'[' | b'{' => brackets_end(b, 0, 0),
             _ => value_len(b),
         }
     }
