@@ -6,8 +6,9 @@
 # rows and 100 columns, one Parquet row group per file) as Parquet against their CSV copy; the same
 # SDTM study as SAS XPT and Dataset-JSON against its CSV; and the nightly rerun: the CSV study
 # notarized, one value of DM changed, notarized again (only the rerun is timed, against openssl
-# over all the study's files). Each runs RUNS times (default 3) and the fastest run counts; CPU
-# seconds are user + system time.
+# over all the study's files). Each runs RUNS times (default 3; the wide pair 4 times as often),
+# in turns with the others it is compared with, and the fastest run counts; CPU seconds are user +
+# system time.
 #
 #   bash benches/e2e.sh [SIZE]        # default 2GB; needs openssl and GNU time (/usr/bin/time)
 set -euo pipefail
@@ -55,22 +56,31 @@ run() { # $1 = label, $2 = submission dir
   cpu=$(awk -F': ' '/User time|System time/ {s += $2} END {print s}' "$out/$1.time")
   echo "$secs $records $rss_kb $cpu"
 }
-best() { # $1 = label, $2 = submission dir: the fastest of $runs runs
-  local best_line= line
-  for _ in $(seq "$runs"); do
-    line=$(run "$1" "$2")
-    if [ -z "$best_line" ] || awk -v a="${line%% *}" -v b="${best_line%% *}" 'BEGIN { exit !(a < b) }'; then
-      best_line=$line
-    fi
-  done
-  echo "$best_line"
+better() { # $1 = a run's line, $2 = the best line so far: true if $1 is faster
+  [ -z "$2" ] || awk -v a="${1%% *}" -v b="${2%% *}" 'BEGIN { exit !(a < b) }'
 }
-read -r csv_s records csv_rss csv_cpu < <(best csv "$out/csv")
-read -r pq_s _ pq_rss pq_cpu < <(best parquet "$out/parquet")
-read -r xpt_s _ xpt_rss xpt_cpu < <(best xpt "$out/xpt")
-read -r dsj_s _ dsj_rss dsj_cpu < <(best dataset-json "$out/dataset-json")
-read -r wcsv_s wrecords wcsv_rss wcsv_cpu < <(best adam-csv "$out/adam-csv")
-read -r wpq_s _ wpq_rss wpq_cpu < <(best adam-parquet "$out/adam-parquet")
+# The contenders run in turns (CSV, Parquet, XPT, Dataset-JSON, then again), not each one's runs
+# back to back: a machine that slows down or speeds up during the script then favours none of
+# them. The wide ADaM pair takes a fifth of a second a run, so it runs in more turns.
+declare -A best_line
+turns() { # $1 = turns, then label:dir pairs
+  local n=$1 line label; shift
+  for _ in $(seq "$n"); do
+    for pair in "$@"; do
+      label=${pair%%:*}
+      line=$(run "$label" "${pair#*:}")
+      if better "$line" "${best_line[$label]:-}"; then best_line[$label]=$line; fi
+    done
+  done
+}
+turns "$runs" csv:"$out/csv" parquet:"$out/parquet" xpt:"$out/xpt" dataset-json:"$out/dataset-json"
+turns $((runs * ${WIDE_TURNS:-4})) adam-csv:"$out/adam-csv" adam-parquet:"$out/adam-parquet"
+read -r csv_s records csv_rss csv_cpu <<< "${best_line[csv]}"
+read -r pq_s _ pq_rss pq_cpu <<< "${best_line[parquet]}"
+read -r xpt_s _ xpt_rss xpt_cpu <<< "${best_line[xpt]}"
+read -r dsj_s _ dsj_rss dsj_cpu <<< "${best_line[dataset-json]}"
+read -r wcsv_s wrecords wcsv_rss wcsv_cpu <<< "${best_line[adam-csv]}"
+read -r wpq_s _ wpq_rss wpq_cpu <<< "${best_line[adam-parquet]}"
 wide_bytes=$(cat "$out"/adam-csv/*.csv | wc -c)
 
 # The nightly rerun: a copy of the CSV study (hard links, DM rewritten), a first run, then one value
@@ -101,8 +111,8 @@ awk -v b="$csv_bytes" -v o="$openssl_s" -v c="$csv_s" -v p="$pq_s" -v r="$record
     -v wpr="$wpq_rss" -v wcc="$wcsv_cpu" -v wpc="$wpq_cpu" -v ws="$wide" \
     -v xs="$xpt_s" -v xc="$xpt_cpu" -v xr="$xpt_rss" -v js="$dsj_s" -v jc="$dsj_cpu" -v jr="$dsj_rss" \
     -v rs="$rerun_s" -v rc="$rerun_cpu" -v ru="$rerun_reused" -v rg="$rerun_grown" -v rf="$rerun_first" \
-    -v n="$(nproc)" -v runs="$runs" -v load="$(cut -d' ' -f1-3 /proc/loadavg)" 'BEGIN {
-  printf "\nmachine: %d cores, load average %s; input %.1f MB of CSV, %d records; fastest of %d runs each\n\n", n, load, b/1e6, r, runs
+    -v n="$(nproc)" -v runs="$runs" -v wt="${WIDE_TURNS:-4}" -v load="$(cut -d' ' -f1-3 /proc/loadavg)" 'BEGIN {
+  printf "\nmachine: %d cores, load average %s; input %.1f MB of CSV, %d records; fastest of %d runs each (wide pair: %d), in turns\n\n", n, load, b/1e6, r, runs, runs * wt
   printf "| what | seconds | CPU seconds | MB/s of CSV | records/s | peak RSS | ratio |\n|---|---|---|---|---|---|---|\n"
   printf "| openssl dgst -sha256 (1 core) | %.2f | | %.0f | | | 1.00 |\n", o, b/1e6/o
   printf "| notarize CSV (%d cores) | %.2f | %.2f | %.0f | %.0f | %.0f MB | %.2f of openssl |\n", n, c, cc, b/1e6/c, r/c, cr/1024, o/c
