@@ -332,6 +332,40 @@ impl Sequential {
     }
 }
 
+impl Sequential {
+    /// Appends up to `limit` bytes of the file to `buf` and returns how many; fewer means the
+    /// file has ended. The file's own `read_to_end` fills `buf`'s spare capacity as it is,
+    /// where `read_to_end` through [`Read`](std::io::Read) for `Sequential` would zero-fill
+    /// every block first (stable Rust gives a reader of its own no way to take uninitialized
+    /// memory): measured as 1-2% of a run's CPU.
+    ///
+    /// # Errors
+    /// The read error; `buf` then holds what was read before it, not digested, and the digest
+    /// is never completed.
+    pub fn read_appending(&mut self, buf: &mut Vec<u8>, limit: usize) -> std::io::Result<usize> {
+        let start = buf.len();
+        buf.reserve(limit);
+        use std::io::Read;
+        let result = (&mut self.file).take(limit as u64).read_to_end(buf);
+        let n = match result {
+            Ok(n) => n,
+            Err(e) => {
+                // Nothing unhashed may be mistaken for read.
+                self.digest = None;
+                return Err(e);
+            }
+        };
+        if let Some((hasher, out)) = &mut self.digest {
+            hasher.update(&buf[start..start + n]);
+            // read_to_end stops short of the limit only at the end of the file.
+            if n < limit {
+                let _ = out.set(format!("blake3:{}", hasher.finalize().to_hex()));
+            }
+        }
+        Ok(n)
+    }
+}
+
 impl From<File> for Sequential {
     /// A file read without a digest.
     fn from(file: File) -> Self {
@@ -677,5 +711,37 @@ mod tests {
         assert_eq!(read, bytes);
         let want = format!("blake3:{}", blake3::hash(&bytes).to_hex());
         assert_eq!(digest.get(), Some(&want));
+    }
+
+    /// Reading in blocks appended to a buffer gives the file's bytes and its digest, which is
+    /// set only once a block comes back short: not by an empty request, and not by a last
+    /// block that fills its limit exactly (the next, empty one finishes it).
+    #[test]
+    fn read_appending_digests_every_block_and_finishes_at_the_end() {
+        let bytes: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        let want = format!("blake3:{}", blake3::hash(&bytes).to_hex());
+        for block in [1000, 4096, 100_000, 150_000] {
+            let mut tmp = tempfile::NamedTempFile::new().unwrap();
+            tmp.write_all(&bytes).unwrap();
+            let digest = FileDigest::default();
+            let mut seq = Sequential::new(tmp.reopen().unwrap(), Some(digest.clone()));
+            let mut read = b"kept".to_vec();
+            assert_eq!(seq.read_appending(&mut read, 0).unwrap(), 0);
+            assert_eq!(digest.get(), None);
+            loop {
+                let n = seq.read_appending(&mut read, block).unwrap();
+                if n < block {
+                    break;
+                }
+                assert_eq!(
+                    digest.get(),
+                    None,
+                    "block {block}: finished before a short read"
+                );
+            }
+            assert_eq!(&read[..4], b"kept");
+            assert_eq!(read[4..], bytes[..], "block {block}");
+            assert_eq!(digest.get(), Some(&want), "block {block}");
+        }
     }
 }

@@ -25,7 +25,6 @@ mod split;
 mod whole_file_tests;
 
 use std::collections::VecDeque;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -149,11 +148,9 @@ impl CsvSource {
 
     /// Appends up to `limit` bytes of the file to the buffer; fewer means the file has ended.
     fn read_more(&mut self, limit: usize) -> Result<(), IngestError> {
-        // read_to_end fills spare capacity without zeroing it first.
-        self.buf.reserve(limit);
-        let n = (&mut self.file)
-            .take(limit as u64)
-            .read_to_end(&mut self.buf)
+        let n = self
+            .file
+            .read_appending(&mut self.buf, limit)
             .map_err(|e| IngestError::file(&self.path, format!("read error: {e}")))?;
         self.bytes_read += n as u64;
         if n < limit {

@@ -31,6 +31,15 @@ impl Read for Counted {
     }
 }
 
+impl Counted {
+    /// [`Sequential::read_appending`], counted.
+    fn read_appending(&mut self, buf: &mut Vec<u8>, limit: usize) -> io::Result<usize> {
+        let n = self.file.read_appending(buf, limit)?;
+        self.bytes.fetch_add(n as u64, Ordering::Release);
+        Ok(n)
+    }
+}
+
 /// A zlib or gzip stream, decompressed by one decoder for both (zlib-rs reads the gzip wrapper
 /// itself), chosen by the first two bytes. A stream cut short is an error, and so is anything
 /// after the stream's end, which flate2's `read` decoders ignore; the file is read to its end,
@@ -161,7 +170,7 @@ impl<R: Read> Read for Inflate<R> {
 
 /// The text being parsed: `buf[pos..]` is read and not yet consumed.
 pub(super) struct Input {
-    src: Box<dyn Read + Send>,
+    src: Source,
     pub(super) buf: Vec<u8>,
     pub(super) pos: usize,
     /// Offset in the text of `buf[0]`.
@@ -171,6 +180,13 @@ pub(super) struct Input {
     ///
     /// [`MAX_RECORD_BYTES`]: crate::ingest::MAX_RECORD_BYTES
     pub(super) limit: usize,
+}
+
+/// Where [`Input`] reads from: a plain file is read into the buffer without the zero-filling
+/// of each block that `read_to_end` through [`Read`] costs (see [`Sequential::read_appending`]).
+enum Source {
+    File(Counted),
+    Other(Box<dyn Read + Send>),
 }
 
 /// Why the tokenizer stopped.
@@ -190,6 +206,15 @@ impl From<io::Error> for Stop {
 
 impl Input {
     pub(super) fn new(src: Box<dyn Read + Send>, limit: usize) -> Self {
+        Self::with_source(Source::Other(src), limit)
+    }
+
+    /// Reads the plain file `file`.
+    pub(super) fn file(file: Counted, limit: usize) -> Self {
+        Self::with_source(Source::File(file), limit)
+    }
+
+    fn with_source(src: Source, limit: usize) -> Self {
         Self {
             src,
             buf: Vec::new(),
@@ -222,9 +247,10 @@ impl Input {
                 .len()
                 .min(self.limit.saturating_sub(self.buf.len())),
         );
-        let n = (&mut self.src)
-            .take(want as u64)
-            .read_to_end(&mut self.buf)?;
+        let n = match &mut self.src {
+            Source::File(file) => file.read_appending(&mut self.buf, want)?,
+            Source::Other(src) => src.take(want as u64).read_to_end(&mut self.buf)?,
+        };
         if n < want {
             self.eof = true;
         }

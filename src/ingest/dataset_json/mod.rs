@@ -139,7 +139,7 @@ mod scan;
 mod tests;
 
 use super::Sequential;
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -280,14 +280,15 @@ impl DatasetJsonSource {
             file,
             bytes: Arc::clone(&bytes),
         };
-        let src: Box<dyn Read + Send> = if compressed {
-            Box::new(Inflate::new(counted).map_err(|e| io_error(path, None, &e))?)
+        let input = if compressed {
+            let inflate = Inflate::new(counted).map_err(|e| io_error(path, None, &e))?;
+            Input::new(Box::new(inflate), limit)
         } else {
-            Box::new(counted)
+            Input::file(counted, limit)
         };
         let mut reader = Reader {
             path: path.to_owned(),
-            input: Input::new(src, limit),
+            input,
             ndjson: ndjson || compressed,
             names: Vec::new(),
             types: Vec::new(),

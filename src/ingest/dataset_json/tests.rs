@@ -5,7 +5,7 @@
 use super::*;
 use crate::ingest::MAX_COLUMNS;
 use std::fs::File;
-use std::io::Write;
+use std::io::{Read, Write};
 
 /// Metadata members of a dataset with these (name, dataType) columns, without braces.
 fn members(records: u64, cols: &[(&str, &str)]) -> String {

@@ -128,7 +128,6 @@ pub use formats::{DATE_FORMATS, DATETIME_FORMATS, TIME_FORMATS};
 pub use ibm::{SasNumber, ibm_to_f64};
 
 use super::Sequential;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::{BATCH_ROWS, Batch, IngestError, MAX_COLUMNS, RowSource, convert_in_parallel};
@@ -370,12 +369,8 @@ impl XptSource {
             self.lo = 0;
         }
         let old = self.buf.len();
-        // read_to_end fills spare capacity without zeroing it first; it stops short of the
-        // block only at the end of the file.
-        let n = match (&mut self.file)
-            .take(BLOCK as u64)
-            .read_to_end(&mut self.buf)
-        {
+        // It stops short of the block only at the end of the file.
+        let n = match self.file.read_appending(&mut self.buf, BLOCK) {
             Ok(n) => n,
             Err(e) => {
                 self.buf.truncate(old);
