@@ -185,7 +185,7 @@ pub(super) struct Input {
 /// Where [`Input`] reads from: a plain file is read into the buffer without the zero-filling
 /// of each block that `read_to_end` through [`Read`] costs (see [`Sequential::read_appending`]).
 enum Source {
-    File(Counted),
+    File(Box<Counted>),
     Other(Box<dyn Read + Send>),
 }
 
@@ -211,7 +211,7 @@ impl Input {
 
     /// Reads the plain file `file`.
     pub(super) fn file(file: Counted, limit: usize) -> Self {
-        Self::with_source(Source::File(file), limit)
+        Self::with_source(Source::File(Box::new(file)), limit)
     }
 
     fn with_source(src: Source, limit: usize) -> Self {
