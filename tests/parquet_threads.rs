@@ -217,3 +217,84 @@ fn string_columns_with_and_without_nulls_or_statistics_read_the_same() {
     }
     assert!(results[0] == results[1], "with and without statistics");
 }
+
+/// String columns with nulls are read as string views, each view's text written once per range
+/// of rows and copied where the same view comes back. Values of every kind (short ones held in
+/// the view, long ones, ones that need escaping, non-ASCII, empty ones, which are null), more
+/// distinct than the converter remembers, in dictionary-encoded pages and, past a small
+/// dictionary limit, plain ones: the rows are those the Arrow IPC file of the same table gives
+/// (read as plain strings), with any threads.
+#[test]
+fn string_views_give_the_rows_plain_strings_give() {
+    use arrow_array::{ArrayRef, RecordBatch, StringArray};
+    use parquet::arrow::ArrowWriter;
+    use parquet::file::properties::WriterProperties;
+    use std::sync::Arc;
+
+    let pool: Vec<String> = (0..700)
+        .map(|i| match i % 7 {
+            0 => format!("V{i}"),
+            1 => format!("a longer value, number {i}, past twelve bytes"),
+            2 => format!("quote \" and backslash \\ {i}"),
+            3 => format!("tab\tnewline\n{i}"),
+            4 => format!("Grüße, 試験 {i}"),
+            5 => String::new(),
+            _ => format!("{i}"),
+        })
+        .collect();
+    let rows = 50_000;
+    // Runs of one value (as sorted analysis data has) among values spread over the pool.
+    let value = |i: usize| {
+        let k = if i.is_multiple_of(3) {
+            i / 40
+        } else {
+            i * 7919
+        };
+        (k % 11 != 4).then(|| pool[k % pool.len()].as_str())
+    };
+    let holed: StringArray = (0..rows).map(value).collect();
+    let batch = RecordBatch::try_from_iter([("AVALC", Arc::new(holed) as ArrayRef)]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let arrow = dir.path().join("table.arrow");
+    let mut w = arrow_ipc::writer::FileWriter::try_new(
+        std::fs::File::create(&arrow).unwrap(),
+        &batch.schema(),
+    )
+    .unwrap();
+    w.write(&batch).unwrap();
+    w.finish().unwrap();
+    let (want, end) = same_with_any_threads(&arrow, Format::Arrow);
+    assert_eq!((want.len(), end), (rows, None));
+    for limit in [1 << 20, 2048] {
+        let path = dir.path().join(format!("dict-{limit}.parquet"));
+        let props = WriterProperties::builder()
+            .set_dictionary_enabled(true)
+            .set_dictionary_page_size_limit(limit)
+            .set_data_page_row_count_limit(1000)
+            .build();
+        let mut w = ArrowWriter::try_new(
+            std::fs::File::create(&path).unwrap(),
+            batch.schema(),
+            Some(props),
+        )
+        .unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let (got, end) = same_with_any_threads(&path, Format::Parquet);
+        assert_eq!(end, None);
+        assert_eq!(got.len(), rows);
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(
+                String::from_utf8_lossy(g),
+                String::from_utf8_lossy(w),
+                "row {i}, dictionary limit {limit}"
+            );
+        }
+    }
+    // The table has every case: nulls, empty strings (null too), and the rest.
+    let null = |i: usize| value(i).is_none_or(str::is_empty);
+    assert!((0..rows).any(|i| value(i).is_none()) && (0..rows).any(|i| value(i) == Some("")));
+    for (i, row) in want.iter().enumerate() {
+        assert_eq!(row == br#"[null]"#, null(i), "row {i}");
+    }
+}

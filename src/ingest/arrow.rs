@@ -77,12 +77,12 @@ impl Texts {
     }
 
     /// Appends a string (escaped; an empty one is `null`) and its span.
-    fn push_str(&mut self, value: &str) -> Result<(), String> {
+    fn push_str(&mut self, value: &str) -> Result<Span, String> {
         let start = self.text.len();
         write_value(&mut self.text, Some(value));
         let span = self.span_from(start)?;
         self.spans.push(span);
-        Ok(())
+        Ok(span)
     }
 }
 
@@ -542,6 +542,33 @@ where
     })
 }
 
+/// A string view column: [`strings`], remembering the span of each view it writes (in a small
+/// direct-mapped cache keyed by the whole 16-byte view, so a hit is the same bytes): the Parquet
+/// reader makes every cell of one dictionary value the same view.
+fn view_strings<'a>(array: &'a dyn Array, a: &'a arrow_array::StringViewArray) -> Fill<'a> {
+    let nulls = array.nulls().cloned();
+    let views = a.views();
+    Box::new(move |range, out| {
+        let mut cache = [(0u128, None::<Span>); CACHE_SLOTS];
+        for row in range {
+            if is_null(nulls.as_ref(), row) {
+                out.spans.push(NULL);
+                continue;
+            }
+            let v = views[row];
+            let mix = ((v >> 64) as u64 ^ v as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let slot = &mut cache[(mix >> 56) as usize];
+            if let (true, Some(span)) = (slot.0 == v, slot.1) {
+                out.spans.push(span);
+                continue;
+            }
+            let span = out.push_str(a.value(row)).map_err(|e| (row, e))?;
+            *slot = (v, Some(span));
+        }
+        Ok(())
+    })
+}
+
 /// The canonical module's unit for an Arrow time unit.
 fn unit(u: TimeUnit) -> canonical::TimeUnit {
     match u {
@@ -591,7 +618,7 @@ fn writer(array: &dyn Array) -> Result<Fill<'_>, String> {
         }
         DataType::Utf8View => {
             let a = array.as_string_view();
-            strings(array, move |row| a.value(row))
+            view_strings(array, a)
         }
         DataType::Dictionary(_, _) => {
             // A dictionary not encoded once (see `Column::new`): each cell's value written

@@ -7,8 +7,9 @@
 //! every row (a `large_string` column was read as plain strings, each row's value copied out of
 //! the dictionary, then escaped again for every row) and converting cell by cell. Strings of
 //! either width are now read as Arrow dictionaries (each distinct value encoded once per batch,
-//! see `arrow.rs`) where the row groups' statistics say the column holds no nulls, and the
-//! decoding that remains runs on every core.
+//! see `arrow.rs`) where the row groups' statistics say the column holds no nulls, as string
+//! views otherwise (views of the dictionary, not copies; each distinct view encoded once per
+//! range of rows), and the decoding that remains runs on every core.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -67,7 +68,7 @@ pub fn open(path: &Path, file: File) -> Result<BatchSource<ParquetBatches>, Inge
     // distinct value is then encoded once per batch instead of once per row. Not a column with
     // nulls: the parquet crate starts a batch that begins with nulls as plain values, then
     // rebuilds its dictionary by hashing and comparing every value, which costs more than
-    // copying the strings out.
+    // copying the strings out; those are read as string views.
     let no_nulls = |i: usize| {
         metadata.metadata().row_groups().iter().all(|rg| {
             rg.columns()
@@ -89,6 +90,12 @@ pub fn open(path: &Path, file: File) -> Result<BatchSource<ParquetBatches>, Inge
                     Box::new(DataType::Int32),
                     Box::new(t.clone()),
                 ))
+            }
+            // A column with nulls as string views: a dictionary-encoded page's values are then
+            // views of its dictionary, not copies, and one value's cells are one view, which
+            // `arrow.rs` converts once per batch range.
+            DataType::Utf8 | DataType::LargeUtf8 => {
+                f.as_ref().clone().with_data_type(DataType::Utf8View)
             }
             _ => f.as_ref().clone(),
         })
