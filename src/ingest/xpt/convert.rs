@@ -2,7 +2,9 @@
 //! that a batch is converted on all cores: an observation's blanks and the bytes that would need
 //! escaping are found sixteen at a time (SSE2 on x86-64, one at a time elsewhere), so that a
 //! character value is trimmed from a bit mask and, in a plain ASCII observation, copied in one
-//! fixed-size move ([`RowWriter`]); numbers are written digit by digit.
+//! fixed-size move ([`RowWriter`]); numbers are written digit by digit, and the text of each is
+//! remembered by its bytes, so that a number met again (a visit's number, a test's reference
+//! range) is copied, not converted.
 
 use super::formats::{Temporal, push_number};
 use super::ibm::{SasNumber, ibm_to_f64};
@@ -186,6 +188,15 @@ pub(super) fn write_rows(
         pos: batch.ends.last().map_or(0, |&e| e + 1),
         nonblank: vec![0u64; layout.numeric.len()],
         text: String::new(),
+        numbers: vec![
+            NumberSlot {
+                raw: 0,
+                tag: 0,
+                len: 0,
+                text: [0; NUMBER_TEXT],
+            };
+            NUMBER_SLOTS
+        ],
         escaped: Vec::new(),
     };
     let mut result = Ok(());
@@ -218,6 +229,9 @@ struct RowWriter {
     /// Scratch for a temporal number's text and an escaped string.
     text: String,
     escaped: Vec<u8>,
+    /// The texts of numbers written, by their bytes: a dataset repeats most numbers (a visit's
+    /// number and day, a test's reference range), which are then copied, not converted.
+    numbers: Vec<NumberSlot>,
 }
 
 impl RowWriter {
@@ -270,31 +284,35 @@ impl RowWriter {
                         pos += n;
                     }
                 }
-                Kind::Num(t) => match ibm_to_f64(value) {
-                    SasNumber::Missing => {
-                        o[pos..pos + 4].copy_from_slice(b"null");
-                        pos += 4;
+                Kind::Num(t) => {
+                    // The bytes as the number they are (zero-filled when shorter than eight,
+                    // as `ibm_to_f64` reads them) and the column's kind of text.
+                    let raw = match value.first_chunk::<8>() {
+                        Some(b) => u64::from_be_bytes(*b),
+                        None => {
+                            let mut b = [0u8; 8];
+                            b[..value.len()].copy_from_slice(value);
+                            u64::from_be_bytes(b)
+                        }
+                    };
+                    let tag = t as u8 + 1;
+                    let slot = &mut self.numbers[number_slot(raw)];
+                    if slot.tag == tag && slot.raw == raw {
+                        // A text is at most 28 bytes with its quotes; the layout leaves room.
+                        o[pos..pos + NUMBER_TEXT].copy_from_slice(&slot.text);
+                        pos += usize::from(slot.len);
+                        continue;
                     }
-                    SasNumber::Value(x) if t == Temporal::Number => {
-                        o[pos] = b'"';
-                        let n = write_f64(&mut o[pos + 1..], x);
-                        o[pos + 1 + n] = b'"';
-                        pos += n + 2;
+                    let from = pos;
+                    let number = ibm_to_f64(value);
+                    pos = write_number(o, pos, number, t, &mut self.text);
+                    if let SasNumber::Value(_) = number
+                        && pos - from <= NUMBER_TEXT
+                    {
+                        slot.text[..pos - from].copy_from_slice(&o[from..pos]);
+                        (slot.raw, slot.tag, slot.len) = (raw, tag, (pos - from) as u8);
                     }
-                    SasNumber::Special(c) => {
-                        o[pos..pos + 4].copy_from_slice(&[b'"', b'.', c, b'"']);
-                        pos += 4;
-                    }
-                    SasNumber::Value(x) => {
-                        self.text.clear();
-                        push_number(&mut self.text, x, t);
-                        let n = self.text.len();
-                        o[pos] = b'"';
-                        o[pos + 1..pos + 1 + n].copy_from_slice(self.text.as_bytes());
-                        o[pos + 1 + n] = b'"';
-                        pos += n + 2;
-                    }
-                },
+                }
             }
         }
         o[start] = b'[';
@@ -303,6 +321,65 @@ impl RowWriter {
         self.pos = pos + 2;
         Ok(())
     }
+}
+
+/// Bytes of a number's text (with its quotes) that [`RowWriter`] remembers: the longest,
+/// a timestamp with microseconds, is 28.
+const NUMBER_TEXT: usize = 32;
+
+/// Slots of [`RowWriter`]'s cache of numbers' texts (direct-mapped, 48 bytes a slot).
+const NUMBER_SLOTS: usize = 512;
+
+/// A number [`RowWriter`] has written: its bytes, its kind (0 for an empty slot) and its text.
+#[derive(Clone, Copy)]
+struct NumberSlot {
+    raw: u64,
+    tag: u8,
+    len: u8,
+    text: [u8; NUMBER_TEXT],
+}
+
+/// The slot of a number's bytes, whatever its kind (the slot keeps the kind: one kind of
+/// column rarely holds what another does).
+fn number_slot(raw: u64) -> usize {
+    (raw.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 55) as usize % NUMBER_SLOTS
+}
+
+/// Writes `number`, of a column of kind `t`, at `o[pos..]`; where it ends.
+#[inline(always)]
+fn write_number(
+    o: &mut [u8],
+    mut pos: usize,
+    number: SasNumber,
+    t: Temporal,
+    text: &mut String,
+) -> usize {
+    match number {
+        SasNumber::Missing => {
+            o[pos..pos + 4].copy_from_slice(b"null");
+            pos += 4;
+        }
+        SasNumber::Value(x) if t == Temporal::Number => {
+            o[pos] = b'"';
+            let n = write_f64(&mut o[pos + 1..], x);
+            o[pos + 1 + n] = b'"';
+            pos += n + 2;
+        }
+        SasNumber::Special(c) => {
+            o[pos..pos + 4].copy_from_slice(&[b'"', b'.', c, b'"']);
+            pos += 4;
+        }
+        SasNumber::Value(x) => {
+            text.clear();
+            push_number(text, x, t);
+            let n = text.len();
+            o[pos] = b'"';
+            o[pos + 1..pos + 1 + n].copy_from_slice(text.as_bytes());
+            o[pos + 1 + n] = b'"';
+            pos += n + 2;
+        }
+    }
+    pos
 }
 
 #[cfg(test)]
@@ -382,7 +459,7 @@ mod tests {
     }
 
     /// Observations for `columns`: character values of text bytes, some all blanks; numbers
-    /// as IBM floats of every sort, missing values among them.
+    /// as IBM floats of every sort, missing values among them, and a few repeated often.
     fn observations(columns: &[Column], rows: usize, seed: u64, bytes: &[u8]) -> Vec<u8> {
         let mut state = seed | 1;
         let mut next = move || {
@@ -407,7 +484,7 @@ mod tests {
                         }
                     }
                     Kind::Num(_) => {
-                        let ibm = match next() % 6 {
+                        let ibm = match next() % 7 {
                             0 => *b".\0\0\0\0\0\0\0",
                             1 => [b'A' + (next() % 26) as u8, 0, 0, 0, 0, 0, 0, 0],
                             // Whole numbers and numbers of a few decimals, as dates and times
@@ -416,6 +493,9 @@ mod tests {
                                 (next() % 2_000_000_000) as f64
                                     / [1.0, 10.0, 128.0][(next() % 3) as usize],
                             ),
+                            // A few values again and again, in columns of every kind and
+                            // length: what the converter's cache of numbers serves.
+                            4 => ibm_of((next() % 16) as f64 / 2.0),
                             _ => next().to_be_bytes(),
                         };
                         data.extend_from_slice(&ibm[..col.len]);
@@ -478,6 +558,47 @@ mod tests {
                 String::from_utf8_lossy(&batch.buf),
                 String::from_utf8_lossy(&want[..want_ends.last().map_or(0, |&e| e + 1)])
             );
+        }
+    }
+
+    /// The cache of numbers' texts keeps a column's kind apart: the same bytes in columns of
+    /// each kind, which share a slot, each give their own text, row after row.
+    #[test]
+    fn cached_numbers_keep_their_kind() {
+        let kinds = [
+            Temporal::Number,
+            Temporal::Date,
+            Temporal::DateTime,
+            Temporal::Time,
+        ];
+        for ibm in [ibm_of(1.0), ibm_of(21_915.5), ibm_of(45_000.0)] {
+            for (a, b) in [(0, 1), (0, 2), (1, 3), (2, 3), (3, 0)] {
+                let cols = vec![
+                    Column {
+                        kind: Kind::Num(kinds[a]),
+                        offset: 0,
+                        len: 8,
+                    },
+                    Column {
+                        kind: Kind::Num(kinds[b]),
+                        offset: 8,
+                        len: 8,
+                    },
+                ];
+                let layout = Layout::new(cols.clone(), 16);
+                let data = [ibm, ibm, ibm, ibm, ibm, ibm].concat();
+                let row = reference_row(&data[..16], &cols).unwrap();
+                let mut batch = Batch::default();
+                write_rows(&data, 0..3, &layout, &mut batch).ok().unwrap();
+                let want = [&row[..], b"\n"].concat().repeat(3);
+                assert_eq!(
+                    String::from_utf8_lossy(&batch.buf),
+                    String::from_utf8_lossy(&want),
+                    "{:?} then {:?}",
+                    kinds[a],
+                    kinds[b]
+                );
+            }
         }
     }
 
