@@ -60,7 +60,10 @@ impl<R: Read> Inflate<R> {
         let mut input = vec![0u8; 64 << 10];
         let mut end = 0;
         while end < 2 {
-            let n = src.read(&mut input[end..])?;
+            let n = match src.read(&mut input[end..]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                n => n?,
+            };
             if n == 0 {
                 break;
             }
@@ -106,10 +109,16 @@ impl<R: Read> Inflate<R> {
         if self.start < self.end {
             return Err(trailing());
         }
-        if !self.src_eof && self.src.read(&mut self.input)? > 0 {
-            return Err(trailing());
+        // An interrupted read is tried again here: an error would lose the output of the call
+        // that met the stream's end.
+        while !self.src_eof {
+            match self.src.read(&mut self.input) {
+                Ok(0) => self.src_eof = true,
+                Ok(_) => return Err(trailing()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
         }
-        self.src_eof = true;
         Ok(())
     }
 }
@@ -121,9 +130,10 @@ impl<R: Read> Read for Inflate<R> {
         }
         loop {
             if self.start == self.end && !self.src_eof {
-                self.start = 0;
-                self.end = self.src.read(&mut self.input)?;
-                self.src_eof = self.end == 0;
+                // Read before resetting, so that an error (an interrupted read, tried again)
+                // leaves no consumed bytes to be decompressed twice.
+                let n = self.src.read(&mut self.input)?;
+                (self.start, self.end, self.src_eof) = (0, n, n == 0);
             }
             let (in_before, out_before) = (self.z.total_in(), self.z.total_out());
             let status = self

@@ -925,3 +925,52 @@ fn any_threads_give_the_same_rows_and_the_first_error() {
         }
     }
 }
+
+/// A source whose every other read is interrupted (`EINTR`, as a network file system may give),
+/// in small pieces.
+struct Interrupting<'a> {
+    bytes: &'a [u8],
+    calls: usize,
+}
+
+impl Read for Interrupting<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        self.calls += 1;
+        if self.calls % 2 == 1 {
+            return Err(std::io::ErrorKind::Interrupted.into());
+        }
+        let n = out.len().min(self.bytes.len()).min(1000);
+        out[..n].copy_from_slice(&self.bytes[..n]);
+        self.bytes = &self.bytes[n..];
+        Ok(n)
+    }
+}
+
+/// Interrupted reads under [`Inflate`] are tried again without decompressing any input twice or
+/// losing output, and the end of the stream is still checked: the text is whole, and data after
+/// the stream is still refused.
+#[test]
+fn inflate_survives_interrupted_reads() {
+    let text: Vec<u8> = (0..20_000u32)
+        .flat_map(|i| format!("[\"row {i}\",{}]\n", i * 7919 % 1000).into_bytes())
+        .collect();
+    for packed in [zlib(&text), gzip(&text)] {
+        let src = Interrupting {
+            bytes: &packed,
+            calls: 0,
+        };
+        let mut out = Vec::new();
+        Inflate::new(src).unwrap().read_to_end(&mut out).unwrap();
+        assert!(out == text, "{} of {} bytes", out.len(), text.len());
+        let padded = [packed.as_slice(), b"x"].concat();
+        let src = Interrupting {
+            bytes: &padded,
+            calls: 1,
+        };
+        let e = Inflate::new(src)
+            .unwrap()
+            .read_to_end(&mut Vec::new())
+            .unwrap_err();
+        assert!(e.to_string().contains("after the end"), "{e}");
+    }
+}
