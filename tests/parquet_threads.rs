@@ -298,3 +298,69 @@ fn string_views_give_the_rows_plain_strings_give() {
         assert_eq!(row == br#"[null]"#, null(i), "row {i}");
     }
 }
+
+/// Strings the parquet crate does not check as UTF-8 (a column annotated JSON rather than UTF8)
+/// are checked before they are converted: valid ones read as text, and a value that is not UTF-8
+/// is an error naming its column and row, whatever the threads, never a row of other bytes.
+#[test]
+fn strings_without_the_utf8_annotation_are_checked() {
+    use parquet::data_type::{ByteArray, ByteArrayType};
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::SerializedFileWriter;
+    use parquet::schema::parser::parse_message_type;
+    use std::sync::Arc;
+
+    let schema = Arc::new(
+        parse_message_type("message m { required binary NOTE (JSON); optional binary ID (UTF8); }")
+            .unwrap(),
+    );
+    let rows = 3000;
+    let write = |path: &Path, bad_row: Option<usize>| {
+        let props = Arc::new(WriterProperties::builder().build());
+        let mut w =
+            SerializedFileWriter::new(std::fs::File::create(path).unwrap(), schema.clone(), props)
+                .unwrap();
+        let mut group = w.next_row_group().unwrap();
+        let notes: Vec<ByteArray> = (0..rows)
+            .map(|i| {
+                let mut v = format!("{{\"n\":{i}}}").into_bytes();
+                if Some(i) == bad_row {
+                    v.push(0xff);
+                }
+                ByteArray::from(v)
+            })
+            .collect();
+        let mut col = group.next_column().unwrap().unwrap();
+        col.typed::<ByteArrayType>()
+            .write_batch(&notes, None, None)
+            .unwrap();
+        col.close().unwrap();
+        let ids: Vec<ByteArray> = (0..rows)
+            .map(|i| ByteArray::from(format!("S{i}").as_str()))
+            .collect();
+        let defs = vec![1i16; rows];
+        let mut col = group.next_column().unwrap().unwrap();
+        col.typed::<ByteArrayType>()
+            .write_batch(&ids, Some(&defs), None)
+            .unwrap();
+        col.close().unwrap();
+        group.close().unwrap();
+        w.close().unwrap();
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.parquet");
+    write(&good, None);
+    let (got, end) = same_with_any_threads(&good, Format::Parquet);
+    assert_eq!((got.len(), end), (rows, None));
+    assert_eq!(got[7], br#"["{\"n\":7}","S7"]"#);
+    let bad = dir.path().join("bad.parquet");
+    write(&bad, Some(2345));
+    let (_, end) = same_with_any_threads(&bad, Format::Parquet);
+    let end = end.expect("an error");
+    assert!(
+        end.contains("bad.parquet")
+            && end.contains("column NOTE, row 2345")
+            && end.contains("not UTF-8"),
+        "{end}"
+    );
+}

@@ -27,6 +27,7 @@ use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
     ParquetRecordBatchReaderBuilder,
 };
+use parquet::basic::ConvertedType;
 use parquet::errors::ParquetError;
 use parquet::file::reader::{ChunkReader, Length};
 
@@ -79,12 +80,35 @@ pub fn open(path: &Path, file: File) -> Result<BatchSource<ParquetBatches>, Inge
         })
     };
     let leaf_of = leaf_columns(&metadata);
+    // The parquet crate checks that strings are UTF-8 only in columns annotated UTF8. A column
+    // that is a string by another annotation (JSON) or only by the Arrow schema the file
+    // carries would reach the converter unchecked: it is read as string views and checked
+    // here, batch by batch (`unchecked_utf8`).
+    let unchecked: Vec<usize> = metadata
+        .schema()
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(i, f)| {
+            matches!(
+                f.data_type(),
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+            ) && leaf_of(*i).is_none_or(|c| {
+                let descr = metadata.metadata().file_metadata().schema_descr();
+                descr.column(c).converted_type() != ConvertedType::UTF8
+            })
+        })
+        .map(|(i, _)| i)
+        .collect();
     let fields: Vec<Field> = metadata
         .schema()
         .fields()
         .iter()
         .enumerate()
         .map(|(i, f)| match f.data_type() {
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View if unchecked.contains(&i) => {
+                f.as_ref().clone().with_data_type(DataType::Utf8View)
+            }
             t @ (DataType::Utf8 | DataType::LargeUtf8) if leaf_of(i).is_some_and(no_nulls) => {
                 f.as_ref().clone().with_data_type(DataType::Dictionary(
                     Box::new(DataType::Int32),
@@ -131,6 +155,8 @@ pub fn open(path: &Path, file: File) -> Result<BatchSource<ParquetBatches>, Inge
         ready: VecDeque::new(),
         failed: None,
         done: false,
+        unchecked,
+        rows_out: 0,
     };
     Ok(BatchSource::new(path, batches, &schema, "Parquet"))
 }
@@ -281,6 +307,11 @@ pub struct ParquetBatches {
     failed: Option<Failure>,
     /// Whether the end or a failure was handed out.
     done: bool,
+    /// String columns the parquet crate did not check as UTF-8: checked before a batch is
+    /// handed out.
+    unchecked: Vec<usize>,
+    /// Rows handed out so far.
+    rows_out: u64,
 }
 
 impl ParquetBatches {
@@ -374,6 +405,11 @@ impl Iterator for ParquetBatches {
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             if let Some(b) = self.ready.pop_front() {
+                if let Err(e) = unchecked_utf8(&b, &self.unchecked, self.rows_out) {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+                self.rows_out += b.num_rows() as u64;
                 return Some(Ok(b));
             }
             if self.done {
@@ -400,6 +436,33 @@ impl Iterator for ParquetBatches {
             self.step();
         }
     }
+}
+
+/// Checks that the string views of `columns` of `batch`, whose first row is row `first` of
+/// the file, are UTF-8, looking at their bytes only (a `&str` of other bytes must never be
+/// made).
+fn unchecked_utf8(batch: &RecordBatch, columns: &[usize], first: u64) -> Result<(), ArrowError> {
+    use arrow_array::Array;
+    use arrow_array::cast::AsArray;
+    for &c in columns {
+        let Some(strings) = batch.column(c).as_string_view_opt() else {
+            return Err(ArrowError::SchemaError(format!(
+                "column {}: not read as strings",
+                batch.schema_ref().field(c).name()
+            )));
+        };
+        let bytes = strings.clone().to_binary_view();
+        if let Some(row) = (0..bytes.len())
+            .find(|&i| bytes.is_valid(i) && std::str::from_utf8(bytes.value(i)).is_err())
+        {
+            return Err(ArrowError::ParseError(format!(
+                "column {}, row {}: the value is not UTF-8 text",
+                batch.schema_ref().field(c).name(),
+                first + row as u64
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The Parquet leaf column of each top-level field, where the field is one leaf (every column
