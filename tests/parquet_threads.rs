@@ -168,13 +168,24 @@ fn a_damaged_wide_file_fails_the_same_with_any_threads() {
     assert!(failures >= 6, "{failures} of 11 damaged files failed");
 }
 
+/// Writes `batch` to a Parquet file at `path` with `props`.
+fn write_parquet(
+    path: &Path,
+    batch: &arrow_array::RecordBatch,
+    props: parquet::file::properties::WriterProperties,
+) {
+    let file = std::fs::File::create(path).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props)).unwrap();
+    w.write(batch).unwrap();
+    w.close().unwrap();
+}
+
 /// String columns are read as dictionaries only where the row groups' statistics say they hold
 /// no nulls. The same strings (one column never null, one whose batches start with nulls, both
 /// dictionary-encoded) written with statistics and without give the same rows, with any threads.
 #[test]
 fn string_columns_with_and_without_nulls_or_statistics_read_the_same() {
     use arrow_array::{ArrayRef, RecordBatch, StringArray};
-    use parquet::arrow::ArrowWriter;
     use parquet::file::properties::{EnabledStatistics, WriterProperties};
     use std::sync::Arc;
 
@@ -199,14 +210,7 @@ fn string_columns_with_and_without_nulls_or_statistics_read_the_same() {
             .set_statistics_enabled(stats)
             .set_dictionary_enabled(true)
             .build();
-        let mut w = ArrowWriter::try_new(
-            std::fs::File::create(&path).unwrap(),
-            batch.schema(),
-            Some(props),
-        )
-        .unwrap();
-        w.write(&batch).unwrap();
-        w.close().unwrap();
+        write_parquet(&path, &batch, props);
         let (got, end) = same_with_any_threads(&path, Format::Parquet);
         assert_eq!(end, None);
         assert_eq!(got.len(), rows);
@@ -227,7 +231,6 @@ fn string_columns_with_and_without_nulls_or_statistics_read_the_same() {
 #[test]
 fn string_views_give_the_rows_plain_strings_give() {
     use arrow_array::{ArrayRef, RecordBatch, StringArray};
-    use parquet::arrow::ArrowWriter;
     use parquet::file::properties::WriterProperties;
     use std::sync::Arc;
 
@@ -272,14 +275,7 @@ fn string_views_give_the_rows_plain_strings_give() {
             .set_dictionary_page_size_limit(limit)
             .set_data_page_row_count_limit(1000)
             .build();
-        let mut w = ArrowWriter::try_new(
-            std::fs::File::create(&path).unwrap(),
-            batch.schema(),
-            Some(props),
-        )
-        .unwrap();
-        w.write(&batch).unwrap();
-        w.close().unwrap();
+        write_parquet(&path, &batch, props);
         let (got, end) = same_with_any_threads(&path, Format::Parquet);
         assert_eq!(end, None);
         assert_eq!(got.len(), rows);
