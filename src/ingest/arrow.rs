@@ -449,6 +449,13 @@ fn with_nulls<'a>(
 /// Slots of the cache [`cached`] keeps of the values it has written.
 const CACHE_SLOTS: usize = 256;
 
+/// The slot of the caches of [`cached`] and [`view_strings`] for a value's bits: the top bits
+/// of a Fibonacci hash, one of [`CACHE_SLOTS`].
+fn cache_slot(bits: u64) -> usize {
+    const _: () = assert!(CACHE_SLOTS == 256);
+    (bits.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize
+}
+
 /// [`with_nulls`] for a column of primitive `values`, remembering the span of each value it
 /// writes (by its bits, in a small direct-mapped cache): analysis data repeats most numbers
 /// and dates (a subject's baseline, a visit's date), which are then copied, not formatted.
@@ -471,7 +478,7 @@ where
             }
             let v = values[row];
             let Bits(bits, tag) = v.into();
-            let slot = &mut cache[(bits.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize];
+            let slot = &mut cache[cache_slot(bits)];
             if slot.0 == bits && slot.1 == tag {
                 out.spans.push(slot.2);
                 continue;
@@ -556,8 +563,7 @@ fn view_strings<'a>(array: &'a dyn Array, a: &'a arrow_array::StringViewArray) -
                 continue;
             }
             let v = views[row];
-            let mix = ((v >> 64) as u64 ^ v as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            let slot = &mut cache[(mix >> 56) as usize];
+            let slot = &mut cache[cache_slot((v >> 64) as u64 ^ v as u64)];
             if let (true, Some(span)) = (slot.0 == v, slot.1) {
                 out.spans.push(span);
                 continue;

@@ -330,9 +330,7 @@ impl Sequential {
             digest: digest.map(|d| (blake3::Hasher::new(), d)),
         }
     }
-}
 
-impl Sequential {
     /// Appends up to `limit` bytes of the file to `buf` and returns how many; fewer means the
     /// file has ended. The file's own `read_to_end` fills `buf`'s spare capacity as it is,
     /// where `read_to_end` through [`Read`](std::io::Read) for `Sequential` would zero-fill
@@ -343,9 +341,9 @@ impl Sequential {
     /// The read error; `buf` then holds what was read before it, not digested, and the digest
     /// is never completed.
     pub fn read_appending(&mut self, buf: &mut Vec<u8>, limit: usize) -> std::io::Result<usize> {
+        use std::io::Read;
         let start = buf.len();
         buf.reserve(limit);
-        use std::io::Read;
         let result = (&mut self.file).take(limit as u64).read_to_end(buf);
         let n = match result {
             Ok(n) => n,

@@ -7,7 +7,7 @@
 //! range) is copied, not converted.
 
 use super::formats::{Temporal, push_number};
-use super::ibm::{SasNumber, ibm_to_f64};
+use super::ibm::{SasNumber, ibm_word, word_to_f64};
 use crate::core::record::write_string;
 use crate::ingest::Batch;
 use crate::ingest::canonical::{F64_MAX, write_f64};
@@ -285,16 +285,9 @@ impl RowWriter {
                     }
                 }
                 Kind::Num(t) => {
-                    // The bytes as the number they are (zero-filled when shorter than eight,
-                    // as `ibm_to_f64` reads them) and the column's kind of text.
-                    let raw = match value.first_chunk::<8>() {
-                        Some(b) => u64::from_be_bytes(*b),
-                        None => {
-                            let mut b = [0u8; 8];
-                            b[..value.len()].copy_from_slice(value);
-                            u64::from_be_bytes(b)
-                        }
-                    };
+                    // The number's eight bytes and the column's kind of text.
+                    let word = ibm_word(value);
+                    let raw = u64::from_be_bytes(word);
                     let tag = t as u8 + 1;
                     let slot = &mut self.numbers[number_slot(raw)];
                     if slot.tag == tag && slot.raw == raw {
@@ -304,7 +297,7 @@ impl RowWriter {
                         continue;
                     }
                     let from = pos;
-                    let number = ibm_to_f64(value);
+                    let number = word_to_f64(word);
                     pos = write_number(o, pos, number, t, &mut self.text);
                     if let SasNumber::Value(_) = number
                         && pos - from <= NUMBER_TEXT
@@ -385,6 +378,7 @@ fn write_number(
 #[cfg(test)]
 mod tests {
     use super::super::header::trim_end;
+    use super::super::ibm::ibm_to_f64;
     use super::super::tests::ibm_of;
     use super::*;
 

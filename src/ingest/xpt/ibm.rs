@@ -16,14 +16,24 @@ pub enum SasNumber {
 /// when shorter than 8) to the nearest f64, ties to even, recognising SAS missing values.
 /// Bytes past the eighth are ignored.
 pub fn ibm_to_f64(bytes: &[u8]) -> SasNumber {
-    let b: [u8; 8] = match bytes.first_chunk::<8>() {
+    word_to_f64(ibm_word(bytes))
+}
+
+/// The eight bytes an IBM number of 1 to 8 bytes stands for: zero-filled on the right when
+/// shorter. Bytes past the eighth are ignored.
+pub(super) fn ibm_word(bytes: &[u8]) -> [u8; 8] {
+    match bytes.first_chunk::<8>() {
         Some(whole) => *whole,
         None => {
             let mut b = [0u8; 8];
             b[..bytes.len()].copy_from_slice(bytes);
             b
         }
-    };
+    }
+}
+
+/// [`ibm_to_f64`] of the eight bytes [`ibm_word`] gives.
+pub(super) fn word_to_f64(b: [u8; 8]) -> SasNumber {
     let fraction = u64::from_be_bytes(b) & 0x00ff_ffff_ffff_ffff;
     if fraction == 0 {
         return match b[0] {
