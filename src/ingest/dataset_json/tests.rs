@@ -974,3 +974,83 @@ fn inflate_survives_interrupted_reads() {
         assert!(e.to_string().contains("after the end"), "{e}");
     }
 }
+
+/// Byte offsets in `.json` errors count from the start of the file whichever chunk the row is
+/// in, for an error inside a row and for one between rows, in chunks of a few rows to one of
+/// all.
+#[test]
+fn byte_offsets_count_from_the_start_of_the_file() {
+    let cols = [("ID", "string"), ("N", "integer")];
+    let find = |text: &[u8], what: &[u8]| text.windows(what.len()).position(|w| w == what);
+    let byte = |e: &str| -> usize {
+        let rest = &e[e.find("byte ").unwrap() + 5..];
+        rest[..rest.find(|c: char| !c.is_ascii_digit()).unwrap()]
+            .parse()
+            .unwrap()
+    };
+    for bad in [3, 2_500, 9_998] {
+        let rows: Vec<String> = (0..10_000).map(|i| format!("[\"s{i}\",{i}]")).collect();
+        // An invalid value in row `bad`, or a `;` instead of the `,` after it.
+        let mut inside = rows.clone();
+        inside[bad] = "[\"x\",tru]".to_owned();
+        let inside = json(10_000, &cols, &inside.join(",\n"));
+        let mut between = rows.join(",\n");
+        let row = format!("[\"s{bad}\",{bad}],");
+        let at = between.find(&row).unwrap() + row.len() - 1;
+        between.replace_range(at..=at, ";");
+        let between = json(10_000, &cols, &between);
+
+        let start = find(&inside, b"[\"x\",tru]").unwrap();
+        let semicolon = find(&between, b";").unwrap();
+        for chunk_bytes in [40, 1_000, 65_536, 1 << 30] {
+            let (_, e) = read_threads(&inside, false, false, chunk_bytes, 2);
+            let e = e.unwrap();
+            assert!(
+                e.starts_with(&format!("row {bad}: invalid JSON at byte ")),
+                "{e}"
+            );
+            assert!(
+                (start..start + 9).contains(&byte(&e)),
+                "{e}: the row is at {start}"
+            );
+
+            let (_, e) = read_threads(&between, false, false, chunk_bytes, 2);
+            let e = e.unwrap();
+            assert!(
+                e.contains("expected `,` or `]` after a row, found `;`"),
+                "{e}"
+            );
+            assert_eq!(byte(&e), semicolon, "{e}");
+        }
+    }
+}
+
+/// Rows and lines that straddle the blocks read (1 MiB each) and the ends of chunks come out
+/// whole and in order, in every form, with chunks of a few rows, of many, and of the default
+/// size.
+#[test]
+fn rows_straddling_blocks_and_chunks_come_out_whole() {
+    const ROWS: usize = 120_000;
+    let cols = [("ID", "string"), ("N", "integer")];
+    // Rows of varying length, so that block edges fall everywhere in them.
+    let rows: Vec<String> = (0..ROWS)
+        .map(|i| format!("[\"s{}\",{i}]", "s".repeat(i * 7 % 61)))
+        .collect();
+    let want: Vec<u8> = (0..ROWS)
+        .flat_map(|i| format!("[\"s{}\",\"{i}\"]\n", "s".repeat(i * 7 % 61)).into_bytes())
+        .collect();
+    let lines = ndjson(ROWS as u64, &cols, &rows.join("\n"));
+    assert!(lines.len() > 4 << 20, "{} bytes", lines.len());
+    let texts = [
+        (json(ROWS as u64, &cols, &rows.join(",\n")), false, false),
+        (gzip(&lines), true, true),
+        (lines, true, false),
+    ];
+    for (text, ndjson, compressed) in &texts {
+        for chunk_bytes in [1_000, 300_000, CHUNK_BYTES] {
+            let (rows, e) = read_threads(text, *ndjson, *compressed, chunk_bytes, 2);
+            assert_eq!(e, None);
+            assert!(rows == want, "{ndjson} {compressed} {chunk_bytes}");
+        }
+    }
+}
