@@ -17,7 +17,7 @@ fn is_space(b: u8) -> bool {
 }
 
 /// The index of the first byte at or after `i` that is not JSON whitespace.
-fn skip_space(text: &[u8], mut i: usize) -> usize {
+pub(super) fn skip_space(text: &[u8], mut i: usize) -> usize {
     while text.get(i).copied().is_some_and(is_space) {
         i += 1;
     }
@@ -64,14 +64,16 @@ fn number_end(text: &[u8], mut i: usize) -> Option<(usize, bool)> {
 }
 
 /// Parses a row the way most rows are, without serde_json: strings without escapes, numbers,
-/// booleans and nulls, each of the type its column wants. The row is `text[..len]` (the rest of
-/// `text` is read only by fixed-size copies); its canonical `values` array, as [`parse_row`]
-/// would write it, goes to `o[pos..]`, which has room for the row's text and [`FAST_GROWTH`]
-/// bytes a value, and 64 more. Returns where the array ends, or `None`, having written part of
-/// it, at anything else (an escape, a control character, bytes that are not UTF-8, a value of
-/// the wrong type, a malformed or long number, a row of the wrong length, ...): [`parse_row`]
-/// then parses the row again and writes it or names its error, so that every row has one text
-/// and every error is serde_json's.
+/// booleans and nulls, each of the type its column wants. The row array starts in `text[..len]`
+/// (after whitespace) and must end in it (the rest of `text` is read only by fixed-size
+/// copies); its canonical `values` array, as [`parse_row`] would write it, goes to `o[pos..]`,
+/// which has room for `len` bytes and [`FAST_GROWTH`] bytes a value, and 64 more. Returns where
+/// the written array ends and where the row's `]` ends in `text` (what follows is the caller's
+/// to check), or `None`, having written part of it, at anything else (an escape, a control
+/// character, bytes that are not UTF-8, a value of the wrong type, a malformed or long number, a
+/// row of the wrong length, ...): [`parse_row`] then parses the row again and writes it or names
+/// its error, so that every row has one text and every error is serde_json's. `ascii`: the
+/// caller knows `text[..len]` to be ASCII, so that no string needs a UTF-8 check.
 ///
 /// [`parse_row`]: super::row::parse_row
 pub(super) fn fast_row(
@@ -80,7 +82,8 @@ pub(super) fn fast_row(
     len: usize,
     o: &mut [u8],
     mut pos: usize,
-) -> Option<usize> {
+    ascii: bool,
+) -> Option<(usize, usize)> {
     let row = &text[..len];
     let start = pos;
     let mut i = skip_space(row, 0);
@@ -101,7 +104,7 @@ pub(super) fn fast_row(
         }
         match row.get(i) {
             Some(b'"') => {
-                let end = plain_string_end(text, len, i + 1)?;
+                let end = plain_string_end(text, len, i + 1, ascii)?;
                 match ty {
                     DataType::String
                     | DataType::Uri
@@ -188,12 +191,12 @@ pub(super) fn fast_row(
         }
     }
     i = skip_space(row, i);
-    if row.get(i) != Some(&b']') || skip_space(row, i + 1) != row.len() {
+    if row.get(i) != Some(&b']') {
         return None;
     }
     o[start] = b'[';
     o[pos] = b']';
-    Some(pos + 1)
+    Some((pos + 1, i + 1))
 }
 
 /// ECMAScript `Number::toString` of the nearest double to the JSON number `literal`, written at
@@ -248,42 +251,40 @@ fn short_decimal(literal: &[u8], out: &mut [u8]) -> Option<usize> {
 }
 
 /// Where the string whose text starts at `text[from]` ends (its closing quote), if it holds no
-/// escape and no control character, is UTF-8 and ends within the row, `text[..len]`; sixteen
-/// bytes at a time, which most strings of a row fit, so that the loop's exit is predictable.
-/// Bytes of `text` past the row (the next rows of the chunk) are read, never taken.
-fn plain_string_end(text: &[u8], len: usize, from: usize) -> Option<usize> {
+/// escape and no control character, is UTF-8 (known when `ascii`: the row is ASCII) and ends
+/// within the row, `text[..len]`; sixteen bytes at a time, which most strings of a row fit, so
+/// that the loop's exit is predictable. Bytes of `text` past the row (the next rows of the
+/// chunk) are read, never taken.
+fn plain_string_end(text: &[u8], len: usize, from: usize, ascii: bool) -> Option<usize> {
     let mut i = from;
-    let mut high = false;
     let end = loop {
         let Some(block) = text.get(i..i + 16) else {
             // The chunk's last bytes, one at a time.
-            let row = &text[..len];
-            let k = row
+            let k = text[..len]
                 .get(i..)?
                 .iter()
                 .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
-            high |= row[i..i + k].iter().any(|&b| b >= 0x80);
             break i + k;
         };
-        let (stops, highs) = string_masks(block.try_into().unwrap_or(&[0; 16]));
+        let (quotes, bad) = string_masks(block.try_into().unwrap_or(&[0; 16]));
+        let stops = quotes | bad;
         if stops != 0 {
-            let k = stops.trailing_zeros() as usize;
-            // The bytes before the stop.
-            high |= highs & ((1 << k) - 1) != 0;
-            break i + k;
+            break i + stops.trailing_zeros() as usize;
         }
-        high |= highs != 0;
         i += 16;
     };
-    if end >= len || text[end] != b'"' || (high && std::str::from_utf8(&text[from..end]).is_err()) {
+    if end >= len || text[end] != b'"' {
+        return None;
+    }
+    let string = &text[from..end];
+    if !ascii && !string.is_ascii() && std::str::from_utf8(string).is_err() {
         return None;
     }
     Some(end)
 }
 
-/// Bytes of a 16-byte block that end a plain string (`"`, `\\`, control characters) and bytes
-/// of 0x80 and up, as bit masks (byte `i` is bit `i`); with SSE2, which every x86-64 processor
-/// has.
+/// Quotes, and the bytes no plain string holds (`\\`, control characters), of a 16-byte block
+/// as bit masks (byte `i` is bit `i`); with SSE2, which every x86-64 processor has.
 #[cfg(target_arch = "x86_64")]
 fn string_masks(block: &[u8; 16]) -> (u32, u32) {
     use safe_arch::{
@@ -295,8 +296,8 @@ fn string_masks(block: &[u8; 16]) -> (u32, u32) {
     // Below 0x20 (unsigned): the minimum with 0x1f is the byte itself.
     let control = cmp_eq_mask_i8_m128i(min_u8_m128i(v, set_splat_i8_m128i(0x1f)), v);
     (
-        move_mask_i8_m128i(quote | escape | control) as u32,
-        move_mask_i8_m128i(v) as u32,
+        move_mask_i8_m128i(quote) as u32,
+        move_mask_i8_m128i(escape | control) as u32,
     )
 }
 
@@ -309,16 +310,16 @@ fn string_masks(block: &[u8; 16]) -> (u32, u32) {
 /// the SSE2 version.
 #[cfg(any(test, not(target_arch = "x86_64")))]
 fn string_masks_bytewise(block: &[u8; 16]) -> (u32, u32) {
-    let (mut stops, mut highs) = (0, 0);
+    let (mut quotes, mut bad) = (0, 0);
     for (i, &b) in block.iter().enumerate() {
-        if b == b'"' || b == b'\\' || b < 0x20 {
-            stops |= 1 << i;
+        if b == b'"' {
+            quotes |= 1 << i;
         }
-        if b >= 0x80 {
-            highs |= 1 << i;
+        if b == b'\\' || b < 0x20 {
+            bad |= 1 << i;
         }
     }
-    (stops, highs)
+    (quotes, bad)
 }
 
 /// Copies `from[..n]` to `o[at..]`: one fixed 32-byte copy when `from` has the bytes and `n`
@@ -358,7 +359,7 @@ mod tests {
                 .map(|k| k + 1)
                 .filter(|&end| row[end] == b'"' && std::str::from_utf8(&row[1..end]).is_ok());
             assert_eq!(
-                plain_string_end(&text, row_len, 1),
+                plain_string_end(&text, row_len, 1, text[..row_len].is_ascii()),
                 want,
                 "{text:?} {row_len}"
             );
@@ -564,7 +565,9 @@ mod tests {
                 // With the bytes of the next rows after it, as in a chunk.
                 let rest = [row.as_slice(), b"[\"the next row\",12345678901234567890]"].concat();
                 let mut o = vec![b'#'; row.len() + FAST_GROWTH * types.len() + 2 * F64_MAX];
-                if let Some(end) = fast_row(&types, &rest, row.len(), &mut o, 0) {
+                let taken = fast_row(&types, &rest, row.len(), &mut o, 0, row.is_ascii())
+                    .filter(|&(_, row_end)| skip_space(&row, row_end) == row.len());
+                if let Some((end, _)) = taken {
                     fast += 1;
                     assert!(parsed.is_ok(), "{}", String::from_utf8_lossy(&row));
                     assert_eq!(

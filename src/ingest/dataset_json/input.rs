@@ -194,9 +194,19 @@ pub(super) struct Input {
 
 /// Where [`Input`] reads from: a plain file is read into the buffer without the zero-filling
 /// of each block that `read_to_end` through [`Read`] costs (see [`Sequential::read_appending`]).
-enum Source {
+pub(super) enum Source {
     File(Box<Counted>),
     Other(Box<dyn Read + Send>),
+}
+
+impl Source {
+    /// Appends up to `want` bytes to `buf`, fewer only at the end of the text.
+    pub(super) fn read_into(&mut self, buf: &mut Vec<u8>, want: usize) -> io::Result<usize> {
+        match self {
+            Source::File(file) => file.read_appending(buf, want),
+            Source::Other(src) => src.take(want as u64).read_to_end(buf),
+        }
+    }
 }
 
 /// Why the tokenizer stopped.
@@ -235,6 +245,30 @@ impl Input {
         }
     }
 
+    /// The text at `text`, whose first byte is at `base` in the whole text, then what `src`
+    /// reads.
+    pub(super) fn resume(
+        src: Box<dyn Read + Send>,
+        text: Vec<u8>,
+        base: u64,
+        limit: usize,
+    ) -> Self {
+        Self {
+            base,
+            buf: text,
+            ..Self::new(src, limit)
+        }
+    }
+
+    /// Where the text goes on: its source, the bytes read and not consumed, the offset of the
+    /// first of them, and whether the source is at its end.
+    pub(super) fn into_rest(self) -> (Source, Vec<u8>, u64, bool) {
+        let base = self.offset(self.pos);
+        let mut buf = self.buf;
+        buf.drain(..self.pos);
+        (self.src, buf, base, self.eof)
+    }
+
     /// Offset in the text of `buf[i]`.
     pub(super) fn offset(&self, i: usize) -> u64 {
         self.base + i as u64
@@ -257,10 +291,7 @@ impl Input {
                 .len()
                 .min(self.limit.saturating_sub(self.buf.len())),
         );
-        let n = match &mut self.src {
-            Source::File(file) => file.read_appending(&mut self.buf, want)?,
-            Source::Other(src) => src.take(want as u64).read_to_end(&mut self.buf)?,
-        };
+        let n = self.src.read_into(&mut self.buf, want)?;
         if n < want {
             self.eof = true;
         }

@@ -13,8 +13,8 @@ use super::metadata::DataType;
 use super::{CHUNK_ROWS, Chunk, End, found, io_error};
 use crate::ingest::IngestError;
 
-/// The reader thread: fills chunks until the end, an error or `stop`. A panic (a bug: no
-/// input should cause one) becomes an error, as `ingest::open` does for the caller's thread.
+/// The reader thread of NDJSON and `.dsjc` files: fills chunks until the end, an error or
+/// `stop`.
 pub(super) fn run(
     mut reader: Reader,
     tx: &SyncSender<Chunk>,
@@ -26,23 +26,7 @@ pub(super) fn run(
             return;
         }
         let mut chunk = spare.try_recv().unwrap_or_default();
-        chunk.clear();
-        chunk.first_row = reader.row;
-        chunk.first_line = reader.line;
-        let filled =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reader.fill(&mut chunk)));
-        chunk.end = match filled {
-            Ok(Ok(true)) => End::More,
-            Ok(Ok(false)) => End::Done,
-            Ok(Err(e)) => End::Failed(e),
-            Err(panic) => {
-                let what = crate::ingest::panic_message(&*panic);
-                End::Failed(IngestError::file(
-                    &reader.path,
-                    format!("internal error: the Dataset-JSON reader panicked ({what})"),
-                ))
-            }
-        };
+        reader.next_chunk(&mut chunk);
         let last = !matches!(chunk.end, End::More);
         if tx.send(chunk).is_err() || last {
             return;
@@ -79,6 +63,27 @@ pub(super) struct Reader {
 }
 
 impl Reader {
+    /// Fills `chunk` with the next rows and what follows them. A panic (a bug: no input should
+    /// cause one) becomes an error, as `ingest::open` does for the caller's thread.
+    pub(super) fn next_chunk(&mut self, chunk: &mut Chunk) {
+        chunk.clear();
+        chunk.first_row = self.row;
+        chunk.first_line = self.line;
+        let filled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.fill(chunk)));
+        chunk.end = match filled {
+            Ok(Ok(true)) => End::More,
+            Ok(Ok(false)) => End::Done,
+            Ok(Err(e)) => End::Failed(e),
+            Err(panic) => {
+                let what = crate::ingest::panic_message(&*panic);
+                End::Failed(IngestError::file(
+                    &self.path,
+                    format!("internal error: the Dataset-JSON reader panicked ({what})"),
+                ))
+            }
+        };
+    }
+
     /// Where the next row is, for errors.
     fn at_row(&self) -> String {
         if self.ndjson {

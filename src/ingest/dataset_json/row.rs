@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, SeqAccess, Visitor};
 
-use super::fast_row::{FAST_GROWTH, fast_row};
+use super::fast_row::{FAST_GROWTH, fast_row, skip_space};
 use super::metadata::DataType;
 use super::{Chunk, offset_in, without_position};
 use crate::core::record::write_value;
@@ -59,6 +59,14 @@ pub(super) fn parse_rows(
     let mut pos = batch.rows_end();
     let mut scratch = String::new();
     let mut result = Ok(());
+    // Strings need no UTF-8 check when the range is ASCII, which one pass tells.
+    let ascii = match (range.start, range.end.checked_sub(1)) {
+        (first, Some(last)) if first <= last => {
+            let from = if first == 0 { 0 } else { chunk.ends[first - 1] };
+            chunk.text[from..chunk.ends[last]].is_ascii()
+        }
+        _ => true,
+    };
     for i in range {
         let start = if i == 0 { 0 } else { chunk.ends[i - 1] };
         let (row, rest) = (chunk.row(i), &chunk.text[start..]);
@@ -67,8 +75,10 @@ pub(super) fn parse_rows(
         if o.len() < room {
             o.resize(room, 0);
         }
-        match fast_row(types, rest, row.len(), &mut o, pos) {
-            Some(end) => pos = end,
+        let taken = fast_row(types, rest, row.len(), &mut o, pos, ascii)
+            .filter(|&(_, row_end)| skip_space(row, row_end) == row.len());
+        match taken {
+            Some((end, _)) => pos = end,
             None => {
                 o.truncate(pos);
                 let mut scratch_out = std::mem::take(&mut o);

@@ -56,6 +56,7 @@ fn read_limit(
         compressed,
         limit,
         CHUNK_BYTES,
+        true,
     )?;
     let mut rows = String::new();
     let mut batch = Batch::default();
@@ -754,6 +755,19 @@ fn read_threads(
     chunk_bytes: usize,
     threads: usize,
 ) -> (Vec<u8>, Option<String>) {
+    read_with(text, ndjson, compressed, chunk_bytes, threads, true)
+}
+
+/// [`read_threads`], with `.json` rows read a block of lines at a time (`lines`) or each framed
+/// by the reader thread.
+fn read_with(
+    text: &[u8],
+    ndjson: bool,
+    compressed: bool,
+    chunk_bytes: usize,
+    threads: usize,
+    lines: bool,
+) -> (Vec<u8>, Option<String>) {
     let mut file = tempfile::NamedTempFile::new().unwrap();
     file.write_all(text).unwrap();
     let path = file.path().to_owned();
@@ -770,6 +784,7 @@ fn read_threads(
             compressed,
             MAX_RECORD_BYTES,
             chunk_bytes,
+            lines,
         )
         .unwrap();
         let mut batch = Batch::default();
@@ -1053,4 +1068,96 @@ fn rows_straddling_blocks_and_chunks_come_out_whole() {
             assert!(rows == want, "{ndjson} {compressed} {chunk_bytes}");
         }
     }
+}
+
+/// `.json` rows read alike in every layout (one a line, all on one line, indented with a value a
+/// line, spaced as Python writes them), with strings that hold what looks like the start of a
+/// row (`],[`), in blocks of a few rows to many, on one core and on three: the same rows, and a
+/// bad row is the same error whatever the blocks and threads.
+#[test]
+fn json_rows_read_alike_in_every_layout() {
+    const ROWS: usize = 20_000;
+    let cols = [("ID", "string"), ("N", "integer"), ("T", "string")];
+    let tricky = ["x],[y", "],[", "a], [", "[b", "],", "q\\\"],[\\\"", "z"];
+    let cell = |i: usize| tricky[i % tricky.len()];
+    let want: Vec<u8> = (0..ROWS)
+        .flat_map(|i| format!("[\"s{i}\",\"{i}\",\"{}\"]\n", cell(i)).into_bytes())
+        .collect();
+    type Layout = fn(usize, &str) -> String;
+    let layouts: [(&str, Layout, &str); 4] = [
+        ("lines", |i, c| format!("[\"s{i}\",{i},\"{c}\"]"), ",\n"),
+        ("one line", |i, c| format!("[\"s{i}\",{i},\"{c}\"]"), ","),
+        (
+            "indented",
+            |i, c| format!("[\n      \"s{i}\",\n      {i},\n      \"{c}\"\n    ]"),
+            ",\n    ",
+        ),
+        ("spaced", |i, c| format!("[\"s{i}\", {i}, \"{c}\"]"), ", "),
+    ];
+    for (name, layout, sep) in layouts {
+        let mut rows: Vec<String> = (0..ROWS).map(|i| layout(i, cell(i))).collect();
+        let text = json(ROWS as u64, &cols, &rows.join(sep));
+        rows[13_333] = layout(13_333, "bad\u{1}");
+        let bad = json(ROWS as u64, &cols, &rows.join(sep));
+        let mut first_error = None;
+        for chunk_bytes in [200, 5_000, CHUNK_BYTES] {
+            for threads in [1, 3] {
+                let (rows, e) = read_threads(&text, false, false, chunk_bytes, threads);
+                assert_eq!(e, None, "{name}");
+                assert!(
+                    rows == want,
+                    "{name}, blocks of {chunk_bytes}, {threads} threads"
+                );
+                let (_, e) = read_threads(&bad, false, false, chunk_bytes, threads);
+                let e = e.unwrap();
+                assert!(e.starts_with("row 13333: "), "{name}: {e}");
+                assert_eq!(first_error.get_or_insert(e.clone()), &e, "{name}");
+            }
+        }
+    }
+}
+
+/// The two readings of `.json`, a block of lines at a time on all cores and each row framed by
+/// the reader thread, give the same rows and the same error on files broken at random: bytes
+/// that matter to JSON and to the cuts (brackets, commas, quotes, backslashes, newlines, spaces,
+/// control characters, bytes that are not UTF-8) put in, taken out or changed, in every layout.
+#[test]
+fn both_readings_of_json_agree_on_broken_files() {
+    const ROWS: usize = 300;
+    let cols = [("ID", "string"), ("N", "integer"), ("X", "double")];
+    let layouts = [",\n", ",", ",\n    ", ", "];
+    let alphabet = b"[],\"\\\n \x01\xffa1.-e";
+    let mut rng = Rng(0x51ed_2701_c0ff_ee00);
+    let mut differ = 0;
+    for case in 0..400 {
+        let sep = layouts[case % layouts.len()];
+        let rows: Vec<String> = (0..ROWS)
+            .map(|i| format!("[\"s{i}],[\",{i},{}.5]", i % 7))
+            .collect();
+        let mut text = json(ROWS as u64, &cols, &rows.join(sep));
+        // In the rows: the metadata has tests of its own.
+        let start = text.windows(8).position(|w| w == b"\"rows\":[").unwrap() + 8;
+        for _ in 0..1 + rng.below(3) {
+            let at = start + rng.below(text.len() - start);
+            match rng.below(3) {
+                0 => text[at] = *rng.pick(alphabet),
+                1 => text.insert(at, *rng.pick(alphabet)),
+                _ => drop(text.remove(at)),
+            }
+        }
+        let chunk_bytes = [64, 700, 5_000][rng.below(3)];
+        let threads = 1 + rng.below(3);
+        let lines = read_with(&text, false, false, chunk_bytes, threads, true);
+        let framed = read_with(&text, false, false, chunk_bytes, 1, false);
+        assert!(
+            lines.0 == framed.0 && lines.1 == framed.1,
+            "{}: {:?} against {:?}",
+            String::from_utf8_lossy(&text),
+            lines.1,
+            framed.1
+        );
+        differ += usize::from(framed.1.is_some());
+    }
+    // Most broken files are errors, some still read.
+    assert!((200..400).contains(&differ), "{differ} errors");
 }
