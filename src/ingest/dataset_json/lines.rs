@@ -152,6 +152,7 @@ fn read_span(
     let mut span = Span::default();
     // Strings need no UTF-8 check when the span is ASCII, which one pass tells.
     let ascii = text[from..to].is_ascii();
+    let mut row_out = Vec::new();
     let mut i = from;
     loop {
         i = skip_space(&text[..to], i);
@@ -172,12 +173,17 @@ fn read_span(
                 }
                 let written = match fast_row(types, &text[i..], to - i, &mut o, pos, ascii) {
                     Some((end, n)) => Some((end, i + n)),
+                    // serde_json writes into a buffer of its own: `o` keeps its length, which
+                    // it would otherwise grow again, zeroed, for the next row.
                     None => value_len(&text[i..to]).and_then(|n| {
-                        o.truncate(pos);
-                        let parsed = parse_row(types, &text[i..i + n], &mut o, scratch);
-                        let end = o.len();
-                        o.push(0);
-                        parsed.is_ok().then_some((end, i + n))
+                        row_out.clear();
+                        parse_row(types, &text[i..i + n], &mut row_out, scratch).ok()?;
+                        let end = pos + row_out.len();
+                        if o.len() <= end {
+                            o.resize(end + 1, 0);
+                        }
+                        o[pos..end].copy_from_slice(&row_out);
+                        Some((end, i + n))
                     }),
                 };
                 // A row longer than the limit is the exact reading's error.
