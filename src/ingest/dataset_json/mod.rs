@@ -65,8 +65,8 @@
 //!   fails or does not end in it, a cut inside a string, a row past `records`, the end of the
 //!   file, a read error) hands the rest of the file, from the end of the last row taken, to the
 //!   reading below, on a thread of its own fed by the blocks read. Against that reading alone,
-//!   on the generated 2 GB study, this takes about 6% less CPU time: the reader thread no longer
-//!   finds where each row ends (5% of the run) nor copies it.
+//!   on the generated 2 GB study, this takes about 7% less CPU time: the reader thread no longer
+//!   finds where each row ends (4.5% of the run) nor copies it.
 //! * NDJSON and `.dsjc` rows, and `.json` from where its blocks stop: a reader thread frames the
 //!   rows, finding where each row's text ends (the tokenizer below), and copies the texts into
 //!   chunks of up to 8,192 rows or 4 MiB of text, handed over a channel of one chunk, with each
@@ -116,7 +116,8 @@
 //! its error, so the text of every row and every error message are serde_json's. Tests check
 //! the two against each other on generated rows.
 //!
-//! Speed (`cargo bench --bench ingest`, 235,216 LB rows × 26 columns, shared 2-core machine):
+//! Speed in an earlier round, before `.json` was read in blocks (`cargo bench --bench ingest`,
+//! 235,216 LB rows × 26 columns, shared 2-core machine):
 //! about 6.8 million rows/s for `.json` and 7.4 million for `.ndjson`, where the CSV reader
 //! reads the same rows at 6.4 million in the same run (one reader thread parsing everything
 //! did 1.3 million). Both cores are needed for that: with other jobs loading the machine
