@@ -56,7 +56,7 @@
 //!
 //! The metadata is parsed in [`DatasetJsonSource::new`] on the caller's thread. Then:
 //!
-//! * `.json` rows are read a block at a time on all cores, framing included (`lines`): a reader
+//! * `.json` rows are read a block at a time on all cores, framing included (`blocks`): a reader
 //!   thread only reads the text, in blocks of 4 MiB cut where a row may start (a `[` after `],`
 //!   and whitespace, whatever the layout); the caller's thread cuts each block the same way into
 //!   spans, one a core's share and the rest four a core, which the cores read at once, each
@@ -85,8 +85,8 @@
 //! broken at random, in every layout.
 //!
 //! Memory is bounded by about five chunks or blocks (the one being filled, one in the channel,
-//! the one being parsed, two recycled), the caller's batch and the ranges' batches (about one chunk's
-//! output), plus the input buffer: blocks of 1 MiB, grown only to hold a single row of up to
+//! the one being parsed, two recycled), the caller's batch and the ranges' batches (about one
+//! chunk's output), plus the input buffer: blocks of 1 MiB, grown only to hold a single row of up to
 //! [`MAX_RECORD_BYTES`] (also the bound on the metadata and on how far a chunk or batch may
 //! pass its size). A row's canonical text is no longer than its JSON text but for numbers,
 //! which grow by at most about twenty bytes each (`1e15` → `"1000000000000000"`), and a row has
@@ -139,16 +139,16 @@
 //! - `input`: the bytes read, counted, and decompressed for `.dsjc`;
 //! - `scan`: where a JSON value ends, 64 bytes at a time;
 //! - `metadata`: the metadata object, checked against the schema, and the column types;
-//! - `lines`: `.json` read a block of lines at a time, framing included, on all cores;
+//! - `blocks`: `.json` read a block at a time, framing included, on all cores;
 //! - `reader`: the reader thread, which frames rows into chunks;
 //! - `row`: a chunk's rows parsed in ranges, through serde_json where the fast path declines;
 //! - `fast_row`: the fast path, for rows of plain values.
 //!
 //! [`MAX_COLUMNS`]: super::MAX_COLUMNS
 
+mod blocks;
 mod fast_row;
 mod input;
-mod lines;
 mod metadata;
 mod reader;
 mod row;
@@ -166,8 +166,8 @@ use std::thread::JoinHandle;
 
 use super::{BATCH_ROWS, Batch, IngestError, MAX_RECORD_BYTES, RowSource, convert_in_parallel};
 
+use blocks::{Blocks, Step, run_raw};
 use input::{Counted, Inflate, Input};
-use lines::{Lines, Step, run_raw};
 use metadata::DataType;
 use reader::{Reader, State, run};
 use row::{RowFail, parse_rows};
@@ -203,7 +203,7 @@ pub struct DatasetJsonSource {
     limit: usize,
     chunk_bytes: usize,
     mode: Mode,
-    /// The reader threads: one, then for [`Mode::Lines`] handed over to [`Mode::Chunks`], a
+    /// The reader threads: one, then for [`Mode::Blocks`] handed over to [`Mode::Chunks`], a
     /// second that frames what the first reads.
     workers: Vec<JoinHandle<()>>,
     bytes: Arc<AtomicU64>,
@@ -215,9 +215,9 @@ pub struct DatasetJsonSource {
 
 /// How rows come to the caller's thread.
 enum Mode {
-    /// `.json`: blocks of lines, read on all cores ([`lines`]).
-    Lines(Box<Lines>),
-    /// NDJSON, `.dsjc`, and `.json` from where [`Mode::Lines`] left it to the reading from the
+    /// `.json`: blocks of rows, read on all cores ([`blocks`]).
+    Blocks(Box<Blocks>),
+    /// NDJSON, `.dsjc`, and `.json` from where [`Mode::Blocks`] left it to the reading from the
     /// start: chunks of rows framed by a reader thread.
     Chunks {
         chunks: Receiver<Chunk>,
@@ -306,7 +306,7 @@ impl DatasetJsonSource {
 
     /// [`Self::new`] with another longest row (and metadata) than [`MAX_RECORD_BYTES`] and
     /// other chunks and blocks than [`CHUNK_BYTES`], so that tests need not write hundreds of
-    /// megabytes; `lines: false` frames every `.json` row on the reader thread, as NDJSON is, so
+    /// megabytes; `blocks: false` frames every `.json` row on the reader thread, as NDJSON is, so
     /// that tests can hold the two readings of `.json` against each other.
     fn with_limits(
         path: &Path,
@@ -315,7 +315,7 @@ impl DatasetJsonSource {
         compressed: bool,
         limit: usize,
         chunk_bytes: usize,
-        lines: bool,
+        blocks: bool,
     ) -> Result<Self, IngestError> {
         let bytes = Arc::new(AtomicU64::new(0));
         let counted = Counted {
@@ -361,7 +361,7 @@ impl DatasetJsonSource {
             spare: Vec::new(),
             finished: false,
         };
-        if ndjson || !lines || !matches!(reader.state, State::Rows { .. }) {
+        if ndjson || !blocks || !matches!(reader.state, State::Rows { .. }) {
             source.frame_rows(reader)?;
         } else {
             let (src, buf, base, eof) = reader.input.into_rest();
@@ -369,7 +369,7 @@ impl DatasetJsonSource {
             let (recycle, spare) = std::sync::mpsc::sync_channel(2);
             let stop = Arc::clone(&source.stop);
             source.spawn(move || run_raw(src, buf, base, eof, chunk_bytes, &tx, &spare, &stop))?;
-            source.mode = Mode::Lines(Box::new(Lines::new(raw, recycle, base, records)));
+            source.mode = Mode::Blocks(Box::new(Blocks::new(raw, recycle, base, records)));
         }
         Ok(source)
     }
@@ -396,13 +396,13 @@ impl DatasetJsonSource {
         Ok(())
     }
 
-    /// Reads the next block of lines ([`Mode::Lines`]) into `batch`, or hands the rest of the
-    /// file to the reading from the start.
-    fn read_lines(&mut self, batch: &mut Batch) -> Result<(), IngestError> {
-        let Mode::Lines(lines) = &mut self.mode else {
+    /// Reads the next block ([`Mode::Blocks`]) into `batch`, or hands the rest of the file to
+    /// the reading from the start.
+    fn read_block(&mut self, batch: &mut Batch) -> Result<(), IngestError> {
+        let Mode::Blocks(blocks) = &mut self.mode else {
             return Ok(());
         };
-        match lines.read_block(&self.types, batch, self.limit) {
+        match blocks.read_block(&self.types, batch, self.limit) {
             Ok(Step::Read) => Ok(()),
             Ok(Step::Exact { input, rows }) => self.frame_rows(Reader {
                 path: self.path.clone(),
@@ -487,15 +487,15 @@ impl RowSource for DatasetJsonSource {
         // The bytes stay, as stale ones, so that the buffer is not zeroed again as it refills.
         batch.ends.clear();
         while !self.finished {
-            if let Mode::Lines(lines) = &self.mode {
+            if let Mode::Blocks(blocks) = &self.mode {
                 // A block like the last still fits.
                 if !batch.is_empty()
-                    && (batch.len() + lines.last_rows.max(1) > BATCH_ROWS
+                    && (batch.len() + blocks.last_rows.max(1) > BATCH_ROWS
                         || batch.buf.len() >= BATCH_BYTES)
                 {
                     break;
                 }
-                if let Err(e) = self.read_lines(batch) {
+                if let Err(e) = self.read_block(batch) {
                     self.finished = true;
                     return Err(e);
                 }

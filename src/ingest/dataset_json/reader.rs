@@ -13,8 +13,8 @@ use super::metadata::DataType;
 use super::{CHUNK_ROWS, Chunk, End, found, io_error};
 use crate::ingest::IngestError;
 
-/// The reader thread of NDJSON and `.dsjc` files: fills chunks until the end, an error or
-/// `stop`.
+/// A reader thread (of NDJSON, `.dsjc` and metadata-only files, and of `.json` from where
+/// its blocks stop): fills chunks until the end, an error or `stop`.
 pub(super) fn run(
     mut reader: Reader,
     tx: &SyncSender<Chunk>,

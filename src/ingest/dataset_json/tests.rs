@@ -758,15 +758,15 @@ fn read_threads(
     read_with(text, ndjson, compressed, chunk_bytes, threads, true)
 }
 
-/// [`read_threads`], with `.json` rows read a block of lines at a time (`lines`) or each framed
-/// by the reader thread.
+/// [`read_threads`], with `.json` rows read a block at a time (`blocks`) or each framed by the
+/// reader thread.
 fn read_with(
     text: &[u8],
     ndjson: bool,
     compressed: bool,
     chunk_bytes: usize,
     threads: usize,
-    lines: bool,
+    blocks: bool,
 ) -> (Vec<u8>, Option<String>) {
     let mut file = tempfile::NamedTempFile::new().unwrap();
     file.write_all(text).unwrap();
@@ -784,7 +784,7 @@ fn read_with(
             compressed,
             MAX_RECORD_BYTES,
             chunk_bytes,
-            lines,
+            blocks,
         )
         .unwrap();
         let mut batch = Batch::default();
@@ -1117,7 +1117,7 @@ fn json_rows_read_alike_in_every_layout() {
     }
 }
 
-/// The two readings of `.json`, a block of lines at a time on all cores and each row framed by
+/// The two readings of `.json`, a block at a time on all cores and each row framed by
 /// the reader thread, give the same rows and the same error on files broken at random: bytes
 /// that matter to JSON and to the cuts (brackets, commas, quotes, backslashes, newlines, spaces,
 /// control characters, bytes that are not UTF-8) put in, taken out or changed, in every layout.
@@ -1147,13 +1147,13 @@ fn both_readings_of_json_agree_on_broken_files() {
         }
         let chunk_bytes = [64, 700, 5_000][rng.below(3)];
         let threads = 1 + rng.below(3);
-        let lines = read_with(&text, false, false, chunk_bytes, threads, true);
+        let blocks = read_with(&text, false, false, chunk_bytes, threads, true);
         let framed = read_with(&text, false, false, chunk_bytes, 1, false);
         assert!(
-            lines.0 == framed.0 && lines.1 == framed.1,
+            blocks.0 == framed.0 && blocks.1 == framed.1,
             "{}: {:?} against {:?}",
             String::from_utf8_lossy(&text),
-            lines.1,
+            blocks.1,
             framed.1
         );
         differ += usize::from(framed.1.is_some());

@@ -1,7 +1,7 @@
 //! `.json` rows read on all cores, framing included: the reader thread only reads (and
 //! digests) the text, in blocks cut where a row may start ([`run_raw`]); the caller's thread
 //! cuts each block into spans the same way, which all cores read at once, each span finding its
-//! own rows ([`read_span`]); then it checks, in file order, that the spans join up ([`Lines`]).
+//! own rows ([`read_span`]); then it checks, in file order, that the spans join up ([`Blocks`]).
 //!
 //! A row may start at a `[` after `],` and whitespace, as between rows in every layout (one row
 //! a line, all on one line, indented). Such a `[` inside a string is the only wrong guess in
@@ -33,8 +33,9 @@ const MIN_SPAN: usize = 32 << 10;
 /// the rest of the file is read from the start of the gap.
 const MAX_GAP: usize = 1 << 20;
 
-/// A block of the text as read: whole lines, but at the end of the text, after a read error,
-/// or when a line is longer than a block.
+/// A block of the text as read: it ends where a row may start, but at the end of the text,
+/// after a read error, or when no row starts in it past its first byte (a row longer than a
+/// block, or text that is not rows).
 pub(super) struct Raw {
     pub(super) text: Vec<u8>,
     /// Offset of `text[0]` in the file's text.
@@ -50,8 +51,9 @@ pub(super) enum After {
 }
 
 /// The reader thread: reads `src` in blocks of `size` bytes (after `buf`, read already, whose
-/// first byte is at `base`) until the end, an error or `stop`, each block cut after its last
-/// newline and the rest carried into the next. A panic (a bug) becomes a read error.
+/// first byte is at `base`) until the end, an error or `stop`, each block cut where its last
+/// row may start ([`last_row_start`]) and the rest carried into the next. A panic (a bug)
+/// becomes a read error.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn run_raw(
     mut src: Source,
@@ -210,7 +212,7 @@ fn read_span(
     span
 }
 
-/// What [`Lines::read_block`] did.
+/// What [`Blocks::read_block`] did.
 pub(super) enum Step {
     /// It took a block, or the batch is full.
     Read,
@@ -219,10 +221,10 @@ pub(super) enum Step {
     Exact { input: Input, rows: u64 },
 }
 
-/// The caller's side of line-at-a-time reading.
-pub(super) struct Lines {
-    pub(super) raw: Receiver<Raw>,
-    pub(super) recycle: SyncSender<Vec<u8>>,
+/// The caller's side of reading a block at a time.
+pub(super) struct Blocks {
+    raw: Receiver<Raw>,
+    recycle: SyncSender<Vec<u8>>,
     /// A block the batch had no room for all of, and where in it reading goes on (at the end
     /// of a row).
     pending: Option<(Raw, usize)>,
@@ -233,7 +235,7 @@ pub(super) struct Lines {
     gap: Vec<u8>,
     gap_base: u64,
     /// Rows taken so far.
-    pub(super) row: u64,
+    row: u64,
     records: u64,
     /// Rows of the last block taken, to judge whether the next fits in the batch.
     pub(super) last_rows: usize,
@@ -241,7 +243,7 @@ pub(super) struct Lines {
     scratch: Vec<String>,
 }
 
-impl Lines {
+impl Blocks {
     /// Reading from `base`, just after the rows' `[`.
     pub(super) fn new(
         raw: Receiver<Raw>,
