@@ -273,6 +273,46 @@ fn every_reporting_command_speaks_json() {
     assert_eq!((c["from"].as_u64(), c["to"].as_u64()), (Some(1), Some(2)));
     let v = s.ok(&["verify-consistency", "c.json", "--json"]).json();
     assert_eq!(v["valid"], true);
+    // Every rejection and every unusable input has its code under --json, as in `verify`.
+    let proof: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(s.path().join("c.json")).unwrap()).unwrap();
+    let edited = |name: &str, edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut p = proof.clone();
+        edit(&mut p);
+        s.write(name, p.to_string().as_bytes());
+    };
+    edited("short.json", &|p| p["headers"] = serde_json::json!([]));
+    edited("swapped.json", &|p| {
+        let from = p["from"].clone();
+        p["from"] = p["to"].clone();
+        p["to"] = from;
+    });
+    edited("v2.json", &|p| p["version"] = 2.into());
+    edited("odd.json", &|p| p["headers"][0] = "abc".into());
+    edited("unsigned.json", &|p| p["to"] = "no note".into());
+    s.write("broken.json", b"{\"format\": ");
+    for (file, exit, code) in [
+        ("short.json", 1, "proof-shape"),
+        ("swapped.json", 1, "checkpoint-order"),
+        ("v2.json", 1, "proof-shape"),
+        ("odd.json", 1, "bad-header"),
+        ("unsigned.json", 1, "checkpoint"),
+        ("broken.json", 2, "unusable-proof"),
+        ("missing.json", 2, "unreadable-input"),
+    ] {
+        let r = s.run(&["verify-consistency", file, "--json"]);
+        assert_eq!(r.code, exit, "{file}: {}{}", r.stdout, r.stderr);
+        let v = r.json();
+        assert_eq!(
+            (v["valid"].as_bool(), v["code"].as_str()),
+            (Some(false), Some(code)),
+            "{file}: {v}"
+        );
+        assert!(
+            !v["reason"].as_str().unwrap_or_default().is_empty(),
+            "{file}: {v}"
+        );
+    }
     let tip = s.ok(&["chain", "tip", "--json"]).json();
     assert_eq!(tip["height"], 1);
     assert_eq!(s.ok(&["chain", "tip"]).stdout.trim(), tip["hash"]);

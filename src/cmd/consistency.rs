@@ -2,13 +2,15 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use serde_json::json;
 
 use super::print_json;
 use crate::Outcome;
-use trialnotary::core::consistency::{ConsistencyProof, verify_consistency};
+use trialnotary::core::consistency::{
+    ConsistencyError, ConsistencyProof, Consistent, verify_consistency,
+};
 use trialnotary::core::note::TrustStore;
+use trialnotary::core::session::{self, Unusable};
 
 /// Arguments of `verify-consistency`.
 #[derive(clap::Args, Debug)]
@@ -24,29 +26,29 @@ pub struct Args {
     json: bool,
 }
 
-/// Runs `verify-consistency`.
+/// Runs `verify-consistency`. With `--json`, input it cannot use (exit 2) is a JSON line too,
+/// with its code, as `verify --json` gives it.
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let bytes = std::fs::read(&args.proof)
-        .with_context(|| format!("cannot read {}", args.proof.display()))?;
-    let proof: ConsistencyProof = serde_json::from_slice(&bytes)
-        .with_context(|| format!("{}: unusable consistency proof", args.proof.display()))?;
-    let trust = match &args.trust {
-        Some(p) => Some(TrustStore::parse(
-            &std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?,
-        )?),
-        None => None,
+    let (checked, signatures) = match check(&args) {
+        Ok(checked) => checked,
+        Err(e) => {
+            if args.json {
+                print_json(&json!({"valid": false, "code": e.code, "reason": e.message}))?;
+            }
+            return Err(e.into());
+        }
     };
-    match verify_consistency(&proof, trust.as_ref()) {
+    match checked {
         Ok(c) => {
             if args.json {
                 print_json(
                     &json!({"valid": true, "origin": c.from.origin, "from": c.from.size, "to": c.to.size,
-                                   "tip": c.to.tip, "signatures_checked": trust.is_some()}),
+                                   "tip": c.to.tip, "signatures_checked": signatures}),
                 )?;
             } else {
                 // A note's text means nothing until a trusted key's signature verifies: without
                 // a trust store the origin is only what both checkpoints claim.
-                let whose = if trust.is_some() {
+                let whose = if signatures {
                     format!("of {}", c.from.origin)
                 } else {
                     format!("(unverified origin {:?})", c.from.origin)
@@ -57,7 +59,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                     c.from.size,
                     c.to.size - c.from.size
                 )?;
-                if trust.is_none() {
+                if !signatures {
                     errln!(
                         "warning: signatures not checked; give --trust to require the sponsor's key"
                     );
@@ -67,11 +69,36 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         }
         Err(e) => {
             if args.json {
-                print_json(&json!({"valid": false, "reason": e.to_string()}))?;
+                print_json(&json!({"valid": false, "code": e.code, "reason": e.reason}))?;
             } else {
                 outln!("INVALID: {e}")?;
             }
             Ok(Outcome::Rejected)
         }
     }
+}
+
+/// Reads the proof and the trust store and checks the proof: the verdict, and whether
+/// signatures were checked; or input it cannot use.
+fn check(args: &Args) -> Result<(Result<Consistent, ConsistencyError>, bool), Unusable> {
+    let name = args.proof.display().to_string();
+    let bytes = std::fs::read(&args.proof)
+        .map_err(|e| session::cannot_read("consistency proof", &name, &e))?;
+    let proof: ConsistencyProof = serde_json::from_slice(&bytes).map_err(|e| Unusable {
+        code: "unusable-proof",
+        message: format!("{name}: unusable consistency proof: {e}"),
+    })?;
+    let trust = match &args.trust {
+        Some(p) => {
+            let name = p.display().to_string();
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| session::cannot_read("trust store", &name, &e))?;
+            Some(TrustStore::parse(&text).map_err(|e| Unusable {
+                code: "unusable-trust-store",
+                message: format!("{name}: {e}"),
+            })?)
+        }
+        None => None,
+    };
+    Ok((verify_consistency(&proof, trust.as_ref()), trust.is_some()))
 }

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::core::header::{BlockHeader, leading_zero_bits};
-use crate::core::note::{Checkpoint, Note, NoteError, TrustStore, check_checkpoint};
+use crate::core::note::{Checkpoint, Note, TrustStore, check_checkpoint};
 
 /// The `format` field of a consistency proof.
 pub const CONSISTENCY_FORMAT: &str = "trialnotary-consistency";
@@ -40,53 +40,85 @@ pub struct Consistent {
     pub min_difficulty: Option<u32>,
 }
 
+/// Why a consistency proof was rejected: a stable code, the same in every verifier, and the
+/// reason.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsistencyError {
+    /// `proof-shape` (another format or version; a header count that does not fit),
+    /// `checkpoint` (a checkpoint that is not a note, or not signed as the trust store
+    /// requires), `origin-mismatch`, `checkpoint-order` (the later checkpoint is shorter),
+    /// `bad-header` (not a header, or at another height), `chain-rewritten` (a header that does
+    /// not extend the hash before it, or headers that do not lead to the later tip),
+    /// `insufficient-work`, `below-min-difficulty`.
+    pub code: &'static str,
+    /// What failed, naming the checkpoint or the height.
+    pub reason: String,
+}
+
+impl std::fmt::Display for ConsistencyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+impl std::error::Error for ConsistencyError {}
+
+fn reject(code: &'static str, reason: String) -> ConsistencyError {
+    ConsistencyError { code, reason }
+}
+
 /// Verifies that `proof.to` extends `proof.from`. With `trust`, both checkpoints must also be
 /// signed (and cosigned) as it requires, and every block in between meet its minimum difficulty.
 ///
 /// # Errors
-/// A [`NoteError`] naming the first failed check (an unsigned checkpoint, another origin, a
-/// shrinking chain, a broken link at a named height, missing work).
+/// A [`ConsistencyError`] naming the first failed check (an unsigned checkpoint, another
+/// origin, a shrinking chain, a broken link at a named height, missing work).
 pub fn verify_consistency(
     proof: &ConsistencyProof,
     trust: Option<&TrustStore>,
-) -> Result<Consistent, NoteError> {
+) -> Result<Consistent, ConsistencyError> {
     if proof.format != CONSISTENCY_FORMAT || proof.version != CONSISTENCY_VERSION {
-        return Err(NoteError(
+        return Err(reject(
+            "proof-shape",
             "not a version 1 trialnotary consistency proof".into(),
         ));
     }
-    let (from, to) = match trust {
-        Some(t) => (
-            check_checkpoint(proof.from.as_bytes(), t)
-                .map_err(|e| NoteError(format!("earlier checkpoint: {e}")))?
-                .checkpoint,
-            check_checkpoint(proof.to.as_bytes(), t)
-                .map_err(|e| NoteError(format!("later checkpoint: {e}")))?
-                .checkpoint,
-        ),
-        None => (
-            Checkpoint::parse(&Note::parse(proof.from.as_bytes())?.text)?,
-            Checkpoint::parse(&Note::parse(proof.to.as_bytes())?.text)?,
-        ),
+    let checkpoint = |what: &str, note: &str| {
+        let checked = match trust {
+            Some(t) => check_checkpoint(note.as_bytes(), t).map(|c| c.checkpoint),
+            None => Note::parse(note.as_bytes()).and_then(|n| Checkpoint::parse(&n.text)),
+        };
+        checked.map_err(|e| reject("checkpoint", format!("{what} checkpoint: {e}")))
     };
+    let from = checkpoint("earlier", &proof.from)?;
+    let to = checkpoint("later", &proof.to)?;
     if from.origin != to.origin {
-        return Err(NoteError(format!(
-            "checkpoints of two chains: {:?} and {:?}",
-            from.origin, to.origin
-        )));
+        return Err(reject(
+            "origin-mismatch",
+            format!(
+                "checkpoints of two chains: {:?} and {:?}",
+                from.origin, to.origin
+            ),
+        ));
     }
     if to.size < from.size {
-        return Err(NoteError(format!(
-            "the later checkpoint ({} blocks) is shorter than the earlier ({})",
-            to.size, from.size
-        )));
+        return Err(reject(
+            "checkpoint-order",
+            format!(
+                "the later checkpoint ({} blocks) is shorter than the earlier ({})",
+                to.size, from.size
+            ),
+        ));
     }
     if proof.headers.len() as u64 != to.size - from.size {
-        return Err(NoteError(format!(
-            "{} headers given, {} blocks lie between the checkpoints",
-            proof.headers.len(),
-            to.size - from.size
-        )));
+        return Err(reject(
+            "proof-shape",
+            format!(
+                "{} headers given, {} blocks lie between the checkpoints",
+                proof.headers.len(),
+                to.size - from.size
+            ),
+        ));
     }
     let min = trust.map_or(0, |t| t.min_difficulty);
     let mut tip = from.tip;
@@ -94,35 +126,51 @@ pub fn verify_consistency(
     for (i, hex_header) in proof.headers.iter().enumerate() {
         // Below to.size, which the header count was checked against: no overflow.
         let height = from.size + i as u64;
-        let at = |m: String| NoteError(format!("block at height {height}: {m}"));
-        let bytes = hex::decode(hex_header).map_err(|e| at(e.to_string()))?;
-        let header = BlockHeader::from_bytes(&bytes).map_err(|e| at(e.to_string()))?;
+        let at = |code, m: String| reject(code, format!("block at height {height}: {m}"));
+        let bytes = hex::decode(hex_header).map_err(|e| at("bad-header", e.to_string()))?;
+        let header =
+            BlockHeader::from_bytes(&bytes).map_err(|e| at("bad-header", e.to_string()))?;
         if header.height != height {
-            return Err(at(format!("header says height {}", header.height)));
+            return Err(at(
+                "bad-header",
+                format!("header says height {}", header.height),
+            ));
         }
         if header.prev != tip {
-            return Err(at(format!(
-                "does not extend {tip}: the chain was rewritten after the earlier checkpoint"
-            )));
+            return Err(at(
+                "chain-rewritten",
+                format!(
+                    "does not extend {tip}: the chain was rewritten after the earlier checkpoint"
+                ),
+            ));
         }
         let hash = header.hash();
         if leading_zero_bits(&hash) < header.difficulty {
-            return Err(at("hash does not meet its difficulty".into()));
+            return Err(at(
+                "insufficient-work",
+                "hash does not meet its difficulty".into(),
+            ));
         }
         if header.difficulty < min {
-            return Err(at(format!(
-                "difficulty {} is below the required {min}",
-                header.difficulty
-            )));
+            return Err(at(
+                "below-min-difficulty",
+                format!(
+                    "difficulty {} is below the required {min}",
+                    header.difficulty
+                ),
+            ));
         }
         lowest = Some(lowest.map_or(header.difficulty, |l| l.min(header.difficulty)));
         tip = hash;
     }
     if tip != to.tip {
-        return Err(NoteError(format!(
-            "the headers lead to {tip}, the later checkpoint names {}: the chain was rewritten",
-            to.tip
-        )));
+        return Err(reject(
+            "chain-rewritten",
+            format!(
+                "the headers lead to {tip}, the later checkpoint names {}: the chain was rewritten",
+                to.tip
+            ),
+        ));
     }
     Ok(Consistent {
         from,
@@ -175,6 +223,7 @@ mod tests {
         let c = verify_consistency(&proof(BlockHash::default()), None).unwrap();
         assert_eq!((c.from.size, c.to.size), (0, 1));
         // The empty chain's tip is the zero hash that block 0 links to.
-        assert!(verify_consistency(&proof(BlockHash::from_bytes([1; 32])), None).is_err());
+        let e = verify_consistency(&proof(BlockHash::from_bytes([1; 32])), None).unwrap_err();
+        assert_eq!(e.code, "chain-rewritten", "{e}");
     }
 }

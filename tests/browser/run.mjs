@@ -243,6 +243,8 @@ function generated() {
   edit('c.json', 'c-tampered.json', (q) => { q.headers[0] = q.headers[0].replace(/.$/, (d) => (d === '0' ? '1' : '0')); });
   edit('cc.json', 'cc-upper.json', (q) => { q.headers[0] = '0X' + q.headers[0].toUpperCase(); });
   edit('cc.json', 'cc-swapped.json', (q) => { [q.from, q.to] = [q.to, q.from]; });
+  edit('c.json', 'c-short.json', (q) => { q.headers.pop(); });
+  edit('c.json', 'c-v2.json', (q) => { q.version = 2; });
   write('c-not-json.json', '{"format": "trialnotary-consistency",');
   write('trust-bad.txt', 'log nobody\n');
   const consistency = [];
@@ -251,7 +253,7 @@ function generated() {
     for (const f of [proof, trust].filter(Boolean)) fs.copyFileSync(path.join(g, f), path.join(dir, f));
     consistency.push({ name: `consistency ${proof} ${trust || ''}`, dir, consistency: proof, files: trust ? { trust } : {} });
   };
-  for (const proof of ['c.json', 'cc.json', 'c-tampered.json', 'cc-upper.json', 'cc-swapped.json', 'c-not-json.json']) {
+  for (const proof of ['c.json', 'cc.json', 'c-tampered.json', 'cc-upper.json', 'cc-swapped.json', 'c-short.json', 'c-v2.json', 'c-not-json.json']) {
     addConsistency(proof);
     addConsistency(proof, 'trust.txt');
   }
@@ -325,8 +327,12 @@ function compare(c, page, bin) {
   const out = [];
   if (String(bin.code) !== page.exit) out.push(`exit: trialnotary ${bin.code}, page ${page.exit}`);
   if (c.consistency) {
-    // verify-consistency prints JSON for verdicts (exit 0 and 1) and an error for unusable input.
-    if (bin.code !== 2 && bin.stdout !== page.stdout) out.push(`JSON:\n  trialnotary ${bin.stdout}\n  page        ${page.stdout}`);
+    // verify-consistency prints one JSON object (pretty), for unusable input (exit 2) too.
+    const parse = (s) => { try { return JSON.parse(s); } catch { return { code: `(no JSON: ${JSON.stringify(s)})` }; } };
+    const [x, y] = [bin.stdout, page.stdout].map(parse);
+    if (!bin.stdout.trim()) out.push('verify-consistency --json printed no JSON');
+    if (x.code !== y.code) out.push(`code ${x.code} from trialnotary, ${y.code} from the page`);
+    else if (bin.stdout.trim() && normalize(bin.stdout) !== normalize(page.stdout)) out.push(`JSON:\n  trialnotary ${bin.stdout}\n  page        ${page.stdout}`);
     const position = (s) => s.replace(/ at line \d+ column \d+/g, '').trim();
     if (bin.code === 2 && !position(bin.stderr).includes(position(page.said))) out.push(`reason: trialnotary ${bin.stderr.trim()}\n  page ${page.said}`);
     return out;
