@@ -316,12 +316,26 @@ pub struct SubmissionEntry {
     pub datasets: u64,
     /// Number of documents; absent (never written) when 0, so that a submission of datasets
     /// alone has the entry, and the root, it had before documents existed.
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_zero",
+        deserialize_with = "written_count"
+    )]
     pub documents: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
+}
+
+/// A count that is written only when it is not zero: one spelling for an entry.
+fn written_count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    match u64::deserialize(d)? {
+        0 => Err(serde::de::Error::custom(
+            "\"documents\" is written only when there are documents",
+        )),
+        n => Ok(n),
+    }
 }
 
 impl SubmissionEntry {

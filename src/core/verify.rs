@@ -250,12 +250,26 @@ fn expect_shape(proof: &Proof) -> Result<(), VerifyError> {
             )));
         }
     }
-    if p.version < 3 && matches!(p.kind, ProofKind::Document | ProofKind::Submission) {
-        return Err(VerifyError::Shape(format!(
-            "a version {} proof cannot be a {} proof",
-            p.version,
-            p.kind.as_str()
-        )));
+    // Version 3 added documents, submission proofs and a dataset's leaves: an older label on
+    // them is not a proof any release wrote.
+    if p.version < 3 {
+        let v = p.version;
+        if matches!(p.kind, ProofKind::Document | ProofKind::Submission) {
+            return Err(VerifyError::Shape(format!(
+                "a version {v} proof cannot be a {} proof",
+                p.kind.as_str()
+            )));
+        }
+        if p.leaves.is_some() {
+            return Err(VerifyError::Shape(format!(
+                "a version {v} proof cannot carry \"leaves\""
+            )));
+        }
+        if p.submission.documents > 0 {
+            return Err(VerifyError::Shape(format!(
+                "a version {v} proof's submission cannot count documents"
+            )));
+        }
     }
     Ok(())
 }

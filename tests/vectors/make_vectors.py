@@ -311,8 +311,8 @@ add3("documents-count-changed", "the submission entry counts one document fewer"
      edit(D3, lambda p: p["submission"].__setitem__("documents", p["submission"]["documents"] - 1)), 1,
      "tree size 17 but the next level commits to 16")
 add3("documents-count-zero", "the submission entry spells out zero documents (omitted when zero)",
-     edit(S3, lambda p: p["submission"].__setitem__("documents", 0)), 1,
-     "leaf hash mismatch")
+     edit(S3, lambda p: p["submission"].__setitem__("documents", 0)), 2,
+     '"documents" is written only when there are documents')
 add3("document-proof-with-dataset", "a document proof that also carries a dataset entry",
      edit(D3, lambda p: p.__setitem__("dataset", R3["dataset"])), 1, "proof shape")
 add3("submission-proof-with-step", "a submission proof with a submission step added",
@@ -325,6 +325,15 @@ add3("kind-unknown", "a kind this version does not define",
 add3("document-in-version-2", "a document proof labelled version 2, which had no documents",
      edit(D3, lambda p: p.__setitem__("version", 2)), 1,
      "a version 2 proof cannot be a document proof")
+add3("leaves-in-version-2", "a dataset proof with leaves labelled version 2, which had none",
+     edit(GOOD3["dataset"], lambda p: p.__setitem__("version", 2)), 1,
+     'a version 2 proof cannot carry "leaves"')
+add3("documents-in-version-2", "a record proof of a submission with documents labelled version 2",
+     edit(R3, lambda p: p.__setitem__("version", 2)), 1,
+     "a version 2 proof's submission cannot count documents")
+add("documents-zero-spelled", "a submission entry that spells out zero documents (written only "
+    "when there are some)", edit(R, lambda p: p["submission"].__setitem__("documents", 0)), 2,
+    '"documents" is written only when there are documents')
 
 with open(os.path.join(HERE, "manifest.json"), "w") as f:
     json.dump(vectors, f, indent=1)
