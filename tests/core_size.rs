@@ -8,9 +8,10 @@ use std::path::Path;
 /// The budget. Raise it only with a reason, here and in the README's "verification core".
 /// 2,700 at the layout's creation; 2,800 with documents and submission proofs (format 3);
 /// 2,850 with block times in UTC in every verdict (a regulator reads dates, not epoch seconds);
-/// 2,900 with a code for every rejection of a consistency proof and the refusal of version 3's
-/// fields under a version 2 label.
-const BUDGET: usize = 2900;
+/// 3,000 with a code for every rejection of a consistency proof, and one spelling of a proof:
+/// version 3's fields refused under a version 2 label, and serde's second spellings (a struct as
+/// an array of its fields, a kind as `{"name": null}`) refused.
+const BUDGET: usize = 3000;
 
 /// Code lines of one file: non-blank, non-comment lines before its `#[cfg(test)]` module.
 fn code_lines(text: &str) -> usize {

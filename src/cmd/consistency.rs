@@ -84,7 +84,7 @@ fn check(args: &Args) -> Result<(Result<Consistent, ConsistencyError>, bool), Un
     let name = args.proof.display().to_string();
     let bytes = std::fs::read(&args.proof)
         .map_err(|e| session::cannot_read("consistency proof", &name, &e))?;
-    let proof: ConsistencyProof = serde_json::from_slice(&bytes).map_err(|e| Unusable {
+    let proof = ConsistencyProof::from_json(&bytes).map_err(|e| Unusable {
         code: "unusable-proof",
         message: format!("{name}: unusable consistency proof: {e}"),
     })?;

@@ -96,7 +96,7 @@ pub fn run(Command::Cosign(args): Command) -> anyhow::Result<Outcome> {
                     state.display()
                 )
             })?;
-            let proof: ConsistencyProof = serde_json::from_str(&read(proof_path)?)
+            let proof = ConsistencyProof::from_json(read(proof_path)?.as_bytes())
                 .with_context(|| format!("{}: not a consistency proof", proof_path.display()))?;
             let from = Note::parse(proof.from.as_bytes())?;
             let to = Note::parse(proof.to.as_bytes())?;

@@ -29,6 +29,20 @@ pub struct ConsistencyProof {
     pub headers: Vec<String>,
 }
 
+impl ConsistencyProof {
+    /// Reads a consistency proof from JSON: an object, as every writer writes it (serde's derive
+    /// would also read an array of its fields).
+    ///
+    /// # Errors
+    /// serde_json's, for bytes that are not a consistency proof's JSON.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let proof = crate::core::proof::object(&mut de)?;
+        de.end()?;
+        Ok(proof)
+    }
+}
+
 /// What a valid consistency proof establishes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Consistent {

@@ -3,7 +3,8 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::core::hash::{BlockHash, NodeHash};
 use crate::core::header::BlockHeader;
@@ -22,7 +23,7 @@ pub const OLDEST_PROOF_VERSION: u32 = 2;
 pub const MAX_PROOF_BYTES: usize = 1 << 30;
 
 /// What a proof proves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ProofKind {
     /// One record (row) of one dataset.
@@ -48,7 +49,7 @@ impl ProofKind {
 }
 
 /// Which tree a step walks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TreeKind {
     /// Record leaves of one dataset file, in file order.
@@ -77,6 +78,76 @@ impl TreeKind {
             TreeKind::Block => "submission in block",
         }
     }
+}
+
+/// The index in `names` of a kind read from its name alone: serde's derive would also take
+/// `{"record": null}`, a second spelling no writer uses.
+fn by_name<'de, D: Deserializer<'de>>(
+    d: D,
+    names: &'static [&'static str],
+) -> Result<usize, D::Error> {
+    let name = String::deserialize(d)?;
+    names
+        .iter()
+        .position(|&n| n == name)
+        .ok_or_else(|| de::Error::unknown_variant(&name, names))
+}
+
+impl<'de> Deserialize<'de> for ProofKind {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let k = by_name(d, &["record", "dataset", "document", "submission"])?;
+        Ok([
+            Self::Record,
+            Self::Dataset,
+            Self::Document,
+            Self::Submission,
+        ][k])
+    }
+}
+
+impl<'de> Deserialize<'de> for TreeKind {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let k = by_name(d, &["dataset", "submission", "block"])?;
+        Ok([Self::Dataset, Self::Submission, Self::Block][k])
+    }
+}
+
+/// A struct read from a JSON object alone: serde's derive would also take an array of its
+/// fields in order, a second spelling no writer uses.
+struct Object<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Fields<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for Fields<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        d.deserialize_map(Fields(std::marker::PhantomData))
+            .map(Object)
+    }
+}
+
+/// [`Object`] for a field.
+pub(crate) fn object<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+    Object::deserialize(d).map(|o| o.0)
+}
+
+/// [`Object`] for an optional field.
+fn some_object<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    Option::<Object<T>>::deserialize(d).map(|o| o.map(|o| o.0))
+}
+
+/// [`Object`] for each element.
+fn objects<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+    Vec::<Object<T>>::deserialize(d).map(|v| v.into_iter().map(|o| o.0).collect())
 }
 
 /// The record a record proof is about, in the clear, with its salt.
@@ -124,6 +195,7 @@ pub struct BlockInfo {
     /// The 96 header bytes in hex: what is hashed.
     pub header: String,
     /// The header decoded, for readers; checked against `header`.
+    #[serde(deserialize_with = "object")]
     pub fields: BlockHeader,
 }
 
@@ -138,13 +210,25 @@ pub struct Proof {
     /// What is proved.
     pub kind: ProofKind,
     /// The record, for record proofs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "some_object"
+    )]
     pub record: Option<RecordClaim>,
     /// The dataset entry (the leaf of the submission tree), for record and dataset proofs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "some_object"
+    )]
     pub dataset: Option<DatasetEntry>,
     /// The document entry (the leaf of the submission tree), for document proofs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "some_object"
+    )]
     pub document: Option<DocumentEntry>,
     /// For dataset proofs made to travel with the data: every row's salt, so the holder of the
     /// data can re-hash each row.
@@ -155,10 +239,13 @@ pub struct Proof {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leaves: Option<Vec<NodeHash>>,
     /// The submission entry (the leaf of the block's anchor tree).
+    #[serde(deserialize_with = "object")]
     pub submission: SubmissionEntry,
     /// Inclusion steps, bottom-up.
+    #[serde(deserialize_with = "objects")]
     pub steps: Vec<Step>,
     /// The anchoring block.
+    #[serde(deserialize_with = "object")]
     pub block: BlockInfo,
     /// A signed checkpoint (C2SP signed note) whose tip is this block, when the sponsor signs.
     #[serde(default, skip_serializing_if = "Option::is_none")]

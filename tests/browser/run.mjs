@@ -169,9 +169,13 @@ function generated() {
   edit('rec.json', 'note-size.json', (p) => { p.checkpoint = p.checkpoint.replace(/\n(\d+)\n/, '\n0$1\n'); });
   const order = ['format', 'version', 'kind', 'record', 'dataset', 'document', 'salts', 'leaves', 'submission', 'steps', 'block', 'checkpoint'];
   const p = json('rec.json');
-  // serde reads a struct from an array of its fields, an enum's unit variant from {"name": null}.
+  // serde's derive would read a struct from an array of its fields and an enum's unit variant
+  // from {"name": null}; both verifiers refuse these second spellings.
   write('rec-array.json', JSON.stringify(order.map((k) => (k in p ? p[k] : null))));
   write('rec-enum-map.json', JSON.stringify({ ...p, kind: { record: null } }));
+  write('rec-step-enum-map.json', JSON.stringify({ ...p, steps: p.steps.map((t) => ({ ...t, tree: { [t.tree]: null } })) }));
+  write('rec-block-array.json', JSON.stringify({ ...p, block: Object.values(p.block) }));
+  write('rec-steps-arrays.json', JSON.stringify({ ...p, steps: p.steps.map((t) => Object.values(t)) }));
   const compact = JSON.stringify(p);
   write('rec-duplicate.json', compact.slice(0, -1) + ',"kind":"record"}');
   write('rec-neg0.json', compact.replace('"row":3', '"row":-0'));
@@ -203,7 +207,7 @@ function generated() {
   };
   const chain = { chain: 'S/chain.tnc' };
   const trusted = { trust: 'trust.txt', checkpoint: 'cp1c.note' };
-  for (const proof of ['rec.json', 'ae.json', 'ae-salts.json', 'doc.json', 'sub.json', 'rec-array.json', 'rec-enum-map.json', 'rec-unicode.json', 'rec-pair.json', 'rec-trailing.json']) {
+  for (const proof of ['rec.json', 'ae.json', 'ae-salts.json', 'doc.json', 'sub.json', 'rec-array.json', 'rec-enum-map.json', 'rec-step-enum-map.json', 'rec-block-array.json', 'rec-steps-arrays.json', 'rec-unicode.json', 'rec-pair.json', 'rec-trailing.json']) {
     add(proof, chain);
     add(proof, trusted);
   }

@@ -331,6 +331,12 @@ add3("leaves-in-version-2", "a dataset proof with leaves labelled version 2, whi
 add3("documents-in-version-2", "a record proof of a submission with documents labelled version 2",
      edit(R3, lambda p: p.__setitem__("version", 2)), 1,
      "a version 2 proof's submission cannot count documents")
+add("kind-as-object", "the kind written as serde's one-key object, not its name: one spelling only",
+    edit(R, lambda p: p.__setitem__("kind", {"record": None})), 2,
+    "invalid type: map, expected a string")
+add("block-as-array", "the block written as an array of its fields, not an object: one spelling only",
+    edit(R, lambda p: p.__setitem__("block", list(p["block"].values()))), 2,
+    "invalid type: sequence, expected a JSON object")
 add("documents-zero-spelled", "a submission entry that spells out zero documents (written only "
     "when there are some)", edit(R, lambda p: p["submission"].__setitem__("documents", 0)), 2,
     '"documents" is written only when there are documents')
