@@ -242,6 +242,36 @@ fn xpt_text_that_is_not_utf8_names_row_and_column() {
     fails_cleanly(&s, &[&p], &["xdm.xpt", "row 0, column ARM", "not UTF-8"]);
 }
 
+/// An IBM float with more significant bits than a double holds is refused, not rounded to the
+/// double of the number it was (which would give two files one root): here LB's VISITNUM of
+/// row 939, 10, with its last bit set.
+#[test]
+fn xpt_number_beyond_a_double_names_row_and_column() {
+    let s = Scratch::new();
+    let mut bad =
+        std::fs::read(fixtures().join("ectd/0000/m5/datasets/tnstudy01/tabulations/sdtm/lb.xpt"))
+            .unwrap();
+    // The observations start at 3,280; rows are 157 bytes, VISITNUM at 124.
+    let at = 3280 + 939 * 157 + 124;
+    assert_eq!(
+        bad[at..at + 8],
+        [0x41, 0xa0, 0, 0, 0, 0, 0, 0],
+        "VISITNUM 10"
+    );
+    bad[at + 7] = 1;
+    let p = sub_with(&s, "xlb.xpt", &bad);
+    fails_cleanly(
+        &s,
+        &[&p],
+        &[
+            "xlb.xpt",
+            "row 939, column VISITNUM",
+            "41a0000000000001",
+            "more significant bits",
+        ],
+    );
+}
+
 /// The sample DM as Dataset-JSON with its rows edited; the metadata keeps its bytes and order
 /// (`rows` last, as the specification wants).
 fn dataset_json(edit: impl FnOnce(&mut Vec<serde_json::Value>)) -> Vec<u8> {

@@ -22,10 +22,15 @@ fn study(s: &Scratch) -> std::path::PathBuf {
 fn documents_are_notarized_beside_the_datasets() {
     let s = Scratch::new();
     let dir = study(&s);
+    // A JSON schema of Dataset-JSON names `datasetJSONVersion`, nested: it is a document.
+    s.copy_fixture(
+        "dataset-json/cdisc/extensions/dataset_extension.schema.json",
+        "study/programs/dataset_extension.schema.json",
+    );
     let r = s.notarize(&[&dir], &[]);
     let sub = &r["submissions"][0];
     assert_eq!(sub["datasets"], 2);
-    assert_eq!(sub["documents"], 3);
+    assert_eq!(sub["documents"], 4);
     assert_eq!(sub["status"], "new");
     let names: Vec<&str> = sub["items"]
         .as_array()
@@ -37,6 +42,7 @@ fn documents_are_notarized_beside_the_datasets() {
         names,
         [
             "programs/adsl.sas",
+            "programs/dataset_extension.schema.json",
             "reviewers-guide.pdf",
             "tabulations/define.xml",
             "tabulations/dm",

@@ -78,8 +78,9 @@ impl Format {
 }
 
 /// Whether the file at `path` is a dataset, and in which format: by its extension, and for
-/// `.json` and `.ndjson` by its first 64 KiB holding a `datasetJSONVersion` key (Dataset-JSON
-/// writes it first), so that other JSON files of a submission are documents.
+/// `.json` and `.ndjson` by a `datasetJSONVersion` key of its first object in its first 64 KiB
+/// (Dataset-JSON writes it among the first), so that other JSON files of a submission (a
+/// schema, a configuration) are documents.
 pub fn dataset_format(path: &Path) -> Option<(Format, usize)> {
     let (format, ext) = Format::from_path(path)?;
     if !matches!(format, Format::DatasetJson | Format::DatasetNdjson) {
@@ -88,10 +89,37 @@ pub fn dataset_format(path: &Path) -> Option<(Format, usize)> {
     let mut head = Vec::new();
     let file = std::fs::File::open(path).ok()?;
     std::io::Read::read_to_end(&mut std::io::Read::take(file, 64 << 10), &mut head).ok()?;
-    let key = b"\"datasetJSONVersion\"";
-    head.windows(key.len())
-        .any(|w| w == key)
-        .then_some((format, ext))
+    has_version_key(&head).then_some((format, ext))
+}
+
+/// Whether the first JSON object of `head` has a `datasetJSONVersion` key of its own: the word
+/// in a value, or a key of an object nested in it (a JSON schema of Dataset-JSON has both), does
+/// not make a file a dataset.
+fn has_version_key(head: &[u8]) -> bool {
+    use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+    struct Keys<'a>(&'a std::cell::Cell<bool>);
+    impl<'de> Visitor<'de> for Keys<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<String>()? {
+                if key == "datasetJSONVersion" {
+                    self.0.set(true);
+                    return Ok(());
+                }
+                map.next_value::<IgnoredAny>()?;
+            }
+            Ok(())
+        }
+    }
+    let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    let found = std::cell::Cell::new(false);
+    // The object usually goes on past the head, or stops being read once the key is found:
+    // the result says nothing, the key does.
+    let _ = serde_json::Deserializer::from_slice(head).deserialize_map(Keys(&found));
+    found.get()
 }
 
 impl fmt::Display for Format {
@@ -709,6 +737,41 @@ mod tests {
         assert_eq!(read, bytes);
         let want = format!("blake3:{}", blake3::hash(&bytes).to_hex());
         assert_eq!(digest.get(), Some(&want));
+    }
+
+    /// Only a key of the first object makes a JSON file Dataset-JSON: not the word in a value,
+    /// not a key nested deeper (a schema), wherever the object is cut.
+    #[test]
+    fn a_dataset_json_file_has_its_version_key_at_the_top() {
+        let yes: [&[u8]; 5] = [
+            br#"{"datasetJSONCreationDateTime":"x","datasetJSONVersion":"1.1.0","rows":[["#,
+            b"\xef\xbb\xbf{ \"datasetJSONVersion\" : \"1.1\"}",
+            br#"{"a":{"b":[1,{"c":"]}"}]},"datasetJSONVersion":"1.1"}"#,
+            br#"{"dataset\u004aSONVersion":"1.1"}"#,
+            b"{\"datasetJSONVersion\":\"1.1\",\"records\":2}\n[1]\n[2]\n",
+        ];
+        let no: [&[u8]; 6] = [
+            br#"{"foo": 1, "note": "datasetJSONVersion"}"#,
+            br#"{"foo": {"datasetJSONVersion": "1.1.0"}}"#,
+            br#"{"properties":{"datasetJSONVersion":{"type":"string"}}}"#,
+            br#"[{"datasetJSONVersion":"1.1"}]"#,
+            br#"{"a":"#,
+            b"",
+        ];
+        for head in yes {
+            assert!(
+                super::has_version_key(head),
+                "{}",
+                String::from_utf8_lossy(head)
+            );
+        }
+        for head in no {
+            assert!(
+                !super::has_version_key(head),
+                "{}",
+                String::from_utf8_lossy(head)
+            );
+        }
     }
 
     /// Reading in blocks appended to a buffer gives the file's bytes and its digest, which is

@@ -66,12 +66,21 @@ impl Layout {
     }
 }
 
-/// A character value that is not UTF-8: its row (within the rows converted), column, and the
-/// offset of its first invalid byte.
-pub(super) struct BadText {
+/// A value that cannot be converted: its row (within the rows converted), column and what is
+/// wrong.
+pub(super) struct BadValue {
     pub(super) row: usize,
     pub(super) column: usize,
-    pub(super) valid_up_to: usize,
+    pub(super) problem: Problem,
+}
+
+/// What is wrong with a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Problem {
+    /// A character value that is not UTF-8, and the offset of its first invalid byte.
+    NotUtf8(usize),
+    /// A number no double holds exactly ([`SasNumber::Inexact`]), and its eight bytes.
+    Inexact(u64),
 }
 
 /// Whether byte `b` is written between quotes as it is: printable ASCII but `"` and `\\`.
@@ -181,7 +190,7 @@ pub(super) fn write_rows(
     range: std::ops::Range<usize>,
     layout: &Layout,
     batch: &mut Batch,
-) -> Result<(), BadText> {
+) -> Result<(), BadValue> {
     let len = layout.row_len;
     let mut w = RowWriter {
         o: std::mem::take(&mut batch.buf),
@@ -202,11 +211,11 @@ pub(super) fn write_rows(
     let mut result = Ok(());
     for i in range {
         let at = i * len;
-        if let Err((column, valid_up_to)) = w.row(layout, &data[at..at + len], &data[at..]) {
-            result = Err(BadText {
+        if let Err((column, problem)) = w.row(layout, &data[at..at + len], &data[at..]) {
+            result = Err(BadValue {
                 row: i,
                 column,
-                valid_up_to,
+                problem,
             });
             break;
         }
@@ -239,7 +248,7 @@ impl RowWriter {
     /// the row on, for fixed-size copies. On a character value that is not UTF-8, its column
     /// and the offset of its first invalid byte.
     #[inline(always)]
-    fn row(&mut self, layout: &Layout, row: &[u8], rest: &[u8]) -> Result<(), (usize, usize)> {
+    fn row(&mut self, layout: &Layout, row: &[u8], rest: &[u8]) -> Result<(), (usize, Problem)> {
         let plain = row_masks(row, &layout.numeric, &mut self.nonblank);
         if self.o.len() < self.pos + layout.most {
             self.o.resize(self.pos + layout.most, 0);
@@ -272,7 +281,8 @@ impl RowWriter {
                         o[pos + 1 + n] = b'"';
                         pos += n + 2;
                     } else {
-                        let text = std::str::from_utf8(value).map_err(|e| (c, e.valid_up_to()))?;
+                        let text = std::str::from_utf8(value)
+                            .map_err(|e| (c, Problem::NotUtf8(e.valid_up_to())))?;
                         self.escaped.clear();
                         write_string(&mut self.escaped, text);
                         let n = self.escaped.len();
@@ -298,6 +308,9 @@ impl RowWriter {
                     }
                     let from = pos;
                     let number = word_to_f64(word);
+                    if number == SasNumber::Inexact {
+                        return Err((c, Problem::Inexact(raw)));
+                    }
                     pos = write_number(o, pos, number, t, &mut self.text);
                     if let SasNumber::Value(_) = number
                         && pos - from <= NUMBER_TEXT
@@ -362,6 +375,8 @@ fn write_number(
             o[pos..pos + 4].copy_from_slice(&[b'"', b'.', c, b'"']);
             pos += 4;
         }
+        // Refused before it is written.
+        SasNumber::Inexact => {}
         SasNumber::Value(x) => {
             text.clear();
             push_number(text, x, t);
@@ -384,7 +399,7 @@ mod tests {
 
     /// The conversion of one observation as the reader did it before it converted on all
     /// cores: value by value, trimmed, checked as UTF-8 and escaped.
-    fn reference_row(row: &[u8], columns: &[Column]) -> Result<Vec<u8>, (usize, usize)> {
+    fn reference_row(row: &[u8], columns: &[Column]) -> Result<Vec<u8>, (usize, Problem)> {
         let mut out = vec![b'['];
         for (i, col) in columns.iter().enumerate() {
             if i > 0 {
@@ -394,7 +409,7 @@ mod tests {
             match col.kind {
                 Kind::Char => {
                     let text = std::str::from_utf8(trim_end(value, b' '))
-                        .map_err(|e| (i, e.valid_up_to()))?;
+                        .map_err(|e| (i, Problem::NotUtf8(e.valid_up_to())))?;
                     crate::core::record::write_value(&mut out, Some(text));
                 }
                 Kind::Num(t) => match ibm_to_f64(value) {
@@ -406,6 +421,10 @@ mod tests {
                         let mut text = String::new();
                         push_number(&mut text, x, t);
                         crate::ingest::write_plain_value(&mut out, text.as_bytes());
+                    }
+                    SasNumber::Inexact => {
+                        let word = super::super::ibm::ibm_word(value);
+                        return Err((i, Problem::Inexact(u64::from_be_bytes(word))));
                     }
                 },
             }
@@ -544,7 +563,7 @@ mod tests {
             let got = write_rows(&data, 0..cut, &layout, &mut batch)
                 .and_then(|()| write_rows(&data, cut..rows, &layout, &mut batch))
                 .err()
-                .map(|bad| (bad.row, bad.column, bad.valid_up_to));
+                .map(|bad| (bad.row, bad.column, bad.problem));
             proptest::prop_assert_eq!(got, want_error);
             let kept = want_ends.len();
             proptest::prop_assert_eq!(&batch.ends[..], &want_ends[..kept]);

@@ -1,5 +1,5 @@
-//! IBM System/370 hexadecimal floating point, as SAS XPORT stores numbers, to the nearest IEEE
-//! f64 ([`ibm_to_f64`]), with SAS's missing values ([`SasNumber`]).
+//! IBM System/370 hexadecimal floating point, as SAS XPORT stores numbers, to the IEEE f64 it
+//! is exactly ([`ibm_to_f64`]), with SAS's missing values ([`SasNumber`]).
 
 /// A SAS numeric value.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -10,11 +10,15 @@ pub enum SasNumber {
     Special(u8),
     /// A number.
     Value(f64),
+    /// A number no f64 holds exactly: more than 53 significant bits (an IBM float has up to
+    /// 56). Every writer of XPT converts from doubles, which IBM floats hold exactly, so none
+    /// writes one; rounding it would give two different files one text.
+    Inexact,
 }
 
 /// Converts an IBM System/370 floating-point number of 1 to 8 bytes (truncated on the right
-/// when shorter than 8) to the nearest f64, ties to even, recognising SAS missing values.
-/// Bytes past the eighth are ignored.
+/// when shorter than 8) to the f64 it is, or [`SasNumber::Inexact`], recognising SAS missing
+/// values. Bytes past the eighth are ignored.
 pub fn ibm_to_f64(bytes: &[u8]) -> SasNumber {
     word_to_f64(ibm_word(bytes))
 }
@@ -43,19 +47,18 @@ pub(super) fn word_to_f64(b: [u8; 8]) -> SasNumber {
             _ => SasNumber::Value(0.0),
         };
     }
-    // value = fraction × 2^(4 × (exponent − 64) − 56); the exponent spans −312..=199 after
-    // rounding, so every result is a normal f64 and the scaling below is exact.
+    // value = fraction × 2^(4 × (exponent − 64) − 56); the exponent spans −312..=199, so
+    // every result is a normal f64 and the scaling below is exact.
     let mut exp2 = 4 * (i32::from(b[0] & 0x7f) - 64) - 56;
     let bits = 64 - fraction.leading_zeros();
     let mut q = fraction;
     if bits > 53 {
+        // The low bits a double has no room for must be zero.
         let shift = bits - 53;
-        let rest = fraction & ((1u64 << shift) - 1);
-        let half = 1u64 << (shift - 1);
-        q = fraction >> shift;
-        if rest > half || (rest == half && q & 1 == 1) {
-            q += 1; // may reach 2^53, still exact
+        if fraction & ((1u64 << shift) - 1) != 0 {
+            return SasNumber::Inexact;
         }
+        q = fraction >> shift;
         exp2 += shift as i32;
     }
     let scale = f64::from_bits(((exp2 + 1023) as u64) << 52);
@@ -94,15 +97,17 @@ mod tests {
 
     #[test]
     fn ibm_extreme_exponents_and_zeros() {
-        // Largest: (1 - 2^-56) × 16^63 rounds up to 2^252.
+        // Largest a double holds: 53 significant bits under the largest exponent, 2^252 - 2^199;
+        // (1 - 2^-56) × 16^63 has 56, and no double is it.
         assert_eq!(
-            value(&hex("7fffffffffffffff")),
-            SasNumber::Value(2f64.powi(252))
+            value(&hex("7ffffffffffffff8")),
+            SasNumber::Value(2f64.powi(252) - 2f64.powi(199))
         );
         assert_eq!(
-            value(&hex("ffffffffffffffff")),
-            SasNumber::Value(-(2f64.powi(252)))
+            value(&hex("fffffffffffffff8")),
+            SasNumber::Value(-(2f64.powi(252) - 2f64.powi(199)))
         );
+        assert_eq!(value(&hex("7fffffffffffffff")), SasNumber::Inexact);
         // Smallest normalised 16^-65 and smallest unnormalised 2^-56 × 16^-64.
         assert_eq!(
             value(&hex("0010000000000000")),
@@ -127,30 +132,28 @@ mod tests {
         assert_eq!(value(&hex("4000000000000000")), SasNumber::Value(0.0));
     }
 
+    /// A number with more significant bits than a double's 53 is refused, not rounded: two
+    /// files that differ in those bits would otherwise have one text.
     #[test]
-    fn ibm_rounds_to_nearest_even() {
-        // 0x2 leading hex digit: 54 significant bits, one to drop.
-        let base = 2f64.powi(53); // fraction 2^53 × 2^(4×(0x4e−64)−56) = 2^53
-        // ...0 + tie (1): stays even.
-        assert_eq!(value(&hex("4e20000000000001")), SasNumber::Value(base));
-        // ...1 + tie: up to even.
+    fn ibm_beyond_a_double_is_inexact() {
+        // 0x2 leading hex digit: 54 significant bits, the last of them set.
+        assert_eq!(value(&hex("4e20000000000001")), SasNumber::Inexact);
+        // The same with that bit clear: exact.
         assert_eq!(
-            value(&hex("4e20000000000003")),
-            SasNumber::Value(base + 4.0)
+            value(&hex("4e20000000000002")),
+            SasNumber::Value(2f64.powi(53) + 2.0)
         );
-        // above the tie: up.
+        // 0x8 leading digit: 56 bits, the three past a double's clear, or not.
         assert_eq!(
-            value(&hex("4e80000000000005")),
+            value(&hex("4e80000000000008")),
             SasNumber::Value(2f64.powi(55) + 8.0)
         );
-        // below the tie: down (0x8 leading digit: 56 bits, three dropped; 3 < 4).
-        assert_eq!(
-            value(&hex("4e80000000000003")),
-            SasNumber::Value(2f64.powi(55))
-        );
-        // all ones round up into the next power of 16.
-        assert_eq!(value(&hex("41ffffffffffffff")), SasNumber::Value(16.0));
-        // exactly 53 bits (leading digit 1): no rounding.
+        assert_eq!(value(&hex("4e80000000000003")), SasNumber::Inexact);
+        assert_eq!(value(&hex("41ffffffffffffff")), SasNumber::Inexact);
+        // What the hostile test found: VISITNUM 10 with its last bit set.
+        assert_eq!(value(&hex("41a0000000000000")), SasNumber::Value(10.0));
+        assert_eq!(value(&hex("41a0000000000001")), SasNumber::Inexact);
+        // Exactly 53 bits (leading digit 1): a double holds it.
         assert_eq!(
             value(&hex("4110000000000001")),
             SasNumber::Value(1.0 + 2f64.powi(-52))

@@ -132,7 +132,7 @@ use std::path::{Path, PathBuf};
 
 use super::{BATCH_ROWS, Batch, IngestError, MAX_COLUMNS, RowSource, convert_in_parallel};
 
-use convert::{Layout, write_rows};
+use convert::{Layout, Problem, write_rows};
 use header::{
     HeaderReader, Version, header_name, is_member_header, layout, parse_decimal, parse_namestr,
     read_labels, trim_end,
@@ -644,10 +644,19 @@ impl XptSource {
                             first + bad.row as u64,
                             names[bad.column]
                         ),
-                        format!(
-                            "character value is not UTF-8 (invalid byte at offset {})",
-                            bad.valid_up_to
-                        ),
+                        match bad.problem {
+                            Problem::NotUtf8(at) => format!(
+                                "character value is not UTF-8 (invalid byte at offset {at})"
+                            ),
+                            // Every writer converts from doubles, which IBM floats hold
+                            // exactly: this number was not written from one.
+                            Problem::Inexact(raw) => format!(
+                                "the number {raw:016x} has more significant bits than a \
+                                 double holds (53), so no writer of doubles (SAS, R, Python) \
+                                 wrote it; it is refused rather than rounded, which would \
+                                 give it the text of another number"
+                            ),
+                        },
                     )
                 })
             },
