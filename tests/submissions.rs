@@ -212,3 +212,33 @@ fn report_tells_changed_from_unchanged_submissions() {
     ]);
     assert!(human.stdout.contains("nothing new"), "{}", human.stdout);
 }
+
+/// A submission's default id is its name as given: a link `latest` that a nightly job moves to
+/// each night's folder keeps the id `latest` (each night is then a change of one submission,
+/// not a new one); `study/.` is named by the directory it is.
+#[cfg(unix)]
+#[test]
+fn the_default_id_is_the_name_given() {
+    let s = Scratch::new();
+    let dir = study(&s);
+    let latest = s.path().join("latest");
+    std::os::unix::fs::symlink(&dir, &latest).unwrap();
+    let r = s.notarize(&[&latest], &[]);
+    assert_eq!(r["submissions"][0]["id"], "latest");
+    assert_eq!(r["submissions"][0]["status"], "new");
+    let r = s.notarize(&[&dir.join(".")], &[]);
+    assert_eq!(r["submissions"][0]["id"], "study");
+    // The next night's folder behind the same link: the same submission, changed.
+    let next = s.path().join("next");
+    std::fs::create_dir_all(next.join("tabulations")).unwrap();
+    std::fs::copy(
+        dir.join("tabulations/dm.csv"),
+        next.join("tabulations/dm.csv"),
+    )
+    .unwrap();
+    std::fs::remove_file(&latest).unwrap();
+    std::os::unix::fs::symlink(&next, &latest).unwrap();
+    let r = s.notarize(&[&latest], &[]);
+    assert_eq!(r["submissions"][0]["id"], "latest");
+    assert_eq!(r["submissions"][0]["status"], "changed");
+}

@@ -148,17 +148,22 @@ pub fn check_id(id: &str) -> Result<(), PipelineError> {
     }
 }
 
-/// The default id of a submission path: its directory or file name (for a file, without the
-/// format extension).
+/// The default id of a submission path: its directory or file name as given (for a file,
+/// without the format extension), so that a link such as `latest`, moved each night to that
+/// night's folder, keeps one id; a path without a name of its own (`.`, `..`) is named by the
+/// directory it is.
 pub fn default_id(path: &Path) -> String {
-    let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
-    let name = canonical
+    let named = match path.file_name() {
+        Some(_) => path.to_owned(),
+        None => std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned()),
+    };
+    let name = named
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or_default()
         .to_owned();
-    match ingest::Format::from_path(&canonical) {
-        Some((_, ext)) if canonical.is_file() => name[..name.len() - ext].to_owned(),
+    match ingest::Format::from_path(&named) {
+        Some((_, ext)) if named.is_file() => name[..name.len() - ext].to_owned(),
         _ => name,
     }
 }
