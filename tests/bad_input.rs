@@ -26,6 +26,41 @@ fn sub_with(s: &Scratch, name: &str, bytes: &[u8]) -> String {
     s.path().join("bad").display().to_string()
 }
 
+/// Two columns of one name, in any format: a proof could not say which a value is.
+#[test]
+fn duplicate_column_names_are_refused_in_every_format() {
+    let s = Scratch::new();
+    let p = sub_with(&s, "ae.csv", b"A,B,A\n1,2,3\n");
+    fails_cleanly(
+        &s,
+        &[&p],
+        &[
+            "ae.csv",
+            "column 3",
+            "duplicate column name \"A\" (column 1 has it too)",
+        ],
+    );
+    // Parquet, two columns of one name written by arrow-rs.
+    std::fs::remove_file(s.path().join("bad/ae.csv")).unwrap();
+    use arrow_schema::{DataType, Field, Schema};
+    let field = Field::new("X", DataType::Utf8, true);
+    let schema = std::sync::Arc::new(Schema::new(vec![field.clone(), field]));
+    let column: arrow_array::ArrayRef =
+        std::sync::Arc::new(arrow_array::StringArray::from(vec!["a"]));
+    let batch =
+        arrow_array::RecordBatch::try_new(schema.clone(), vec![column.clone(), column]).unwrap();
+    let mut bytes = Vec::new();
+    let mut w = parquet::arrow::ArrowWriter::try_new(&mut bytes, schema, None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let p = sub_with(&s, "x.parquet", &bytes);
+    fails_cleanly(
+        &s,
+        &[&p],
+        &["x.parquet", "column 2", "duplicate column name \"X\""],
+    );
+}
+
 #[test]
 fn ragged_csv_row_names_file_and_line() {
     let s = Scratch::new();

@@ -556,6 +556,21 @@ impl DatasetFile {
                 ),
             ));
         }
+        // A proof names each value by its column: two columns of one name would make a value's
+        // column ambiguous (Dataset-JSON's own rules refuse them too).
+        let mut seen = std::collections::HashMap::with_capacity(source.columns().len());
+        for (i, name) in source.columns().iter().enumerate() {
+            if let Some(first) = seen.insert(name.as_str(), i) {
+                return Err(IngestError::at(
+                    path,
+                    format!("column {}", i + 1),
+                    format!(
+                        "duplicate column name {name:?} (column {} has it too)",
+                        first + 1
+                    ),
+                ));
+            }
+        }
         Ok(Box::new(Guarded {
             path: path.to_owned(),
             inner: source,

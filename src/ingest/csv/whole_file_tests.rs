@@ -114,6 +114,16 @@ fn whole_file(path: &Path, bytes: &[u8]) -> Reading {
             }
         }
     }
+    // Two columns of one name are refused, whatever the format.
+    for (i, name) in columns.iter().enumerate() {
+        if let Some(first) = columns[..i].iter().position(|c| c == name) {
+            let message = format!(
+                "duplicate column name {name:?} (column {} has it too)",
+                first + 1
+            );
+            return fail(Vec::new(), format!("column {}", i + 1), message);
+        }
+    }
     let (mut rows, mut count) = (String::new(), 0);
     while next(&mut reader, &mut record) {
         // The record's line: the csv crate places it after the line ends before it.
