@@ -22,10 +22,14 @@ fn study(s: &Scratch) -> std::path::PathBuf {
 fn documents_are_notarized_beside_the_datasets() {
     let s = Scratch::new();
     let dir = study(&s);
-    // A JSON schema of Dataset-JSON names `datasetJSONVersion`, nested: it is a document.
-    s.copy_fixture(
-        "dataset-json/cdisc/extensions/dataset_extension.schema.json",
+    // A JSON schema of Dataset-JSON names `datasetJSONVersion` in a nested object (as CDISC's
+    // dataset_extension.schema.json does) and in a value: it is a document.
+    s.write(
         "study/programs/dataset_extension.schema.json",
+        br#"{"$schema": "https://json-schema.org/draft/2020-12/schema",
+ "description": "requires datasetJSONVersion",
+ "properties": {"datasetJSONVersion": {"type": "string"}}}
+"#,
     );
     let r = s.notarize(&[&dir], &[]);
     let sub = &r["submissions"][0];
