@@ -245,8 +245,8 @@ struct RowWriter {
 
 impl RowWriter {
     /// Writes the `values` array of observation `row` and its newline; `rest` is the data from
-    /// the row on, for fixed-size copies. On a character value that is not UTF-8, its column
-    /// and the offset of its first invalid byte.
+    /// the row on, for fixed-size copies. On a value it cannot convert (text that is not UTF-8,
+    /// a number no double holds), its column and the problem.
     #[inline(always)]
     fn row(&mut self, layout: &Layout, row: &[u8], rest: &[u8]) -> Result<(), (usize, Problem)> {
         let plain = row_masks(row, &layout.numeric, &mut self.nonblank);

@@ -30,9 +30,11 @@
 //!   row and column: no encoding is guessed (a Latin-1 file must be converted first).
 //! - **Numeric:** IBM System/370 hexadecimal floating point, 2 to 8 bytes (a shorter value is the
 //!   8-byte one truncated on the right). The value, `fraction × 16^(exponent − 64)` with a 56-bit
-//!   fraction, is converted to the nearest IEEE f64, ties to even (exact whenever the fraction
-//!   has at most 53 significant bits, as for every value written from an f64), then written as
-//!   ECMAScript `Number::toString` ([`push_f64`]), so `63` from XPT equals `63` from Parquet.
+//!   fraction, is converted to the IEEE f64 it is, which it is whenever the fraction has at most
+//!   53 significant bits, as for every value written from an f64; a value with more is refused,
+//!   naming its row and column, since rounding it would give it another number's text. It is
+//!   written as ECMAScript `Number::toString` ([`push_f64`]), so `63` from XPT equals `63` from
+//!   Parquet.
 //!   A zero fraction with a first byte other than a missing-value marker is zero (`0`).
 //! - **Missing values:** `.` (0x2E then zeros) is `null`. The special missing values `.A`-`.Z`
 //!   and `._` (first byte 0x41-0x5A or 0x5F, zero fraction) are their own text, `.A` ... `._`:
