@@ -77,6 +77,23 @@ fn ragged_csv_row_names_file_and_line() {
     );
 }
 
+/// A closing quote missing at the end of a file folds the rows after it into one value: the
+/// csv crate reads such a file without a word, as fewer rows than it has.
+#[test]
+fn csv_quote_never_closed_names_its_line() {
+    let s = Scratch::new();
+    let p = sub_with(&s, "ae.csv", b"A,B\n1,2\n3,\"4\n5,6\n7,8\n");
+    fails_cleanly(
+        &s,
+        &[&p],
+        &[
+            "ae.csv",
+            "line 3",
+            "a quoted field opened in this row is never closed",
+        ],
+    );
+}
+
 #[test]
 fn invalid_utf8_names_file_line_and_column() {
     let s = Scratch::new();

@@ -71,6 +71,23 @@ pub(super) fn ends_at_boundary(bytes: &[u8]) -> bool {
     )
 }
 
+/// Whether a file that ends after `bytes`, read by csv-core from a record boundary (`first` as
+/// in [`feed`]), ends inside a quoted field: a line end added after them then does not end a
+/// record, as it does after a record's last field or a blank line. csv-core ends such a field
+/// at the end of the input without a word; the reader refuses it, since the missing closing
+/// quote folded every line after the opening one into a single value.
+pub(super) fn ends_inside_quotes(bytes: &[u8], first: bool) -> bool {
+    let mut core = Reader::new();
+    feed(&mut core, bytes, 0, first, |_| {});
+    feed(&mut core, b"\n", 0, false, |_| {});
+    let mut out = [0u8; 1];
+    let mut ends = [0usize; 1];
+    !matches!(
+        core.read_record(&[], &mut out, &mut ends).0,
+        ReadRecordResult::End
+    )
+}
+
 /// A sequential reading with csv-core of the buffer from a record boundary, resumable as the
 /// buffer grows: the record ends it finds right after a `\n` are where the buffer can be cut.
 #[derive(Debug)]

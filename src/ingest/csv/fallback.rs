@@ -64,6 +64,10 @@ pub(super) fn simple_line(line: &[u8], width: usize, batch: &mut Batch) -> Resul
     Ok(())
 }
 
+/// The error of a file that ends inside a quoted field, at the line of the record it opened in.
+pub(super) const UNCLOSED_QUOTE: &str =
+    "a quoted field opened in this row is never closed: the file ends inside it";
+
 /// The line of a csv position within `rest`. The csv crate places a record just after the one
 /// before it, before any line ends and blank lines it skipped (after `\r\n`, at the `\n`), so
 /// those are stepped over and lines counted from the bytes. Used on errors only.
@@ -84,16 +88,19 @@ pub(super) fn parse_with_csv(
     first_line: u64,
     batch: Batch,
 ) -> Result<Batch, (u64, String)> {
-    read_with_csv(rest, width, first_line, batch).0
+    read_with_csv(rest, width, first_line, batch, false).0
 }
 
 /// `parse_with_csv` (the tests' entry), also returning where in `rest` the last record read starts (0 when
-/// there is none): what is left to check for a record boundary at the end.
+/// there is none): what is left to check for a record boundary at the end. `at_end`: the file
+/// ends with `rest`, so a last record that ends inside a quoted field is refused
+/// ([`UNCLOSED_QUOTE`]), before anything else is said of it.
 pub(super) fn read_with_csv(
     rest: &[u8],
     width: usize,
     first_line: u64,
     mut batch: Batch,
+    at_end: bool,
 ) -> (Result<Batch, (u64, String)>, usize) {
     // `rest` starts a record in the middle of the file: a byte order mark there is text.
     let (first, then) = rest.split_at(boundary::first_input(rest, true).len());
@@ -117,6 +124,12 @@ pub(super) fn read_with_csv(
             .map_or(0, |p| p.byte() as usize)
             .min(rest.len());
         let line = || line_at(rest, first_line, record.position());
+        if at_end
+            && reader.position().byte() as usize >= rest.len()
+            && boundary::ends_inside_quotes(&rest[last..], true)
+        {
+            return (Err((line(), UNCLOSED_QUOTE.into())), last);
+        }
         if record.len() != width {
             // A blank line at the end of a file is not a record.
             if record.len() == 1 && record[0].is_empty() {

@@ -31,8 +31,8 @@ use rayon::prelude::*;
 
 use super::{Batch, IngestError, RowSource};
 
-use boundary::RecordEnds;
-use fallback::{csv_error, read_with_csv, simple_line};
+use boundary::{RecordEnds, ends_inside_quotes};
+use fallback::{UNCLOSED_QUOTE, csv_error, read_with_csv, simple_line};
 use plain::encode_plain;
 use split::{last_record_end, split_points};
 
@@ -131,6 +131,10 @@ impl CsvSource {
                 .read_byte_record(&mut header)
                 .map_err(|e| csv_error(&self.path, &e))?;
             let end = reader.position().byte() as usize;
+            // The header is the whole file, and a quote in it is never closed.
+            if found && self.eof && end >= self.buf.len() && ends_inside_quotes(&self.buf, false) {
+                return Err(IngestError::at(&self.path, "line 1", UNCLOSED_QUOTE));
+            }
             if self.eof || end < self.buf.len() {
                 let lines = reader.position().line() - 1;
                 return Ok((found.then_some(header), end, lines));
@@ -256,9 +260,13 @@ impl CsvSource {
             .map(|(w, batch)| {
                 let piece = &buf[w[0]..w[1]];
                 // The end of the file ends every record.
-                let check = !known && file_end != Some(w[1]);
+                let at_end = file_end == Some(w[1]);
+                let check = !known && !at_end;
                 let lines = memchr::memchr_iter(b'\n', piece).count() as u64;
-                (parse_piece_checked(piece, width, batch, check), lines)
+                (
+                    parse_piece_checked(piece, width, batch, check, at_end),
+                    lines,
+                )
             })
             .collect();
         let mut parsed = parsed.into_iter().enumerate();
@@ -309,7 +317,7 @@ impl CsvSource {
 /// [`parse_piece_checked`] without the check: what the tests compare with the csv crate.
 #[cfg(test)]
 fn parse_piece(piece: &[u8], width: usize, batch: Batch) -> Result<Batch, (u64, String)> {
-    parse_piece_checked(piece, width, batch, false).rows
+    parse_piece_checked(piece, width, batch, false, false).rows
 }
 
 /// What parsing a piece gave.
@@ -338,9 +346,17 @@ struct Parsed {
 /// ends at a boundary when its last record, read again by csv-core, does: the records before it
 /// ended at line ends csv-core found.
 ///
+/// `at_end`: the file ends with the piece, which then must not end inside a quoted field.
+///
 /// `batch` may be a used one: its rows are dropped, its bytes kept for [`encode_plain`] to
 /// overwrite.
-fn parse_piece_checked(piece: &[u8], width: usize, mut batch: Batch, check: bool) -> Parsed {
+fn parse_piece_checked(
+    piece: &[u8],
+    width: usize,
+    mut batch: Batch,
+    check: bool,
+    at_end: bool,
+) -> Parsed {
     let done = |rows, exact| Parsed { rows, exact };
     batch.ends.clear();
     if std::str::from_utf8(piece).is_ok() && encode_plain(piece, width, &mut batch) {
@@ -358,7 +374,7 @@ fn parse_piece_checked(piece: &[u8], width: usize, mut batch: Batch, check: bool
             line = head;
         }
         if memchr::memchr2(b'"', b'\r', line).is_some() {
-            let (rows, last) = read_with_csv(rest, width, line_no, batch);
+            let (rows, last) = read_with_csv(rest, width, line_no, batch, at_end);
             return done(rows, !check || boundary::ends_at_boundary(&rest[last..]));
         }
         pos += nl.map_or(rest.len(), |i| i + 1);

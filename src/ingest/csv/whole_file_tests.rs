@@ -99,6 +99,26 @@ fn whole_file(path: &Path, bytes: &[u8]) -> Reading {
             .read_byte_record(record)
             .expect("no csv error on a slice")
     };
+    // A file that ends inside a quoted field reads otherwise with a line end after it: the line
+    // end joins the field. Its last record, the one the quote opened in, is refused.
+    let records = |bytes: &[u8]| {
+        let mut all = Vec::new();
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(bytes);
+        for record in reader.byte_records() {
+            all.push(record.expect("no csv error on a slice"));
+        }
+        all
+    };
+    let count = records(bytes).len();
+    let unclosed = records(bytes) != records(&[bytes, b"\n"].concat());
+    let unclosed_at = |index: usize| unclosed && index + 1 == count;
+    let message = super::fallback::UNCLOSED_QUOTE.to_owned();
+    if unclosed_at(0) {
+        return fail(Vec::new(), "line 1".into(), message);
+    }
     if !next(&mut reader, &mut record) || record.is_empty() {
         let message = "no header row (the file is empty)";
         return fail(Vec::new(), "line 1".into(), message.into());
@@ -125,13 +145,18 @@ fn whole_file(path: &Path, bytes: &[u8]) -> Reading {
         }
     }
     let (mut rows, mut count) = (String::new(), 0);
+    let mut index = 0;
     while next(&mut reader, &mut record) {
+        index += 1;
         // The record's line: the csv crate places it after the line ends before it.
         let mut at = record.position().map_or(0, |p| p.byte() as usize);
         while matches!(bytes.get(at), Some(b'\n' | b'\r')) {
             at += 1;
         }
         let line = 1 + bytes[..at].iter().filter(|&&b| b == b'\n').count();
+        if unclosed_at(index) {
+            return fail(columns, format!("line {line}"), message);
+        }
         if record.len() != columns.len() {
             if record.len() == 1 && record[0].is_empty() {
                 continue;
@@ -318,4 +343,54 @@ fn byte_order_mark_starting_a_line_stays_text() {
     let want = whole_file(&path, text.as_bytes());
     assert_eq!(want.rows, "[\"\u{feff}\\\"a\\\"\",\"b\"]\n");
     check(text.as_bytes()).expect("same rows everywhere");
+}
+
+/// A quote that is never closed, at the end of the file: the csv crate reads every line after
+/// it into one value, so the file read as fewer rows than it has. Refused, at the line the
+/// quote opened in, whatever the threads and blocks, in the header, in any field, after or
+/// before a last line end, and even where the row it swallows would otherwise be ragged.
+#[test]
+fn quote_never_closed_is_refused_at_its_line() {
+    let error = |line: u64| {
+        let message = super::fallback::UNCLOSED_QUOTE;
+        move |reading: &Reading| {
+            let error = reading.error.as_deref().unwrap_or("no error");
+            assert!(
+                error.ends_with(&format!(": line {line}: {message}")),
+                "{error}"
+            );
+        }
+    };
+    let mut long = String::from("A,B\n");
+    for i in 0..5_000 {
+        long.push_str(&format!("{i},v\n"));
+    }
+    long.push_str("x,\"y\n");
+    for i in 0..5_000 {
+        long.push_str(&format!("{i},v\n"));
+    }
+    let cases: [(&[u8], u64); 7] = [
+        (b"A,B\n1,2\n3,\"4\n5,6\n7,8\n", 3),
+        (b"A,B\n1,2\n3,\"4\n", 3),
+        (b"A,B\n1,2\n3,\"4", 3),
+        (b"A,B\n1,2\n\"3,4\n5,6\n", 3),
+        (b"A,B\n1,2\n\"", 3),
+        (b"A,\"B\n1,2\n", 1),
+        (long.as_bytes(), 5_002),
+    ];
+    for (bytes, line) in cases {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("data.csv");
+        std::fs::write(&path, bytes).expect("write the file");
+        error(line)(&whole_file(&path, bytes));
+        check(bytes).expect("the reader agrees with the whole-file reading");
+    }
+    // A quoted field that holds line ends and is closed is a value like any other.
+    let closed = b"A,B\n1,\"2\n3\"\n4,\"5\"";
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("data.csv");
+    std::fs::write(&path, closed).expect("write the file");
+    let reading = whole_file(&path, closed);
+    assert_eq!((reading.error.as_deref(), reading.count), (None, 2));
+    check(closed).expect("the reader agrees with the whole-file reading");
 }
