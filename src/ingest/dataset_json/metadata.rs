@@ -278,11 +278,14 @@ fn read_object(path: &Path, input: &mut Input, ndjson: bool) -> Result<Members, 
         )
     };
     let eof = |input: &Input| {
-        IngestError::at(
-            path,
-            at(input, input.pos),
-            "the file ends inside the metadata",
-        )
+        let message = if ndjson {
+            // Most often pretty-printed `.json` text in a file named for the NDJSON form.
+            "the first line ends inside the metadata: in the NDJSON form (`.ndjson`, `.dsjc`) \
+             the metadata object is the whole first line, and each row a line after it"
+        } else {
+            "the file ends inside the metadata"
+        };
+        IngestError::at(path, at(input, input.pos), message)
     };
     let json_error = |input: &Input, start: usize, e: &serde_json::Error, what: &str| {
         let slice = &input.buf[start..];

@@ -531,7 +531,15 @@ fn rows_come_last() {
         e.ends_with(": metadata key \"studyOID\" after \"rows\": Dataset-JSON puts rows last, and this reader streams them"),
         "{e}"
     );
-    // In NDJSON the metadata is one line: key order is free, but rows do not belong there.
+    // In NDJSON the metadata is one line: pretty-printed `.json` text is told so.
+    let text = format!("{{\n  {m}\n}}\n[\"a\",1]\n");
+    assert_eq!(
+        err(text.as_bytes(), true),
+        "line 1, column 2: the first line ends inside the metadata: in the NDJSON form \
+         (`.ndjson`, `.dsjc`) the metadata object is the whole first line, and each row a line \
+         after it"
+    );
+    // Key order is free, but rows do not belong there.
     let text = "{\"columns\":[],\"rows\":[]}\n";
     assert_eq!(
         err(text.as_bytes(), true),
