@@ -595,9 +595,20 @@ fn offset_in(slice: &[u8], line: usize, column: usize) -> usize {
     (line_start + column.saturating_sub(1)).min(slice.len())
 }
 
-/// serde_json's message without its " at line L column C", which counts within one value.
+/// serde_json's message without its " at line L column C", which counts within one value; a
+/// message about a `\u` escape says what is wrong with it in the terms of the file.
 fn without_position(e: &serde_json::Error) -> String {
     let text = e.to_string();
     let suffix = format!(" at line {} column {}", e.line(), e.column());
-    text.strip_suffix(&suffix).unwrap_or(&text).to_owned()
+    let message = text.strip_suffix(&suffix).unwrap_or(&text);
+    // serde_json's words for half a surrogate pair ("unexpected end of hex escape", "lone
+    // leading surrogate in hex escape") name no character.
+    if message.contains("hex escape") {
+        format!(
+            "{message} (a \\u escape of half a surrogate pair, \\ud800 to \\udfff, without its \
+             other half: it names no character)"
+        )
+    } else {
+        message.to_owned()
+    }
 }

@@ -594,9 +594,18 @@ fn invalid_utf8_is_refused() {
     // A lone surrogate escape is not a character either.
     let e = err(&json(1, COLS, r#"["\ud800",1]"#), false);
     assert!(
-        e.starts_with("row 0: invalid JSON at byte ") && e.contains("hex escape"),
+        e.starts_with("row 0: invalid JSON at byte ")
+            && e.ends_with(
+                "hex escape (a \\u escape of half a surrogate pair, \\ud800 to \\udfff, \
+                 without its other half: it names no character)"
+            ),
         "{e}"
     );
+    // A trailing half alone, and a leading half before something else.
+    for row in [r#"["\udc00",1]"#, r#"["\ud800\u0041",1]"#] {
+        let e = err(&json(1, COLS, row), false);
+        assert!(e.ends_with("it names no character)"), "{row}: {e}");
+    }
 }
 
 /// Strings that serde_json lends are copied without an escape scan: that relies on it
