@@ -65,6 +65,24 @@ pub fn open(path: &Path, file: File) -> Result<BatchSource<ParquetBatches>, Inge
         len,
     };
     let metadata = ArrowReaderMetadata::load(&shared, ArrowReaderOptions::new()).map_err(bad)?;
+    // The footer's count of the file's rows is what other readers show; each row group's is
+    // checked against the rows its pages hold as it is read (`Reading::step`).
+    let groups: i64 = metadata
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|rg| rg.num_rows())
+        .fold(0i64, i64::saturating_add);
+    let declared = metadata.metadata().file_metadata().num_rows();
+    if declared != groups {
+        return Err(IngestError::file(
+            path,
+            format!(
+                "not a readable Parquet file: its footer says {declared} rows, its row groups \
+                 {groups}"
+            ),
+        ));
+    }
     // String columns are read as dictionaries: Parquet stores them dictionary-encoded, and each
     // distinct value is then encoded once per batch instead of once per row. Not a column with
     // nulls: the parquet crate starts a batch that begins with nulls as plain values, then
@@ -237,6 +255,9 @@ enum State {
 /// A row group being read: one reader per column group, and its batches not yet handed on.
 struct Reading {
     row_group: usize,
+    /// Rows its metadata declares, and rows read so far.
+    declared: i64,
+    rows: i64,
     readers: Vec<ParquetRecordBatchReader>,
     queue: VecDeque<RecordBatch>,
     state: State,
@@ -269,6 +290,13 @@ impl Reading {
             }
         }
         if ended == self.readers.len() {
+            if self.rows != self.declared {
+                let message = format!(
+                    "row group {} holds {} rows but its metadata says {}",
+                    self.row_group, self.rows, self.declared
+                );
+                return self.fail(Ok(ArrowError::ParquetError(message)));
+            }
             self.state = State::Ended;
             self.readers.clear();
             return;
@@ -276,6 +304,9 @@ impl Reading {
         if ended > 0 {
             return self.fail(Ok(uneven(self.row_group)));
         }
+        self.rows = self
+            .rows
+            .saturating_add(rows.map_or(0, |r| i64::try_from(r).unwrap_or(i64::MAX)));
         let options = arrow_array::RecordBatchOptions::new().with_row_count(rows);
         match RecordBatch::try_new_with_options(schema.clone(), columns, &options) {
             Ok(b) => self.queue.push_back(b),
@@ -345,6 +376,8 @@ impl ParquetBatches {
                 .collect::<Result<Vec<_>, _>>()?;
             self.window.push_back(Reading {
                 row_group: g,
+                declared: row_groups[g].num_rows(),
+                rows: 0,
                 readers,
                 queue: VecDeque::new(),
                 state: State::Reading,
