@@ -679,8 +679,16 @@ fn writer(array: &dyn Array) -> Result<Fill<'_>, String> {
         }
         DataType::Date64 => {
             let a = array.as_primitive::<Date64Type>();
+            // Arrow's date64 counts milliseconds and requires whole days: a time of day would
+            // be dropped by the division, and two files of different values share a root.
             cached(array, a.values(), |v, text| {
-                date(text, v.div_euclid(86_400_000))
+                if v % 86_400_000 != 0 {
+                    return Err(format!(
+                        "date64 value {v} ms is not a whole number of days (Arrow's date64 \
+                         holds dates only; a time of day belongs in a timestamp)"
+                    ));
+                }
+                date(text, v / 86_400_000)
             })
         }
         DataType::Timestamp(unit, tz) => {
