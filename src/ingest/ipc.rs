@@ -24,11 +24,40 @@ fn read_at(file: &File, at: u64, len: usize) -> Result<Vec<u8>, String> {
     Ok(buf)
 }
 
+/// What is at an offset of the message stream.
+#[derive(Debug, PartialEq, Eq)]
+enum Walked {
+    /// A message of this kind, and the offset just past its body.
+    Message(Kind, u64),
+    /// The end-of-stream marker, and the offset just past it.
+    EndMarker(u64),
+    /// The end of the file (or of the stream part of a file), without a marker.
+    End,
+}
+
+/// The kind of a message, as the footer of a file lists them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    RecordBatch,
+    Dictionary,
+    Other,
+}
+
 /// Checks every compressed buffer of one encapsulated message at `at` (continuation marker,
-/// metadata length, flatbuffer, body); returns the offset just past its body.
-fn check_message(file: &File, at: u64, file_len: u64) -> Result<Option<u64>, String> {
+/// metadata length, flatbuffer, body), reading no further than `file_len`.
+fn check_message(file: &File, at: u64, file_len: u64) -> Result<Walked, String> {
+    if at == file_len {
+        return Ok(Walked::End);
+    }
+    // The marker before version 0.15 is four zero bytes; it may end the file.
+    if at + 4 == file_len && read_at(file, at, 4)? == [0; 4] {
+        return Ok(Walked::EndMarker(file_len));
+    }
     if at + 8 > file_len {
-        return Ok(None);
+        return Err(format!(
+            "{} stray bytes at byte {at}, where a message or the end of the stream should be",
+            file_len - at
+        ));
     }
     let head = read_at(file, at, 8)?;
     let (meta_at, meta_len) = if head[..4] == [0xff; 4] {
@@ -43,7 +72,7 @@ fn check_message(file: &File, at: u64, file_len: u64) -> Result<Option<u64>, Str
         )
     };
     if meta_len == 0 {
-        return Ok(None); // end-of-stream marker
+        return Ok(Walked::EndMarker(meta_at));
     }
     let meta_len = u64::try_from(meta_len).map_err(|_| "negative metadata length".to_owned())?;
     if meta_at + meta_len > file_len {
@@ -62,6 +91,13 @@ fn check_message(file: &File, at: u64, file_len: u64) -> Result<Option<u64>, Str
             "message body at byte {body_at} runs past the end of the file"
         ));
     }
+    let kind = if message.header_as_record_batch().is_some() {
+        Kind::RecordBatch
+    } else if message.header_as_dictionary_batch().is_some() {
+        Kind::Dictionary
+    } else {
+        Kind::Other
+    };
     let batch = message
         .header_as_record_batch()
         .or_else(|| message.header_as_dictionary_batch().and_then(|d| d.data()));
@@ -90,7 +126,30 @@ fn check_message(file: &File, at: u64, file_len: u64) -> Result<Option<u64>, Str
             ));
         }
     }
-    Ok(Some(body_at + body_len))
+    Ok(Walked::Message(kind, body_at + body_len))
+}
+
+/// The kind and offset of every message from `at` to the end marker or `end`; what follows the
+/// marker must be `end`: bytes after it (a second stream, appended data) would be left unread.
+fn walk(file: &File, mut at: u64, end: u64) -> Result<Vec<(Kind, u64)>, String> {
+    let mut messages = Vec::new();
+    loop {
+        match check_message(file, at, end)? {
+            Walked::Message(kind, next) => {
+                messages.push((kind, at));
+                at = next;
+            }
+            Walked::End => return Ok(messages),
+            Walked::EndMarker(after) if after == end => return Ok(messages),
+            Walked::EndMarker(after) => {
+                return Err(format!(
+                    "{} bytes follow the end-of-stream marker at byte {at}, which would be left \
+                     unread",
+                    end - after
+                ));
+            }
+        }
+    }
 }
 
 /// Validates the declared sizes of every message before arrow-ipc decodes (and allocates) them.
@@ -112,21 +171,54 @@ fn check_sizes(path: &Path, file: &File, is_file_format: bool) -> Result<(), Ing
         }
         let footer = read_at(file, len - 10 - footer_len, footer_len as usize).map_err(bad)?;
         let footer = arrow_ipc::root_as_footer(&footer).map_err(|e| bad(e.to_string()))?;
-        let blocks = footer
-            .dictionaries()
-            .into_iter()
-            .flatten()
-            .chain(footer.recordBatches().into_iter().flatten());
-        for block in blocks {
-            let at =
-                u64::try_from(block.offset()).map_err(|_| bad("negative block offset".into()))?;
-            check_message(file, at, len).map_err(bad)?;
+        // The footer lists the blocks the reader reads, in its order. They must be the
+        // messages of the stream before it, in file order: a footer that repeats, reorders or
+        // leaves out a block would otherwise give rows the file's stream does not hold.
+        let body_end = len - 10 - footer_len;
+        // The magic is padded to the writer's alignment (8 bytes, or arrow-rs's 64) with zeros.
+        let mut start = 8;
+        while start + 8 <= body_end && read_at(file, start, 4).map_err(bad)? == [0; 4] {
+            start += 8;
+        }
+        let stream = walk(file, start, body_end).map_err(bad)?;
+        let found = |kind: Kind| {
+            stream
+                .iter()
+                .filter(|m| m.0 == kind)
+                .map(|m| i64::try_from(m.1).unwrap_or(i64::MAX))
+                .collect::<Vec<i64>>()
+        };
+        for (what, kind, blocks) in [
+            (
+                "record batches",
+                Kind::RecordBatch,
+                footer
+                    .recordBatches()
+                    .into_iter()
+                    .flatten()
+                    .map(|b| b.offset())
+                    .collect::<Vec<_>>(),
+            ),
+            (
+                "dictionaries",
+                Kind::Dictionary,
+                footer
+                    .dictionaries()
+                    .into_iter()
+                    .flatten()
+                    .map(|b| b.offset())
+                    .collect(),
+            ),
+        ] {
+            let messages = found(kind);
+            if blocks != messages {
+                return Err(bad(format!(
+                    "the footer lists {what} at bytes {blocks:?}, the file holds them at {messages:?}"
+                )));
+            }
         }
     } else {
-        let mut at = 0;
-        while let Some(next) = check_message(file, at, len).map_err(bad)? {
-            at = next;
-        }
+        walk(file, 0, len).map_err(bad)?;
     }
     Ok(())
 }
