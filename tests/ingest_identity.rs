@@ -276,3 +276,25 @@ fn the_digest_taken_while_reading_is_the_file_digest() {
         assert!(seen.contains(&format), "no fixture read as {format}");
     }
 }
+
+/// A file cut short in place while it is read (an export job rewriting it) ends in the middle
+/// of a row: the change is what the error names, not the ragged row the cut leaves.
+#[test]
+fn csv_truncated_while_read_names_the_change_not_the_cut_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dm.csv");
+    let text = csv_text("old", 200_000);
+    std::fs::write(&path, &text).unwrap();
+    let mut source = ingest::open(&path, Format::Csv).unwrap();
+    // Mid-way through a row's first value, so that the row left has one field of two.
+    let cut = text[..text.len() / 2].rfind(',').unwrap() - 2;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(cut as u64)
+        .unwrap();
+    let err = read_to_end(source.as_mut()).expect_err("the reading must fail");
+    assert!(err.contains(CHANGED), "{err}");
+    assert!(!err.contains("ragged"), "{err}");
+}

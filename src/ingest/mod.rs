@@ -717,7 +717,14 @@ impl RowSource for Guarded {
 
     fn next_batch(&mut self, batch: &mut Batch) -> Result<bool, IngestError> {
         let path = self.path.clone();
-        let more = guarded(&path, || self.inner.next_batch(batch))?;
+        // A file changed while it was read fails somewhere in the middle (a truncated last
+        // row reads as ragged): the change is the cause to name.
+        let more = guarded(&path, || self.inner.next_batch(batch)).map_err(|e| {
+            self.opened
+                .check_unchanged(&self.path, None)
+                .err()
+                .unwrap_or(e)
+        })?;
         if !more {
             self.check_unchanged()?;
         }
