@@ -62,6 +62,11 @@ fn files_whose_parts_disagree_are_refused() {
              [136, 296, 456]",
         ),
         (
+            "footer_body_short.arrow",
+            "the footer gives the message at byte 296 metadata and body lengths 144 and 8, the \
+             message has 144 and 16",
+        ),
+        (
             "footer_blocks_reversed.arrow",
             "the footer lists record batches at bytes [456, 296, 136], the file holds them at \
              [136, 296, 456]",

@@ -27,8 +27,8 @@ fn read_at(file: &File, at: u64, len: usize) -> Result<Vec<u8>, String> {
 /// What is at an offset of the message stream.
 #[derive(Debug, PartialEq, Eq)]
 enum Walked {
-    /// A message of this kind, and the offset just past its body.
-    Message(Kind, u64),
+    /// A message of this kind, and its lengths: metadata (with its prefix) and body.
+    Message(Kind, u64, u64),
     /// The end-of-stream marker, and the offset just past it.
     EndMarker(u64),
     /// The end of the file (or of the stream part of a file), without a marker.
@@ -126,18 +126,23 @@ fn check_message(file: &File, at: u64, file_len: u64) -> Result<Walked, String> 
             ));
         }
     }
-    Ok(Walked::Message(kind, body_at + body_len))
+    Ok(Walked::Message(kind, body_at - at, body_len))
 }
 
-/// The kind and offset of every message from `at` to the end marker or `end`; what follows the
-/// marker must be `end`: bytes after it (a second stream, appended data) would be left unread.
-fn walk(file: &File, mut at: u64, end: u64) -> Result<Vec<(Kind, u64)>, String> {
+/// A message of a stream: its kind, offset, and lengths of metadata (with its prefix) and body,
+/// as a file's footer gives them for its blocks.
+type Message = (Kind, i64, i64, i64);
+
+/// Every message from `at` to the end marker or `end`; what follows the marker must be `end`:
+/// bytes after it (a second stream, appended data) would be left unread.
+fn walk(file: &File, mut at: u64, end: u64) -> Result<Vec<Message>, String> {
     let mut messages = Vec::new();
+    let signed = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
     loop {
         match check_message(file, at, end)? {
-            Walked::Message(kind, next) => {
-                messages.push((kind, at));
-                at = next;
+            Walked::Message(kind, meta, body) => {
+                messages.push((kind, signed(at), signed(meta), signed(body)));
+                at += meta + body;
             }
             Walked::End => return Ok(messages),
             Walked::EndMarker(after) if after == end => return Ok(messages),
@@ -152,7 +157,9 @@ fn walk(file: &File, mut at: u64, end: u64) -> Result<Vec<(Kind, u64)>, String> 
     }
 }
 
-/// Validates the declared sizes of every message before arrow-ipc decodes (and allocates) them.
+/// Validates the declared sizes of every message before arrow-ipc decodes (and allocates) them,
+/// and that the stream ends at its marker or at the end of the file, and that a file's footer
+/// lists the messages of its stream as they are.
 fn check_sizes(path: &Path, file: &File, is_file_format: bool) -> Result<(), IngestError> {
     let bad = |m: String| IngestError::file(path, format!("not a readable Arrow IPC file: {m}"));
     let len = file
@@ -185,9 +192,10 @@ fn check_sizes(path: &Path, file: &File, is_file_format: bool) -> Result<(), Ing
             stream
                 .iter()
                 .filter(|m| m.0 == kind)
-                .map(|m| i64::try_from(m.1).unwrap_or(i64::MAX))
-                .collect::<Vec<i64>>()
+                .map(|m| (m.1, i64::from(i32::try_from(m.2).unwrap_or(-1)), m.3))
+                .collect::<Vec<_>>()
         };
+        let offsets = |blocks: &[(i64, i64, i64)]| blocks.iter().map(|b| b.0).collect::<Vec<_>>();
         for (what, kind, blocks) in [
             (
                 "record batches",
@@ -196,7 +204,7 @@ fn check_sizes(path: &Path, file: &File, is_file_format: bool) -> Result<(), Ing
                     .recordBatches()
                     .into_iter()
                     .flatten()
-                    .map(|b| b.offset())
+                    .map(|b| (b.offset(), i64::from(b.metaDataLength()), b.bodyLength()))
                     .collect::<Vec<_>>(),
             ),
             (
@@ -206,14 +214,23 @@ fn check_sizes(path: &Path, file: &File, is_file_format: bool) -> Result<(), Ing
                     .dictionaries()
                     .into_iter()
                     .flatten()
-                    .map(|b| b.offset())
+                    .map(|b| (b.offset(), i64::from(b.metaDataLength()), b.bodyLength()))
                     .collect(),
             ),
         ] {
             let messages = found(kind);
-            if blocks != messages {
+            if offsets(&blocks) != offsets(&messages) {
                 return Err(bad(format!(
-                    "the footer lists {what} at bytes {blocks:?}, the file holds them at {messages:?}"
+                    "the footer lists {what} at bytes {:?}, the file holds them at {:?}",
+                    offsets(&blocks),
+                    offsets(&messages)
+                )));
+            }
+            if let Some((block, message)) = blocks.iter().zip(&messages).find(|(b, m)| b != m) {
+                return Err(bad(format!(
+                    "the footer gives the message at byte {} metadata and body lengths {} and \
+                     {}, the message has {} and {}",
+                    block.0, block.1, block.2, message.1, message.2
                 )));
             }
         }

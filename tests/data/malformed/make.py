@@ -81,5 +81,10 @@ rev = bytearray(b)
 rev[fs + i:fs + i + 24] = foot[i + 48:i + 72]
 rev[fs + i + 48:fs + i + 72] = foot[i:i + 24]
 open("footer_blocks_reversed.arrow", "wb").write(bytes(rev))
+# The second block's body declared 8 bytes short.
+short = bytearray(b)
+offset, meta, pad, body = struct.unpack("<qiiq", foot[i + 24:i + 48])
+short[fs + i + 24:fs + i + 48] = struct.pack("<qiiq", offset, meta, pad, body - 8)
+open("footer_body_short.arrow", "wb").write(bytes(short))
 for name in ["footer_block_twice.arrow", "footer_blocks_reversed.arrow"]:
     print(name, "pyarrow reads", ipc.open_file(open(name, "rb").read()).read_all()["a"].to_pylist())
