@@ -2,7 +2,8 @@
 //! then broken by its make.py): each is refused with exit 2, naming the file and what is wrong,
 //! and the store is left as it was. Read as the footer or the first stream says, each would
 //! give rows the file does not hold as a whole: a batch twice and one never, rows a reader of
-//! the footer does not show, a second stream left unread, a time of day dropped from a date.
+//! the footer does not show, a second stream left unread, columns named otherwise than a
+//! stream reader names them, a time of day dropped from a date.
 //! The intact files made beside them read as written.
 
 mod common;
@@ -65,6 +66,11 @@ fn files_whose_parts_disagree_are_refused() {
             "footer_body_short.arrow",
             "the footer gives the message at byte 296 metadata and body lengths 144 and 8, the \
              message has 144 and 16",
+        ),
+        (
+            "footer_schema_renamed.arrow",
+            "the footer's schema (gamma Int64) is not the one the file's stream starts with \
+             (alpha Int64)",
         ),
         (
             "footer_blocks_reversed.arrow",

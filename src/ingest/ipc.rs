@@ -38,6 +38,7 @@ enum Walked {
 /// The kind of a message, as the footer of a file lists them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
+    Schema,
     RecordBatch,
     Dictionary,
     Other,
@@ -91,7 +92,9 @@ fn check_message(file: &File, at: u64, file_len: u64) -> Result<Walked, String> 
             "message body at byte {body_at} runs past the end of the file"
         ));
     }
-    let kind = if message.header_as_record_batch().is_some() {
+    let kind = if message.header_as_schema().is_some() {
+        Kind::Schema
+    } else if message.header_as_record_batch().is_some() {
         Kind::RecordBatch
     } else if message.header_as_dictionary_batch().is_some() {
         Kind::Dictionary
@@ -157,6 +160,22 @@ fn walk(file: &File, mut at: u64, end: u64) -> Result<Vec<Message>, String> {
     }
 }
 
+/// The schema of the schema message at `at`, of `meta` bytes with its prefix.
+fn stream_schema(file: &File, at: i64, meta: i64) -> Result<arrow_schema::Schema, String> {
+    let (at, meta) = (
+        u64::try_from(at).unwrap_or(0),
+        usize::try_from(meta).unwrap_or(0),
+    );
+    let bytes = read_at(file, at, meta)?;
+    let prefix = if bytes.starts_with(&[0xff; 4]) { 8 } else { 4 };
+    let message = arrow_ipc::root_as_message(bytes.get(prefix..).unwrap_or_default())
+        .map_err(|e| format!("bad message at byte {at}: {e}"))?;
+    let schema = message
+        .header_as_schema()
+        .ok_or_else(|| format!("no schema in the message at byte {at}"))?;
+    arrow_ipc::convert::try_fb_to_schema(schema).map_err(|e| e.to_string())
+}
+
 /// Validates the declared sizes of every message before arrow-ipc decodes (and allocates) them,
 /// and that the stream ends at its marker or at the end of the file, and that a file's footer
 /// lists the messages of its stream as they are.
@@ -195,6 +214,38 @@ fn check_sizes(path: &Path, file: &File, is_file_format: bool) -> Result<(), Ing
                 .map(|m| (m.1, i64::from(i32::try_from(m.2).unwrap_or(-1)), m.3))
                 .collect::<Vec<_>>()
         };
+        // The reader takes the columns from the footer's copy of the schema: it must be the
+        // stream's, or a stream reader of the same bytes would name other columns.
+        let schema_of_stream = match stream.iter().find(|m| m.0 == Kind::Schema) {
+            Some(&(_, at, meta, _)) => Some(stream_schema(file, at, meta).map_err(bad)?),
+            None => None,
+        };
+        let schema_of_footer = footer
+            .schema()
+            .map(arrow_ipc::convert::try_fb_to_schema)
+            .transpose()
+            .map_err(|e| bad(e.to_string()))?;
+        if schema_of_stream != schema_of_footer {
+            let describe = |schema: &Option<arrow_schema::Schema>| match schema {
+                None => "none".to_owned(),
+                Some(schema) => schema
+                    .fields()
+                    .iter()
+                    .map(|f| format!("{} {}", f.name(), f.data_type()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            };
+            let (footer, stream) = (describe(&schema_of_footer), describe(&schema_of_stream));
+            let also = if footer == stream {
+                " (their metadata or nullability differ)"
+            } else {
+                ""
+            };
+            return Err(bad(format!(
+                "the footer's schema ({footer}) is not the one the file's stream starts with \
+                 ({stream}){also}"
+            )));
+        }
         let offsets = |blocks: &[(i64, i64, i64)]| blocks.iter().map(|b| b.0).collect::<Vec<_>>();
         for (what, kind, blocks) in [
             (

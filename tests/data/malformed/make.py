@@ -88,3 +88,18 @@ short[fs + i + 24:fs + i + 48] = struct.pack("<qiiq", offset, meta, pad, body - 
 open("footer_body_short.arrow", "wb").write(bytes(short))
 for name in ["footer_block_twice.arrow", "footer_blocks_reversed.arrow"]:
     print(name, "pyarrow reads", ipc.open_file(open(name, "rb").read()).read_all()["a"].to_pylist())
+
+# A file whose footer's copy of the schema names its column `gamma`, its stream's `alpha`.
+sch = pa.schema([("alpha", pa.int64())])
+s = io.BytesIO()
+w = ipc.new_file(s, sch)
+w.write_batch(pa.record_batch([pa.array([1, 2], type=pa.int64())], schema=sch))
+w.close()
+b = bytearray(s.getvalue())
+flen = struct.unpack("<i", b[-10:-6])[0]
+fs = len(b) - 10 - flen
+k = bytes(b[fs:]).index(b"\x05\x00\x00\x00alpha")
+b[fs + k + 4:fs + k + 9] = b"gamma"
+open("footer_schema_renamed.arrow", "wb").write(bytes(b))
+print("footer_schema_renamed.arrow pyarrow reads", ipc.open_file(bytes(b)).schema.names,
+      "as a stream", ipc.open_stream(bytes(b[8:])).schema.names)
