@@ -181,6 +181,60 @@ fn output_files_are_named_as_given_in_errors() {
     }
 }
 
+/// `-o` replaces a regular file atomically, and writes to anything else: `-` is standard
+/// output, a FIFO (as a device such as /dev/null) gets the bytes and stays what it was, and a
+/// symbolic link keeps pointing at the file it names, which is replaced.
+#[test]
+fn output_that_is_not_a_regular_file_is_written_to_not_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    let s = Scratch::new();
+    s.notarize(&[&fixtures().join("cdiscpilot01")], &[]);
+    let prove = [
+        "prove",
+        "--submission",
+        "cdiscpilot01",
+        "--dataset",
+        "dm",
+        "--row",
+        "3",
+    ];
+    let want = s.ok(&prove).stdout;
+    assert!(want.contains("\"format\""), "{want}");
+
+    fn with_output<'a>(prove: &[&'a str], path: &'a str) -> Vec<&'a str> {
+        [prove, &["-o", path]].concat()
+    }
+    let r = s.ok(&with_output(&prove, "-"));
+    assert_eq!(r.stdout, want);
+    assert!(!s.path().join("-").exists());
+
+    let fifo = s.path().join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    s.ok(&with_output(&prove, "pipe"));
+    // Checked before waiting for the reader, which a replaced FIFO would leave waiting.
+    let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+    assert!(kind.is_fifo(), "the FIFO was replaced: {kind:?}");
+    assert_eq!(reader.join().unwrap(), want);
+
+    s.write("real.json", b"old");
+    std::os::unix::fs::symlink("real.json", s.path().join("link.json")).unwrap();
+    s.ok(&with_output(&prove, "link.json"));
+    let link = std::fs::symlink_metadata(s.path().join("link.json")).unwrap();
+    assert!(link.file_type().is_symlink());
+    assert_eq!(
+        std::fs::read_to_string(s.path().join("real.json")).unwrap(),
+        want
+    );
+}
+
 /// Every command that reports something does so as JSON with `--json`, on standard output, with
 /// the facts a script needs; errors under `--json` stay text on standard error with exit 2.
 #[test]

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use serde_json::json;
 
-use super::{StoreArg, print_json, utc};
+use super::{StoreArg, output_path, print_json, utc, write_output_bytes};
 use crate::Outcome;
 use trialnotary::core::chain::ChainFault;
 use trialnotary::store::Store;
@@ -337,9 +337,9 @@ fn consistency(args: &ConsistencyArgs) -> anyhow::Result<Outcome> {
     let mut json = serde_json::to_vec_pretty(&proof).expect("proof serializes");
     json.push(b'\n');
     let (from_size, to_size) = (from.size, to.size);
-    match &args.output {
+    match &output_path(args.output.clone()) {
         Some(p) => {
-            trialnotary::store::write_atomic(p, &json, 0o644)?;
+            write_output_bytes(p, &json, 0o644)?;
             if args.json {
                 print_json(&json!({"written": p, "from": from_size, "to": to_size,
                                    "origin": from.origin}))?;

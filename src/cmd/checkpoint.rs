@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use super::{StoreArg, describe_checkpoint, print_json};
+use super::{StoreArg, describe_checkpoint, output_path, print_json, write_output_bytes};
 use crate::Outcome;
+use trialnotary::store::Store;
 use trialnotary::store::chain as chain_store;
-use trialnotary::store::{Store, write_atomic};
 
 /// Arguments of `checkpoint`.
 #[derive(clap::Args, Debug)]
@@ -60,14 +60,15 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             std::fs::read_to_string(&written)?
         }
     };
-    if let Some(out) = &args.output {
-        write_atomic(out, note.as_bytes(), 0o644)?;
+    let output = output_path(args.output.clone());
+    if let Some(out) = &output {
+        write_output_bytes(out, note.as_bytes(), 0o644)?;
     }
     let (mut json, phrase) = describe_checkpoint(&note)?;
-    match (&args.output, args.json) {
+    match (&output, args.json) {
         (_, true) => {
             json["note"] = serde_json::json!(note);
-            json["written"] = serde_json::json!(args.output);
+            json["written"] = serde_json::json!(output);
             print_json(&json)?;
         }
         (Some(out), false) => errln!("wrote {}: {phrase}", out.display()),

@@ -37,10 +37,96 @@ pub mod verify;
 pub mod witness;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
 
 /// Default store directory, relative to the working directory.
 pub const DEFAULT_STORE: &str = "notary";
+
+/// `-o -`: standard output, as if no `-o` were given.
+pub fn output_path(output: Option<PathBuf>) -> Option<PathBuf> {
+    output.filter(|p| p.as_os_str() != "-")
+}
+
+/// Writes a command's output file at `path` (`-o`): `write` runs into a temporary file beside
+/// it (mode `mode`), which is synced and renamed to `path`, so that a failed run never leaves a
+/// partial file there. What is not a regular file is written to, never replaced: `-` is
+/// standard output, a device or a pipe (`/dev/null`, `/dev/stdout`, a FIFO) gets the bytes
+/// (a write error, `/dev/full`'s, fails the command), and a symbolic link keeps pointing where
+/// it did, at the file replaced. Errors name `path`, not the temporary file.
+///
+/// # Errors
+/// When the file cannot be written; `write`'s own errors.
+pub fn write_output<T>(
+    path: &Path,
+    mode: u32,
+    write: &mut dyn FnMut(&mut dyn Write) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    use std::os::unix::fs::PermissionsExt;
+    let cannot = || format!("cannot write {}", path.display());
+    if path.as_os_str() == "-" {
+        let mut out = std::io::stdout().lock();
+        let value = write(&mut out)?;
+        out.flush()?;
+        return Ok(value);
+    }
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            let target = std::fs::canonicalize(path).with_context(cannot)?;
+            return write_output(&target, mode, write);
+        }
+        Ok(meta) if meta.is_dir() => anyhow::bail!("{}: it is a directory", cannot()),
+        Ok(meta) if !meta.is_file() => {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .with_context(cannot)?;
+            let mut out = std::io::BufWriter::new(file);
+            let value = write(&mut out)?;
+            out.flush().with_context(cannot)?;
+            return Ok(value);
+        }
+        _ => {}
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .permissions(std::fs::Permissions::from_mode(mode))
+        .tempfile_in(&dir)
+        .map_err(|e| anyhow::anyhow!("{}: {}", cannot(), io_text(&e)))?;
+    let mut out = std::io::BufWriter::new(tmp);
+    let value = write(&mut out)?;
+    let tmp = out
+        .into_inner()
+        .map_err(|e| anyhow::anyhow!("{}: {}", cannot(), io_text(e.error())))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| anyhow::anyhow!("{}: {}", cannot(), io_text(&e)))?;
+    tmp.persist(path)
+        .map_err(|e| anyhow::anyhow!("{}: {}", cannot(), io_text(&e.error)))?;
+    trialnotary::store::chain::sync_dir(&dir).map_err(|e| anyhow::anyhow!("{}: {e}", cannot()))?;
+    Ok(value)
+}
+
+/// [`write_output`] of `bytes`.
+///
+/// # Errors
+/// When the file cannot be written.
+pub fn write_output_bytes(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
+    write_output(path, mode, &mut |out| Ok(out.write_all(bytes)?))
+}
+
+/// An I/O error's text without the temporary file's name that tempfile adds to some.
+fn io_text(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "the directory does not exist".into(),
+        _ => e.to_string(),
+    }
+}
 
 /// Writes a JSON value and a newline to stdout.
 pub fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {

@@ -3,12 +3,12 @@
 //! submission's data, at the latest anchoring or an earlier one.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
 use serde_json::json;
 
-use super::{StoreArg, print_json, rows_bar};
+use super::{StoreArg, output_path, print_json, rows_bar, write_output};
 use crate::Outcome;
 use trialnotary::core::proof::Proof;
 use trialnotary::notarize::PipelineError;
@@ -153,9 +153,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             Target::Submission(sub) => one(out, sub.submission_proof()),
         }
     };
-    match &args.output {
+    match &output_path(args.output.clone()) {
         Some(path) => {
-            let height = write_atomically(path, &mut write)?;
+            let height = write_output(path, 0o600, &mut write)?;
             if args.json {
                 print_json(&json!({"written": path, "proof": what, "height": height}))?;
             } else {
@@ -188,43 +188,4 @@ fn all_rows(prover: &mut DatasetProver, out: &mut dyn Write) -> anyhow::Result<u
         out.write_all(&line).map_err(PipelineError::from)
     })?;
     Ok(height)
-}
-
-/// Runs `write` into a temporary file beside `path`, syncs it and renames it to `path` (mode
-/// 0600: a proof discloses a record), so that a failed run never leaves a partial proof there.
-/// Errors name `path`, not the temporary file.
-fn write_atomically<T>(
-    path: &Path,
-    write: &mut dyn FnMut(&mut dyn Write) -> anyhow::Result<T>,
-) -> anyhow::Result<T> {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    let cannot = || format!("cannot write {}", path.display());
-    let tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .permissions(std::fs::Permissions::from_mode(0o600))
-        .tempfile_in(&dir)
-        .map_err(|e| anyhow::anyhow!("{}: {}", cannot(), io_text(&e)))?;
-    let mut out = std::io::BufWriter::new(tmp);
-    let value = write(&mut out)?;
-    let tmp = out
-        .into_inner()
-        .map_err(|e| anyhow::anyhow!("{}: {}", cannot(), io_text(e.error())))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| anyhow::anyhow!("{}: {}", cannot(), io_text(&e)))?;
-    tmp.persist(path)
-        .map_err(|e| anyhow::anyhow!("{}: {}", cannot(), io_text(&e.error)))?;
-    Ok(value)
-}
-
-/// An I/O error's text without the temporary file's name that tempfile adds to some.
-fn io_text(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "the directory does not exist".into(),
-        _ => e.to_string(),
-    }
 }

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use sha2::{Digest, Sha256};
 
 use crate::Outcome;
-use trialnotary::store::write_atomic;
 
 /// The page, byte for byte as committed.
 pub const PAGE: &str = include_str!("../../web/verify.html");
@@ -15,14 +14,18 @@ pub const PAGE: &str = include_str!("../../web/verify.html");
 /// Arguments of `verifier-page`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Where to write the page (replaced if it exists).
+    /// Where to write the page (replaced if it exists; `-` for standard output).
     #[arg(short, long, value_name = "FILE")]
     output: PathBuf,
 }
 
 /// Runs `verifier-page`.
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    write_atomic(&args.output, PAGE.as_bytes(), 0o644)?;
+    super::write_output_bytes(&args.output, PAGE.as_bytes(), 0o644)?;
+    // `-o -`: the page alone on standard output.
+    if args.output.as_os_str() == "-" {
+        return Ok(Outcome::Ok);
+    }
     outln!(
         "wrote {}: the browser verifier of trialnotary {} ({} bytes); open it in a browser, offline",
         args.output.display(),

@@ -7,7 +7,7 @@ use anyhow::Context;
 
 use serde_json::json;
 
-use super::{describe_checkpoint, print_json};
+use super::{describe_checkpoint, output_path, print_json, write_output_bytes};
 use crate::Outcome;
 use trialnotary::core::consistency::{ConsistencyProof, verify_consistency};
 use trialnotary::core::note::{Checkpoint, Note, VerifierKey};
@@ -123,16 +123,17 @@ pub fn run(Command::Cosign(args): Command) -> anyhow::Result<Outcome> {
     if let Some(state) = &args.state {
         write_atomic(state, out.as_bytes(), 0o644)?;
     }
-    if let Some(path) = &args.output {
-        write_atomic(path, out.as_bytes(), 0o644)?;
+    let output = output_path(args.output.clone());
+    if let Some(path) = &output {
+        write_output_bytes(path, out.as_bytes(), 0o644)?;
     }
     let (mut described, phrase) = describe_checkpoint(&out)?;
-    match (&args.output, args.json) {
+    match (&output, args.json) {
         (_, true) => {
             described["cosigned"] = json!(true);
             described["witness"] = json!(key.verifier().name);
             described["note"] = json!(out);
-            described["written"] = json!(args.output);
+            described["written"] = json!(output);
             print_json(&described)?;
         }
         (Some(path), false) => errln!(
