@@ -239,6 +239,7 @@ fn a_store_without_digests_is_read_in_full_once() {
         let d = d.as_object_mut().unwrap();
         assert!(d.remove("digest").is_some());
         assert!(d.remove("canonical").is_some());
+        assert!(d.remove("leaves_digest").is_some());
     }
     std::fs::write(
         &manifest_path,
@@ -271,4 +272,65 @@ fn a_store_without_digests_is_read_in_full_once() {
     assert!(!now["dm"].0);
     assert!(now["lb"].0 && now["vs"].0);
     assert_eq!(now["dm"].1, datasets(&first)["dm"].1);
+}
+
+/// Leaves damaged in the store are not carried into new blocks: a rerun finds that a reused
+/// dataset's leaves file no longer has the digest it was written with, says so, and reads the
+/// file again into fresh leaves (same root); the new block proves its rows. A version 5
+/// manifest, which recorded no digest of its leaves, has its datasets read again once.
+#[test]
+fn damaged_leaves_are_read_again_not_reused() {
+    let s = Scratch::new();
+    let study = s.path().join("study");
+    copy_tree(&fixtures().join("tnstudy01"), &study);
+    let first = s.notarize(&[&study], &[]);
+    let dir = block_dirs(&s.store())[0].join("study");
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let lb = manifest["datasets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["entry"]["name"] == "lb")
+        .unwrap();
+    let leaves = dir.join(format!("{}.leaves", lb["stem"].as_str().unwrap()));
+    let mut bytes = std::fs::read(&leaves).unwrap();
+    bytes[100] ^= 1;
+    std::fs::write(&leaves, bytes).unwrap();
+
+    s.write("study/notes.txt", b"a document, so that the run anchors a block");
+    let r = s.ok(&["notarize", "--json", "--difficulty", "6", "study"]);
+    let second: Value = r.json();
+    assert!(
+        r.stderr.contains("warning: the stored leaf hashes")
+            && r.stderr.contains("are damaged")
+            && r.stderr.contains("lb.parquet is read again"),
+        "{}",
+        r.stderr
+    );
+    let now = datasets(&second);
+    assert!(!now["lb"].0, "lb reused");
+    assert!(now["dm"].0 && now["vs"].0);
+    assert_eq!(now["lb"].1, datasets(&first)["lb"].1);
+    s.ok(&["prove", "--submission", "study", "--dataset", "lb", "--row", "5"]);
+
+    // The same store as a version 5 manifest would have it: no digest of the leaves.
+    let dir = block_dirs(&s.store())[1].join("study");
+    let mut manifest: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    manifest["version"] = 5.into();
+    for d in manifest["datasets"].as_array_mut().unwrap() {
+        assert!(d.as_object_mut().unwrap().remove("leaves_digest").is_some());
+    }
+    std::fs::write(
+        dir.join("manifest.json"),
+        serde_json::to_vec_pretty(&manifest).unwrap(),
+    )
+    .unwrap();
+    s.write("study/notes.txt", b"changed");
+    let third = s.notarize(&[&study], &[]);
+    assert!(datasets(&third).values().all(|(reused, _)| !reused));
+    s.write("study/notes.txt", b"changed again");
+    let fourth = s.notarize(&[&study], &[]);
+    assert!(datasets(&fourth).values().all(|(reused, _)| *reused));
 }

@@ -125,6 +125,14 @@ impl notarize::Progress for Bars {
             bar.finish_and_clear();
         }
     }
+
+    fn warning(&self, text: &str) {
+        // Above the bars, which redraw below it.
+        match self.ingest.get() {
+            Some(bar) => bar.suspend(|| errln!("warning: {text}")),
+            None => errln!("warning: {text}"),
+        }
+    }
 }
 
 /// Runs `notarize`.

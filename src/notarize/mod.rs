@@ -191,6 +191,11 @@ pub trait Progress: Sync {
     }
     /// Mining is over.
     fn mining_finished(&self) {}
+    /// Something the sponsor should know that does not stop the run (damaged leaves in the
+    /// store, read again).
+    fn warning(&self, text: &str) {
+        let _ = text;
+    }
 }
 
 /// No display.
@@ -318,11 +323,13 @@ fn notarize_locked(
         let d = p.manifest.datasets.iter().find(|d| {
             d.entry.name == file.dataset && d.file == file.relative && d.format == file.format
         })?;
-        let reusable = read::Reusable::of(d, &p.dir)?;
-        // Its leaves must still be there, whole: else the file is read again.
+        // Its leaves must still be there, whole (their digest is checked as the file's is, on
+        // the cores): else the file is read again.
         let dir = store.root().join("blocks").join(&p.dir).join(&inputs[s].id);
-        let leaves = std::fs::metadata(d.leaves_path(&dir).ok()?).ok()?;
-        (leaves.len() == d.entry.rows.checked_mul(32)?).then_some(reusable)
+        let path = d.leaves_path(&dir).ok()?;
+        let leaves = std::fs::metadata(&path).ok()?;
+        (leaves.len() == d.entry.rows.checked_mul(32)?).then_some(())?;
+        read::Reusable::of(d, &p.dir, path)
     };
     let read = read::read_all(files, &secret, staging.path(), progress, &reusable)?;
     let (manifests, records) = stage::manifests(inputs, read, &secret)?;

@@ -43,25 +43,48 @@ pub(super) struct Reusable {
     stem: String,
     /// The block directory that holds its leaves.
     leaves_in: String,
+    /// The leaves file, and the digest it had when written.
+    leaves: PathBuf,
+    leaves_digest: String,
 }
 
 impl Reusable {
     /// The dataset `d` of the manifest in block directory `block` (its name under `blocks/`),
-    /// when it recorded a digest under today's canonical rules.
-    pub(super) fn of(d: &ManifestDataset, block: &str) -> Option<Self> {
+    /// whose leaves file is `leaves`, when it recorded the digests of its file and of its leaves
+    /// (a manifest before version 6 did not: its datasets are read again once) under today's
+    /// canonical rules.
+    pub(super) fn of(d: &ManifestDataset, block: &str, leaves: PathBuf) -> Option<Self> {
         (d.canonical == Some(ingest::CANONICAL_RULES)).then_some(())?;
         Some(Self {
             digest: d.digest.clone()?,
             entry: d.entry.clone(),
             stem: d.stem.clone(),
             leaves_in: d.leaves_in.clone().unwrap_or_else(|| block.to_owned()),
+            leaves,
+            leaves_digest: d.leaves_digest.clone()?,
         })
+    }
+
+    /// Why its leaves file cannot be reused, if it cannot: unreadable, or not the bytes that
+    /// were written.
+    fn damaged(&self) -> Option<String> {
+        let what = || format!("the stored leaf hashes {}", self.leaves.display());
+        let mut hasher = blake3::Hasher::new();
+        let read = File::open(&self.leaves).and_then(|f| hasher.update_reader(f).map(|_| ()));
+        match read {
+            Err(e) => Some(format!("{} cannot be read ({e})", what())),
+            Ok(_) if digest_text(&hasher) != self.leaves_digest => Some(format!(
+                "{} are damaged (not the digest they were written with)",
+                what()
+            )),
+            Ok(_) => None,
+        }
     }
 }
 
 /// What a job gave.
 enum Done {
-    Dataset(Ingested),
+    Dataset(Box<Ingested>),
     Document(DocumentEntry),
 }
 
@@ -110,10 +133,12 @@ pub(super) fn read_all(
         .map(|&j| {
             let done = match &jobs[j].2 {
                 Job::Dataset(file, dir, stem, reuse) => {
-                    ingest_file(file, secret, dir, stem, reuse.as_deref()).map(|ingested| {
-                        progress.ingested(file.bytes);
-                        Done::Dataset(ingested)
-                    })
+                    ingest_file(file, secret, dir, stem, reuse.as_deref(), progress).map(
+                        |ingested| {
+                            progress.ingested(file.bytes);
+                            Done::Dataset(Box::new(ingested))
+                        },
+                    )
                 }
                 Job::Document(doc) => document::hash(doc, &|n| progress.ingested(n))
                     .map(Done::Document)
@@ -133,7 +158,7 @@ pub(super) fn read_all(
         .collect();
     for ((s, ..), (_, r)) in jobs.iter().zip(results) {
         match r? {
-            Done::Dataset(d) => read[*s].datasets.push(d),
+            Done::Dataset(d) => read[*s].datasets.push(*d),
             Done::Document(d) => read[*s].documents.push(d),
         }
     }
@@ -148,6 +173,13 @@ pub(super) struct Ingested {
     pub(super) digest: String,
     /// When not read again: the stem of its leaves and the block directory holding them.
     pub(super) reused: Option<(String, String)>,
+    /// BLAKE3 of its leaves file.
+    pub(super) leaves_digest: String,
+}
+
+/// A BLAKE3 digest as the manifest writes it.
+fn digest_text(hasher: &blake3::Hasher) -> String {
+    format!("blake3:{}", hasher.finalize().to_hex())
 }
 
 /// Reads one file, writing its leaf hashes into `dir` with stem `stem`. Reading and hashing (on
@@ -159,6 +191,7 @@ fn ingest_file(
     dir: &Path,
     stem: &str,
     reuse: Option<&Reusable>,
+    progress: &dyn Progress,
 ) -> Result<Ingested, PipelineError> {
     let mut opened = ingest::DatasetFile::open(&file.path)?;
     // With an earlier reading to compare with, the digest decides first; else the file is read
@@ -167,12 +200,21 @@ fn ingest_file(
         Some(r) => {
             let digest = opened.digest()?;
             if digest == r.digest {
-                return Ok(Ingested {
-                    entry: r.entry.clone(),
-                    file: file.clone(),
-                    digest,
-                    reused: Some((r.stem.clone(), r.leaves_in.clone())),
-                });
+                match r.damaged() {
+                    None => {
+                        return Ok(Ingested {
+                            entry: r.entry.clone(),
+                            file: file.clone(),
+                            digest,
+                            reused: Some((r.stem.clone(), r.leaves_in.clone())),
+                            leaves_digest: r.leaves_digest.clone(),
+                        });
+                    }
+                    // Read again, into fresh leaves; earlier blocks keep the damaged ones.
+                    Some(why) => {
+                        progress.warning(&format!("{why}: {} is read again", file.path.display()))
+                    }
+                }
             }
             let ready = ingest::FileDigest::default();
             let _ = ready.set(digest);
@@ -183,7 +225,7 @@ fn ingest_file(
     let columns = source.columns().to_vec();
     let salter = Salter::new(secret, &file.dataset);
     let (tx, rx) = std::sync::mpsc::sync_channel::<HashedBatch>(2);
-    let root = std::thread::scope(|scope| {
+    let (root, leaves_digest) = std::thread::scope(|scope| {
         let writer = scope.spawn(move || write_leaves(dir, stem, rx));
         let read = (|| -> Result<(), PipelineError> {
             let mut first = 0u64;
@@ -219,6 +261,7 @@ fn ingest_file(
             ingest::IngestError::file(&file.path, "internal: the file's digest was not completed")
         })?,
         reused: None,
+        leaves_digest,
     })
 }
 
@@ -274,17 +317,19 @@ fn hash_rows(salter: &Salter, batch: &Batch, first: u64) -> Vec<NodeHash> {
 }
 
 /// Writes the leaves file of one dataset from hashed batches, fsyncs it, and returns the
-/// dataset's root. The store keeps no values: the data stays in the sponsor's submission, and
+/// dataset's root and the file's digest. The store keeps no values: the data stays in the sponsor's submission, and
 /// `prove` re-reads it and checks it against these leaves.
 fn write_leaves(
     dir: &Path,
     stem: &str,
     batches: std::sync::mpsc::Receiver<HashedBatch>,
-) -> Result<RootBuilder, PipelineError> {
+) -> Result<(RootBuilder, String), PipelineError> {
     let path = dir.join(format!("{stem}.leaves"));
     let f = File::create(&path).map_err(io_err(&path))?;
     let mut out = BufWriter::with_capacity(1 << 20, f);
     let mut root = RootBuilder::new();
+    let mut digest = blake3::Hasher::new();
+    let mut bytes = Vec::new();
     for batch in batches {
         let whole = batch.subtrees.len() << SUBTREE_HEIGHT;
         let (lead, rest) = batch.leaves.split_at(batch.lead);
@@ -293,15 +338,19 @@ fn write_leaves(
             root.push_subtree(*subtree, SUBTREE_HEIGHT);
         }
         rest[whole..].iter().for_each(|leaf| root.push(*leaf));
-        for leaf in &batch.leaves {
-            out.write_all(leaf.as_bytes()).map_err(io_err(&path))?;
-        }
+        bytes.clear();
+        batch
+            .leaves
+            .iter()
+            .for_each(|leaf| bytes.extend_from_slice(leaf.as_bytes()));
+        digest.update(&bytes);
+        out.write_all(&bytes).map_err(io_err(&path))?;
     }
     let f = out
         .into_inner()
         .map_err(|e| io_err(&path)(e.into_error()))?;
     f.sync_all().map_err(io_err(&path))?;
-    Ok(root)
+    Ok((root, digest_text(&digest)))
 }
 
 #[cfg(test)]
@@ -338,10 +387,11 @@ mod tests {
         let (tx, rx) = std::sync::mpsc::sync_channel(batches.len());
         batches.into_iter().for_each(|b| tx.send(b).unwrap());
         drop(tx);
-        let root = write_leaves(dir.path(), "lb", rx).unwrap();
+        let (root, digest) = write_leaves(dir.path(), "lb", rx).unwrap();
         assert_eq!(root.len(), want.len() as u64);
         assert_eq!(root.root(), root_of(&want));
         let file = std::fs::read(dir.path().join("lb.leaves")).unwrap();
+        assert_eq!(digest, format!("blake3:{}", blake3::hash(&file).to_hex()));
         assert_eq!(
             file,
             want.iter().flat_map(|l| *l.as_bytes()).collect::<Vec<u8>>()

@@ -66,6 +66,7 @@ pub(super) fn manifests(
                         digest: Some(d.digest),
                         canonical: Some(crate::ingest::CANONICAL_RULES),
                         leaves_in,
+                        leaves_digest: Some(d.leaves_digest),
                     }
                 })
                 .collect(),

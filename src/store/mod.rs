@@ -31,10 +31,11 @@ use crate::store::chain::{StoredBlock, sync_dir};
 /// The `format` field of a manifest.
 pub const MANIFEST_FORMAT: &str = "trialnotary-manifest";
 
-/// Manifest layout version written: 5 adds each dataset file's digest and leaves kept by an
-/// earlier block, 4 documents, 3 the salt secret's fingerprint. Versions 2 (leaf hashes only) to
-/// 4 are still read; version 1 also kept the values and is not.
-pub const MANIFEST_VERSION: u32 = 5;
+/// Manifest layout version written: 6 adds the digest of each dataset's leaves file, 5 each
+/// dataset file's digest and leaves kept by an earlier block, 4 documents, 3 the salt secret's
+/// fingerprint. Versions 2 (leaf hashes only) to 5 are still read; version 1 also kept the
+/// values and is not.
+pub const MANIFEST_VERSION: u32 = 6;
 
 /// The oldest manifest version read.
 const OLDEST_MANIFEST_VERSION: u32 = 2;
@@ -197,6 +198,10 @@ pub struct ManifestDataset {
     /// never grows with leaves that did not change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leaves_in: Option<String>,
+    /// BLAKE3 of the leaves file, `blake3:<64 hex>` (version 6): a later run reuses the leaves
+    /// only when they still have it, so that damaged leaves are not carried into new blocks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leaves_digest: Option<String>,
 }
 
 impl ManifestDataset {
@@ -586,6 +591,7 @@ impl Store {
         if !(OLDEST_MANIFEST_VERSION..=MANIFEST_VERSION).contains(&m.version)
             || (m.version < 3 && m.secret.is_some())
             || (m.version < 4 && !m.documents.is_empty())
+            || (m.version < 6 && m.datasets.iter().any(|d| d.leaves_digest.is_some()))
         {
             return Err(StoreError::Damaged {
                 path,
@@ -827,6 +833,7 @@ mod tests {
             stem: "d0".into(),
             digest: None,
             canonical: None,
+            leaves_digest: None,
             leaves_in: None,
         };
         for (start, end) in [
