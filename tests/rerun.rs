@@ -298,7 +298,10 @@ fn damaged_leaves_are_read_again_not_reused() {
     bytes[100] ^= 1;
     std::fs::write(&leaves, bytes).unwrap();
 
-    s.write("study/notes.txt", b"a document, so that the run anchors a block");
+    s.write(
+        "study/notes.txt",
+        b"a document, so that the run anchors a block",
+    );
     let r = s.ok(&["notarize", "--json", "--difficulty", "6", "study"]);
     let second: Value = r.json();
     assert!(
@@ -312,7 +315,15 @@ fn damaged_leaves_are_read_again_not_reused() {
     assert!(!now["lb"].0, "lb reused");
     assert!(now["dm"].0 && now["vs"].0);
     assert_eq!(now["lb"].1, datasets(&first)["lb"].1);
-    s.ok(&["prove", "--submission", "study", "--dataset", "lb", "--row", "5"]);
+    s.ok(&[
+        "prove",
+        "--submission",
+        "study",
+        "--dataset",
+        "lb",
+        "--row",
+        "5",
+    ]);
 
     // The same store as a version 5 manifest would have it: no digest of the leaves.
     let dir = block_dirs(&s.store())[1].join("study");

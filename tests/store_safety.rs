@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::Command;
 
 use common::{Mount, Scratch, copy_tree, fingerprint, fixtures};
@@ -320,6 +321,7 @@ fn disk_full_during_the_append_leaves_the_chain_as_it_was() {
     for pages in 0..32u64 {
         f.set_len(full - pages * 4096).unwrap();
         let before = std::fs::read(&chain).unwrap();
+        let before_store = fingerprint(Path::new(store));
         let r = notarize(&format!("S{n:03}"));
         if r.code == 0 {
             assert_eq!(len(), before.len() as u64 + entry);
@@ -327,6 +329,8 @@ fn disk_full_during_the_append_leaves_the_chain_as_it_was() {
         }
         assert_eq!(r.code, 2, "{}", r.stderr);
         assert_eq!(std::fs::read(&chain).unwrap(), before, "{}", r.stderr);
+        // Nothing else either: no block directory of the block that was not anchored.
+        assert_eq!(fingerprint(Path::new(store)), before_store, "{}", r.stderr);
         if r.stderr.contains("appending block") {
             failed_at_append = true;
             assert!(

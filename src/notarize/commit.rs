@@ -10,7 +10,7 @@ use crate::core::hash::BlockHash;
 use crate::core::header::BlockHeader;
 use crate::core::record::SubmissionEntry;
 use crate::hashing::salt::Secret;
-use crate::store::chain::{self as chain_store, sync_dir};
+use crate::store::chain::{self as chain_store, ChainError, sync_dir};
 use crate::store::{Manifest, Store, io_err, write_atomic};
 
 /// What a commit writes.
@@ -51,28 +51,32 @@ pub(super) fn commit(c: &Commit<'_>) -> Result<Option<PathBuf>, PipelineError> {
         // Left by a run that crashed before its append: nothing in the chain refers to it.
         std::fs::remove_dir_all(&block_dir).map_err(io_err(&block_dir))?;
     }
-    std::fs::create_dir_all(&block_dir).map_err(io_err(&block_dir))?;
-    for (s, m) in c.manifests.iter().enumerate() {
-        let staged = c.staging.join(s.to_string());
-        let manifest_path = staged.join("manifest.json");
-        // Plain data serializes without error.
-        let json = serde_json::to_vec_pretty(m).expect("manifest serializes");
-        write_atomic(&manifest_path, &json, 0o600)?;
-        let target = block_dir.join(&m.submission.id);
-        std::fs::rename(&staged, &target).map_err(io_err(&target))?;
-        crate::crashpoint::hit("mid-archive");
-    }
-    sync_dir(&block_dir).map_err(io_err(&block_dir))?;
-    if let Some(parent) = block_dir.parent() {
-        sync_dir(parent).map_err(io_err(parent))?;
+    // A failed run removes what it archived of a block the chain does not hold, so that it
+    // leaves the store as it was (a crash leaves it for the next run to remove). An append that
+    // failed and could not be undone keeps it: the chain may hold the entry.
+    if let Err(e) = archive(c, &block_dir) {
+        let _ = std::fs::remove_dir_all(&block_dir);
+        return Err(e);
     }
     crate::crashpoint::hit("archived");
-    chain_store::append(
+    if let Err(e) = chain_store::append(
         &store.chain_path(),
         &entry_bytes,
         c.chain_len,
         header.height,
-    )?;
+    ) {
+        if matches!(
+            e,
+            ChainError::Changed { .. }
+                | ChainError::AppendFailed {
+                    rolled_back: true,
+                    ..
+                }
+        ) {
+            let _ = std::fs::remove_dir_all(&block_dir);
+        }
+        return Err(e.into());
+    }
     crate::crashpoint::hit("appended");
     // The block is committed; a checkpoint is a signed statement about it, written after. A crash
     // here leaves the tip unsigned until `trialnotary checkpoint` signs it.
@@ -89,4 +93,24 @@ pub(super) fn commit(c: &Commit<'_>) -> Result<Option<PathBuf>, PipelineError> {
                 "its signed checkpoint could not be written ({e}); run `trialnotary checkpoint` to sign it"
             ),
         })
+}
+
+/// Archives the staged manifests and leaves under `block_dir` and syncs them.
+fn archive(c: &Commit<'_>, block_dir: &Path) -> Result<(), PipelineError> {
+    std::fs::create_dir_all(block_dir).map_err(io_err(block_dir))?;
+    for (s, m) in c.manifests.iter().enumerate() {
+        let staged = c.staging.join(s.to_string());
+        let manifest_path = staged.join("manifest.json");
+        // Plain data serializes without error.
+        let json = serde_json::to_vec_pretty(m).expect("manifest serializes");
+        write_atomic(&manifest_path, &json, 0o600)?;
+        let target = block_dir.join(&m.submission.id);
+        std::fs::rename(&staged, &target).map_err(io_err(&target))?;
+        crate::crashpoint::hit("mid-archive");
+    }
+    sync_dir(block_dir).map_err(io_err(block_dir))?;
+    if let Some(parent) = block_dir.parent() {
+        sync_dir(parent).map_err(io_err(parent))?;
+    }
+    Ok(())
 }
