@@ -183,6 +183,23 @@ fn a_store_inside_the_submission_is_not_part_of_it() {
     let v: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
     assert_eq!(v["block"], serde_json::Value::Null, "nothing changed: {v}");
     assert_eq!(v["submissions"][0]["documents"], 3);
+    // Another store there (of a run with another --store) is refused, not read as documents
+    // (its chain would change the submission every night), and nothing is written.
+    let other = run(&[
+        "notarize",
+        ".",
+        "--store",
+        "../elsewhere",
+        "--difficulty",
+        "4",
+    ]);
+    assert_eq!(other.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&other.stderr);
+    assert!(
+        stderr.contains("notary: a trialnotary store inside the submission"),
+        "{stderr}"
+    );
+    assert!(!dir.join("../elsewhere").exists());
 }
 
 /// A submission anchored beside a changed one is reported as unchanged and anchored again.

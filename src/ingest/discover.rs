@@ -58,11 +58,12 @@ fn is_hidden(name: &std::ffi::OsStr) -> bool {
 /// Lists a submission: a directory, searched recursively in name order, or one file. Every
 /// regular file is a dataset (by its extension, see [`Format::from_path`]) or a document.
 /// Hidden files and directories are skipped and listed; `store`, the store of the run, is never
-/// read as part of the submission when it lies inside it. A symbolic link is refused: what it
+/// read as part of the submission when it lies inside it, and another store there is refused. A symbolic link is refused: what it
 /// points to can lie outside the submission and change without the submission changing.
 ///
 /// # Errors
-/// A missing path, an unreadable directory, a symbolic link, a name that is not UTF-8, two
+/// A missing path, an unreadable directory, a symbolic link, another store, a name that is not
+/// UTF-8, two
 /// files with one dataset name, a dataset and a document of one name, or nothing to notarize.
 pub fn discover(root: &Path, store: Option<&Path>) -> Result<Listing, IngestError> {
     let meta = std::fs::metadata(root)
@@ -112,6 +113,15 @@ pub fn discover(root: &Path, store: Option<&Path>) -> Result<Listing, IngestErro
             if kind.is_dir() {
                 if store.is_some() && std::fs::canonicalize(entry.path()).ok() == store {
                     entries.skip_current_dir();
+                } else if entry.path().join("chain.tnc").is_file()
+                    && entry.path().join("blocks").is_dir()
+                {
+                    // Another store: its chain grows every night, and its secret is no document.
+                    return Err(IngestError::file(
+                        entry.path(),
+                        "a trialnotary store inside the submission (it holds chain.tnc and \
+                         blocks): a store is never part of a submission; move it out",
+                    ));
                 }
                 continue;
             }
