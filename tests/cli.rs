@@ -235,6 +235,40 @@ fn output_that_is_not_a_regular_file_is_written_to_not_replaced() {
     );
 }
 
+/// A report that cannot be written (a full disk under standard output) fails the run, and the
+/// error says whether the block was anchored all the same, at which height.
+#[test]
+fn a_report_that_cannot_be_written_says_the_block_was_anchored() {
+    let s = Scratch::new();
+    let full = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full, which Linux has")
+    };
+    let data = fixtures().join("cdiscpilot01");
+    for round in ["anchored", "nothing new"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_trialnotary"))
+            .args(["notarize", "--json", "--difficulty", "4"])
+            .arg(&data)
+            .current_dir(s.path())
+            .stdout(full())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        let want = if round == "anchored" {
+            "block 0 (" // its hash, then that it was anchored
+        } else {
+            "nothing new was anchored; the report could not be written"
+        };
+        assert!(stderr.contains(want), "{round}: {stderr}");
+        assert!(stderr.contains("report could not be written"), "{stderr}");
+    }
+    let v = s.ok(&["chain", "verify", "--json"]).json();
+    assert_eq!(v["blocks"], 1, "{v}");
+}
+
 /// Every command that reports something does so as JSON with `--json`, on standard output, with
 /// the facts a script needs; errors under `--json` stay text on standard error with exit 2.
 #[test]

@@ -168,6 +168,26 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let bars = Bars::new(!args.no_progress);
     let report = notarize::notarize(&inputs, &opts, &bars)
         .context("notarize failed; the store is unchanged")?;
+    // The block is anchored whatever happens to the report: an error writing it says so.
+    let anchored = report
+        .block
+        .as_ref()
+        .map(|(h, hash)| (h.height, hash.to_string()));
+    print_report(&args, &opts, &report).map_err(|e| match anchored {
+        Some((height, hash)) => e.context(format!(
+            "block {height} ({hash}) was anchored, but its report could not be written"
+        )),
+        None => e.context("nothing new was anchored; the report could not be written"),
+    })?;
+    Ok(Outcome::Ok)
+}
+
+/// Prints the run's report: JSON with `--json`, else text.
+fn print_report(
+    args: &Args,
+    opts: &NotarizeOptions,
+    report: &notarize::NotarizeReport,
+) -> anyhow::Result<()> {
     // Throughput is over the work that scales with the data: everything but the nonce search,
     // whose time depends only on the difficulty.
     let secs = report
@@ -227,7 +247,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             "records_per_second": records_per_s,
             "checkpoint": report.checkpoint,
         }))?;
-        return Ok(Outcome::Ok);
+        return Ok(());
     }
     use std::io::Write;
     let mut out = std::io::stdout().lock();
@@ -319,5 +339,5 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         report.bytes as f64 / 1e6,
         secs
     )?;
-    Ok(Outcome::Ok)
+    Ok(())
 }
