@@ -661,6 +661,15 @@ impl DatasetProver {
             let (salt, leaf) = self.salter.salted_leaf(row, values);
             let leaf = leaf.into_node();
             if leaf != stored.next_leaf()? {
+                // The leaves are checked against the root only on a mismatch: damaged ones,
+                // not the data, are then what is wrong.
+                let d = self.dataset();
+                if store::leaves_root(&self.sub.dir, d, 0, d.entry.rows)? != d.entry.root {
+                    return Err(damaged(
+                        d.leaves_path(&self.sub.dir)?,
+                        "stored leaves do not give the dataset root",
+                    ));
+                }
                 return Err(
                     self.changed(&format!("row {row}"), "differs from the notarized record")
                 );

@@ -324,6 +324,24 @@ fn damaged_leaves_are_read_again_not_reused() {
         "--row",
         "5",
     ]);
+    // At the block that keeps the damaged leaves, a proof names them, not the data file.
+    let r = s.run(&[
+        "prove",
+        "--submission",
+        "study",
+        "--dataset",
+        "lb",
+        "--with-salts",
+        "--height",
+        "0",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains(".leaves: stored leaves do not give the dataset root"),
+        "{}",
+        r.stderr
+    );
 
     // The same store as a version 5 manifest would have it: no digest of the leaves.
     let dir = block_dirs(&s.store())[1].join("study");
