@@ -222,6 +222,21 @@ fn a_failed_first_run_leaves_no_store_behind() {
         !s.store().exists(),
         "a failed first run must not create the store"
     );
+    // Into a folder made for the store beforehand: it is left empty, as it was, and the
+    // warning about its mode speaks of the secret it will hold, not one it holds.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir(s.store()).unwrap();
+    std::fs::set_permissions(s.store(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let r = s.run(&["notarize", "--difficulty", "4", &p]);
+    assert_eq!(r.code, 2);
+    let left: Vec<_> = std::fs::read_dir(s.store()).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+    assert!(
+        r.stderr
+            .contains("open to others (mode 0755) and will hold the salt secret"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]

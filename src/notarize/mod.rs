@@ -275,6 +275,7 @@ pub fn notarize(
     let store = Store::new(&opts.store);
     loop {
         let created = store.create()?;
+        let lock_existed = store.lock_path().exists();
         let lock = match store.lock(true, opts.wait) {
             // Removed by a failed first run while this one waited for its lock: make it again.
             Err(StoreError::NoStore { .. }) => continue,
@@ -285,6 +286,10 @@ pub fn notarize(
             // Still under the lock taken right after this run created the directory, so what is
             // in it is this run's; a store that holds a block, or anything else, stays.
             let _ = store.remove_unused();
+        } else if result.is_err() && !lock_existed && !store.chain_path().exists() {
+            // A folder given as a store, empty but for the lock file this run made: as it was.
+            // A run waiting on that file takes the lock again (see `Store::lock`).
+            let _ = std::fs::remove_file(store.lock_path());
         }
         drop(lock);
         return result;

@@ -344,10 +344,15 @@ impl Store {
     pub fn exposure(&self) -> Option<String> {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&self.root).ok()?.permissions().mode() & 0o777;
+        let holds = if self.secret_path().exists() {
+            "although it holds"
+        } else {
+            "and will hold"
+        };
         (mode & 0o077 != 0).then(|| {
             format!(
-                "the store {} is open to others (mode {mode:04o}) although it holds the salt \
-                 secret: run `chmod 700 {}`",
+                "the store {} is open to others (mode {mode:04o}) {holds} the salt secret: run \
+                 `chmod 700 {}`",
                 self.root.display(),
                 self.root.display()
             )
