@@ -42,12 +42,36 @@ fn block_dirs(store: &Path) -> Vec<PathBuf> {
     dirs
 }
 
+/// The manifest of the submission directory `dir` (`blocks/<block>/<id>`).
+fn manifest(dir: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap()
+}
+
+/// Replaces the manifest of the submission directory `dir`.
+fn write_manifest(dir: &Path, manifest: &Value) {
+    std::fs::write(
+        dir.join("manifest.json"),
+        serde_json::to_vec_pretty(manifest).unwrap(),
+    )
+    .unwrap();
+}
+
+/// The leaves file the manifest of `dir` wrote there for dataset `name`.
+fn leaves_file(dir: &Path, name: &str) -> PathBuf {
+    let manifest = manifest(dir);
+    let d = manifest["datasets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["entry"]["name"] == name)
+        .unwrap();
+    dir.join(format!("{}.leaves", d["stem"].as_str().unwrap()))
+}
+
 /// Dataset name → the bytes of its leaves, wherever the manifest of `id` in `block` puts them.
 fn leaves(block: &Path, id: &str) -> BTreeMap<String, Vec<u8>> {
     let dir = block.join(id);
-    let manifest: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
-    manifest["datasets"]
+    manifest(&dir)["datasets"]
         .as_array()
         .unwrap()
         .iter()
@@ -190,15 +214,7 @@ fn only_the_digest_decides_and_missing_leaves_are_written_again() {
 
     // LB's leaves in block 0 are lost: LB is read again rather than pointed at nothing.
     let block0 = block_dirs(&s.store())[0].join("study");
-    let manifest: Value =
-        serde_json::from_slice(&std::fs::read(block0.join("manifest.json")).unwrap()).unwrap();
-    let lb = manifest["datasets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["entry"]["name"] == "lb")
-        .unwrap();
-    std::fs::remove_file(block0.join(format!("{}.leaves", lb["stem"].as_str().unwrap()))).unwrap();
+    std::fs::remove_file(leaves_file(&block0, "lb")).unwrap();
 
     let report = s.notarize(&[&study], &[]);
     let now = datasets(&report);
@@ -231,9 +247,8 @@ fn a_store_without_digests_is_read_in_full_once() {
     let study = s.path().join("study");
     copy_tree(&fixtures().join("tnstudy01"), &study);
     let first = s.notarize(&[&study], &[]);
-    let manifest_path = block_dirs(&s.store())[0].join("study/manifest.json");
-    let mut manifest: Value =
-        serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    let dir = block_dirs(&s.store())[0].join("study");
+    let mut manifest = manifest(&dir);
     manifest["version"] = 4.into();
     for d in manifest["datasets"].as_array_mut().unwrap() {
         let d = d.as_object_mut().unwrap();
@@ -241,11 +256,7 @@ fn a_store_without_digests_is_read_in_full_once() {
         assert!(d.remove("canonical").is_some());
         assert!(d.remove("leaves_digest").is_some());
     }
-    std::fs::write(
-        &manifest_path,
-        serde_json::to_vec_pretty(&manifest).unwrap(),
-    )
-    .unwrap();
+    write_manifest(&dir, &manifest);
 
     let dm = study.join("dm.csv");
     let text = std::fs::read_to_string(&dm).unwrap();
@@ -284,16 +295,7 @@ fn damaged_leaves_are_read_again_not_reused() {
     let study = s.path().join("study");
     copy_tree(&fixtures().join("tnstudy01"), &study);
     let first = s.notarize(&[&study], &[]);
-    let dir = block_dirs(&s.store())[0].join("study");
-    let manifest: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
-    let lb = manifest["datasets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["entry"]["name"] == "lb")
-        .unwrap();
-    let leaves = dir.join(format!("{}.leaves", lb["stem"].as_str().unwrap()));
+    let leaves = leaves_file(&block_dirs(&s.store())[0].join("study"), "lb");
     let mut bytes = std::fs::read(&leaves).unwrap();
     bytes[100] ^= 1;
     std::fs::write(&leaves, bytes).unwrap();
@@ -345,17 +347,12 @@ fn damaged_leaves_are_read_again_not_reused() {
 
     // The same store as a version 5 manifest would have it: no digest of the leaves.
     let dir = block_dirs(&s.store())[1].join("study");
-    let mut manifest: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let mut manifest = manifest(&dir);
     manifest["version"] = 5.into();
     for d in manifest["datasets"].as_array_mut().unwrap() {
         assert!(d.as_object_mut().unwrap().remove("leaves_digest").is_some());
     }
-    std::fs::write(
-        dir.join("manifest.json"),
-        serde_json::to_vec_pretty(&manifest).unwrap(),
-    )
-    .unwrap();
+    write_manifest(&dir, &manifest);
     s.write("study/notes.txt", b"changed");
     let third = s.notarize(&[&study], &[]);
     assert!(datasets(&third).values().all(|(reused, _)| !reused));

@@ -92,18 +92,17 @@ fn check_message(file: &File, at: u64, file_len: u64) -> Result<Walked, String> 
             "message body at byte {body_at} runs past the end of the file"
         ));
     }
-    let kind = if message.header_as_schema().is_some() {
-        Kind::Schema
-    } else if message.header_as_record_batch().is_some() {
-        Kind::RecordBatch
-    } else if message.header_as_dictionary_batch().is_some() {
-        Kind::Dictionary
-    } else {
-        Kind::Other
+    let (record, dictionary) = (
+        message.header_as_record_batch(),
+        message.header_as_dictionary_batch(),
+    );
+    let kind = match (record, dictionary) {
+        (Some(_), _) => Kind::RecordBatch,
+        (_, Some(_)) => Kind::Dictionary,
+        _ if message.header_as_schema().is_some() => Kind::Schema,
+        _ => Kind::Other,
     };
-    let batch = message
-        .header_as_record_batch()
-        .or_else(|| message.header_as_dictionary_batch().and_then(|d| d.data()));
+    let batch = record.or_else(|| dictionary.and_then(|d| d.data()));
     if let Some(batch) = batch
         && batch.compression().is_some()
     {

@@ -195,6 +195,14 @@ fn whole_file(path: &Path, bytes: &[u8]) -> Reading {
     }
 }
 
+/// The whole-file reading of `bytes`, written to a temporary file.
+fn reference(bytes: &[u8]) -> Reading {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("data.csv");
+    std::fs::write(&path, bytes).expect("write the file");
+    whole_file(&path, bytes)
+}
+
 /// Writes `bytes` to a file and checks every thread count and block size against the whole-file
 /// reading.
 fn check(bytes: &[u8]) -> Result<(), TestCaseError> {
@@ -324,10 +332,7 @@ fn stray_quote_before_a_quoted_line_end_reads_alike_on_any_thread_count() {
     for i in 6..40 {
         text.push_str(&format!("r{i},v\n"));
     }
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let path = dir.path().join("data.csv");
-    std::fs::write(&path, &text).expect("written");
-    assert_eq!(whole_file(&path, text.as_bytes()).count, 41);
+    assert_eq!(reference(text.as_bytes()).count, 41);
     check(text.as_bytes()).expect("same rows everywhere");
 }
 
@@ -337,10 +342,7 @@ fn stray_quote_before_a_quoted_line_end_reads_alike_on_any_thread_count() {
 #[test]
 fn byte_order_mark_starting_a_line_stays_text() {
     let text = "x,y\n\u{feff}\"a\",b\n";
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let path = dir.path().join("data.csv");
-    std::fs::write(&path, text).expect("written");
-    let want = whole_file(&path, text.as_bytes());
+    let want = reference(text.as_bytes());
     assert_eq!(want.rows, "[\"\u{feff}\\\"a\\\"\",\"b\"]\n");
     check(text.as_bytes()).expect("same rows everywhere");
 }
@@ -351,16 +353,6 @@ fn byte_order_mark_starting_a_line_stays_text() {
 /// before a last line end, and even where the row it swallows would otherwise be ragged.
 #[test]
 fn quote_never_closed_is_refused_at_its_line() {
-    let error = |line: u64| {
-        let message = super::fallback::UNCLOSED_QUOTE;
-        move |reading: &Reading| {
-            let error = reading.error.as_deref().unwrap_or("no error");
-            assert!(
-                error.ends_with(&format!(": line {line}: {message}")),
-                "{error}"
-            );
-        }
-    };
     let mut long = String::from("A,B\n");
     for i in 0..5_000 {
         long.push_str(&format!("{i},v\n"));
@@ -379,18 +371,15 @@ fn quote_never_closed_is_refused_at_its_line() {
         (long.as_bytes(), 5_002),
     ];
     for (bytes, line) in cases {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let path = dir.path().join("data.csv");
-        std::fs::write(&path, bytes).expect("write the file");
-        error(line)(&whole_file(&path, bytes));
+        let reading = reference(bytes);
+        let error = reading.error.as_deref().unwrap_or("no error");
+        let want = format!(": line {line}: {}", super::fallback::UNCLOSED_QUOTE);
+        assert!(error.ends_with(&want), "{error}");
         check(bytes).expect("the reader agrees with the whole-file reading");
     }
     // A quoted field that holds line ends and is closed is a value like any other.
     let closed = b"A,B\n1,\"2\n3\"\n4,\"5\"";
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let path = dir.path().join("data.csv");
-    std::fs::write(&path, closed).expect("write the file");
-    let reading = whole_file(&path, closed);
+    let reading = reference(closed);
     assert_eq!((reading.error.as_deref(), reading.count), (None, 2));
     check(closed).expect("the reader agrees with the whole-file reading");
 }
