@@ -179,6 +179,40 @@ fn one_dataset_in_two_formats_is_an_error() {
     );
 }
 
+/// `LB.XPT` beside `lb.json`, `acrf.pdf` beside `ACRF.pdf`: one name on a regulator's Windows or
+/// macOS disk, and one dataset to SAS.
+#[test]
+fn names_that_differ_only_in_letter_case_are_refused() {
+    let s = Scratch::new();
+    s.copy_fixture("crossformat/xpt/lb.xpt", "case/LB.XPT");
+    s.copy_fixture("crossformat/dataset-json/lb.json", "case/lb.json");
+    let p = s.path().join("case").display().to_string();
+    fails_cleanly(
+        &s,
+        &[&p],
+        &[
+            "LB.XPT and lb.json differ only in letter case",
+            "rename one",
+        ],
+    );
+    std::fs::remove_file(s.path().join("case/lb.json")).unwrap();
+    s.write("case/docs/acrf.pdf", b"%PDF-1.4 one");
+    s.write("case/docs/ACRF.pdf", b"%PDF-1.4 two");
+    fails_cleanly(
+        &s,
+        &[&p],
+        &["docs/ACRF.pdf and docs/acrf.pdf differ only in letter case"],
+    );
+    // A dataset and a document: `lb` from LB.XPT against a document named `Lb`.
+    std::fs::remove_file(s.path().join("case/docs/ACRF.pdf")).unwrap();
+    s.write("case/Lb", b"notes");
+    fails_cleanly(&s, &[&p], &["differ only in letter case"]);
+    // Folders that differ in case hold different names: accepted.
+    std::fs::remove_file(s.path().join("case/Lb")).unwrap();
+    s.write("case/Docs/ae.txt", b"notes");
+    s.notarize(&[&s.path().join("case")], &[]);
+}
+
 #[test]
 fn empty_csv_is_an_error() {
     let s = Scratch::new();

@@ -1,5 +1,6 @@
 //! Finding what a submission holds: its dataset files (by format), every other regular file as a
-//! document, the hidden files it skips, and what it refuses (symbolic links, unreadable names).
+//! document, the hidden files it skips, and what it refuses (symbolic links, unreadable names,
+//! two names that differ only in letter case).
 //! A store directory inside the submission is never part of it.
 
 use std::path::{Path, PathBuf};
@@ -170,6 +171,16 @@ pub fn discover(root: &Path, store: Option<&Path>) -> Result<Listing, IngestErro
             ),
         ));
     }
+    if let Some((a, b)) = case_twins(&listing) {
+        return Err(IngestError::file(
+            root,
+            format!(
+                "{a} and {b} differ only in letter case: SAS reads dataset names without case, \
+                 and the file systems of Windows and macOS, where a regulator may check the \
+                 submission, hold only one of the two; rename one"
+            ),
+        ));
+    }
     if listing.datasets.is_empty() && listing.documents.is_empty() {
         return Err(IngestError::file(
             root,
@@ -177,6 +188,27 @@ pub fn discover(root: &Path, store: Option<&Path>) -> Result<Listing, IngestErro
         ));
     }
     Ok(listing)
+}
+
+/// Two files whose names in the submission tree (a dataset's name, a document's path) are one
+/// name when letter case is ignored, as their relative paths; `None` if there are none.
+fn case_twins(listing: &Listing) -> Option<(&str, &str)> {
+    let mut names: Vec<(String, &str)> = listing
+        .datasets
+        .iter()
+        .map(|d| (d.dataset.to_lowercase(), d.relative.as_str()))
+        .chain(
+            listing
+                .documents
+                .iter()
+                .map(|d| (d.relative.to_lowercase(), d.relative.as_str())),
+        )
+        .collect();
+    names.sort();
+    names
+        .windows(2)
+        .find(|pair| pair[0].0 == pair[1].0)
+        .map(|pair| (pair[0].1, pair[1].1))
 }
 
 /// Adds a regular file: a dataset when its extension names a format, else a document.
