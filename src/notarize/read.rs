@@ -229,17 +229,27 @@ fn ingest_file(
         let writer = scope.spawn(move || write_leaves(dir, stem, rx));
         let read = (|| -> Result<(), PipelineError> {
             let mut first = 0u64;
-            let mut batch = Batch::default();
+            let (mut batch, mut next) = (Batch::default(), Batch::default());
+            if !source.next_batch(&mut batch)? {
+                return Ok(());
+            }
             loop {
-                if !source.next_batch(&mut batch)? {
-                    return Ok(());
-                }
-                let leaves = hash_batch(&salter, &batch, first);
+                // The next batch is read while this one is hashed: each stage's serial steps
+                // (a reader's joins and copies, the end of a hashing pass) leave the other
+                // cores to the other stage rather than idle.
+                let (more, leaves) = rayon::join(
+                    || source.next_batch(&mut next),
+                    || hash_batch(&salter, &batch, first),
+                );
                 first += batch.len() as u64;
                 if tx.send(leaves).is_err() {
                     // The writer stopped on an error, which join reports below.
                     return Ok(());
                 }
+                if !more? {
+                    return Ok(());
+                }
+                std::mem::swap(&mut batch, &mut next);
             }
         })();
         drop(tx);
