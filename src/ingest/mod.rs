@@ -168,65 +168,103 @@ impl IngestError {
     }
 }
 
-/// A batch of rows as canonical `values` arrays, each followed by a newline: exactly the bytes
-/// of the store's values file, so a batch is written with one call.
+/// A batch of rows as canonical `values` arrays: its own rows, each followed by a newline in
+/// `buf`, then the rows of its `parts`. A reader that reads parts of its text on several cores
+/// hands over each core's rows where they were written rather than copying them into `buf`.
+/// The methods that write rows ([`Batch::end_row`], [`Batch::append`], ...) are about the own
+/// rows and are not for a batch with parts; [`Batch::len`] and [`Batch::row`] count them all.
 #[derive(Debug, Default)]
 pub struct Batch {
-    /// The arrays, each followed by `\n`.
+    /// The own arrays, each followed by `\n`.
     pub buf: Vec<u8>,
-    /// End offset in `buf` of each row's array (the offset of its newline).
+    /// End offset in `buf` of each own row's array (the offset of its newline).
     pub ends: Vec<usize>,
+    /// Rows that follow the own ones, in batches without parts of their own.
+    pub parts: Vec<Batch>,
 }
 
 impl Batch {
-    /// Empties the batch, keeping its allocations.
+    /// Empties the batch, keeping the allocations of its own rows (the parts are dropped).
     pub fn clear(&mut self) {
         self.buf.clear();
         self.ends.clear();
+        self.parts.clear();
     }
 
-    /// Number of rows.
+    /// Number of rows, the parts' included.
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.ends.len() + self.parts.iter().map(|p| p.ends.len()).sum::<usize>()
     }
 
     /// Whether the batch has no rows.
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.ends.is_empty() && self.parts.iter().all(|p| p.ends.is_empty())
     }
 
-    /// Offset in `buf` where row `i` starts.
+    /// Bytes of the rows, the parts' included, newlines counted.
+    pub fn bytes(&self) -> usize {
+        self.rows_end() + self.parts.iter().map(Batch::rows_end).sum::<usize>()
+    }
+
+    /// Offset in `buf` where own row `i` starts.
     pub fn start(&self, i: usize) -> usize {
         if i == 0 { 0 } else { self.ends[i - 1] + 1 }
     }
 
-    /// The `values` array of row `i` of the batch.
+    /// The `values` array of row `i` of the batch, the parts' rows following the own ones.
+    ///
+    /// # Panics
+    /// If there is no row `i`, as indexing out of bounds does.
     pub fn row(&self, i: usize) -> &[u8] {
-        &self.buf[self.start(i)..self.ends[i]]
+        if let Some(&end) = self.ends.get(i) {
+            return &self.buf[self.start(i)..end];
+        }
+        let mut k = i - self.ends.len();
+        for part in &self.parts {
+            if let Some(&end) = part.ends.get(k) {
+                return &part.buf[part.start(k)..end];
+            }
+            k -= part.ends.len();
+        }
+        panic!("row {i} of a batch of {} rows", self.len())
     }
 
-    /// Marks the end of the row just written into `buf`.
+    /// Marks the end of the own row just written into `buf`.
     pub fn end_row(&mut self) {
+        debug_assert!(
+            self.parts.is_empty(),
+            "a row written before the parts' rows"
+        );
         self.ends.push(self.buf.len());
         self.buf.push(b'\n');
     }
 
-    /// Drops a partly written row (everything after the last complete one).
+    /// Drops a partly written own row (everything after the last complete one).
     pub fn discard_partial(&mut self) {
         self.buf.truncate(self.rows_end());
     }
 
-    /// Offset in `buf` just past the last row (its newline).
+    /// Offset in `buf` just past the last own row (its newline).
     pub fn rows_end(&self) -> usize {
         self.ends.last().map_or(0, |&e| e + 1)
     }
 
-    /// Appends the rows of `other` after these (whatever `buf` holds after the rows is dropped).
+    /// Appends the own rows of `other` after these (whatever `buf` holds after the rows is
+    /// dropped).
     pub fn append(&mut self, other: &Batch) {
+        debug_assert!(self.parts.is_empty() && other.parts.is_empty());
         self.discard_partial();
         let shift = self.buf.len();
         self.buf.extend_from_slice(&other.buf[..other.rows_end()]);
         self.ends.extend(other.ends.iter().map(|&e| e + shift));
+    }
+
+    /// Copies the parts' rows into the own rows, leaving no parts.
+    pub fn flatten(&mut self) {
+        let parts = std::mem::take(&mut self.parts);
+        for part in &parts {
+            self.append(part);
+        }
     }
 }
 
@@ -740,7 +778,7 @@ impl RowSource for Guarded {
 mod tests {
     use std::io::{Read, Write};
 
-    use super::{FileDigest, Sequential};
+    use super::{Batch, FileDigest, Sequential};
 
     /// The digest is set at the end of the file, of all its bytes, and an empty read on the way
     /// (which also returns 0) does not finish it early.
@@ -799,6 +837,46 @@ mod tests {
     /// Reading in blocks appended to a buffer gives the file's bytes and its digest, which is
     /// set only once a block comes back short: not by an empty request, and not by a last
     /// block that fills its limit exactly (the next, empty one finishes it).
+    /// Own rows, an empty part, a part with stale bytes after its rows, another part: the rows
+    /// of one batch written in one buffer.
+    #[test]
+    fn a_batch_reads_its_parts_rows_after_its_own() {
+        let rows: Vec<String> = (0..10)
+            .map(|i| format!("[\"{}\"]", "x".repeat(i)))
+            .collect();
+        let fill = |batch: &mut Batch, rows: &[String]| {
+            for row in rows {
+                batch.buf.extend_from_slice(row.as_bytes());
+                batch.end_row();
+            }
+        };
+        let mut whole = Batch::default();
+        fill(&mut whole, &rows);
+        let mut split = Batch::default();
+        fill(&mut split, &rows[..3]);
+        let mut stale = Batch::default();
+        fill(&mut stale, &rows[3..7]);
+        stale.buf.extend_from_slice(b"stale bytes");
+        let mut last = Batch::default();
+        fill(&mut last, &rows[7..]);
+        split.parts = vec![Batch::default(), stale, last];
+        assert_eq!(split.len(), 10);
+        assert!(!split.is_empty());
+        assert_eq!(split.bytes(), whole.rows_end());
+        for (i, row) in rows.iter().enumerate() {
+            assert_eq!(split.row(i), row.as_bytes(), "row {i}");
+        }
+        assert!(std::panic::catch_unwind(|| split.row(10)).is_err());
+        split.flatten();
+        assert!(split.parts.is_empty());
+        assert_eq!((&split.buf, &split.ends), (&whole.buf, &whole.ends));
+        let empty = Batch {
+            parts: vec![Batch::default()],
+            ..Batch::default()
+        };
+        assert_eq!((empty.is_empty(), empty.len()), (true, 0));
+    }
+
     #[test]
     fn read_appending_digests_every_block_and_finishes_at_the_end() {
         let bytes: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();

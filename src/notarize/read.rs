@@ -390,6 +390,18 @@ mod tests {
                         .into_node(),
                 );
             }
+            // Rows from the fourth on in a part of their own, as a reader on several cores
+            // hands them over.
+            if n > 4 {
+                let mut part = Batch::default();
+                for i in 3..n {
+                    part.buf.extend_from_slice(batch.row(i));
+                    part.end_row();
+                }
+                batch.ends.truncate(3);
+                batch.discard_partial();
+                batch.parts.push(part);
+            }
             batches.push(hash_batch(&salter, &batch, first));
             first += n as u64;
         }

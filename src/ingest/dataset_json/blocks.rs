@@ -2,6 +2,8 @@
 //! digests) the text, in blocks cut where a row may start ([`run_raw`]); the caller's thread
 //! cuts each block into spans the same way, which all cores read at once, each span finding its
 //! own rows ([`read_span`]); then it checks, in file order, that the spans join up ([`Blocks`]).
+//! The rows of a span stay where its core wrote them, a part of the batch (see [`Batch`]); the
+//! reader thread notes whether a block is ASCII as it reads it, so that the cores need not.
 //!
 //! A row may start at a `[` after `],` and whitespace, as between rows in every layout (one row
 //! a line, all on one line, indented). Such a `[` inside a string is the only wrong guess in
@@ -29,6 +31,13 @@ use crate::ingest::{BATCH_ROWS, Batch, panic_message};
 /// Fewest bytes of text a core reads at a time.
 const MIN_SPAN: usize = 32 << 10;
 
+/// Bytes the reader thread reads at a time: the piece is still in its cache when it is digested
+/// and checked for bytes above ASCII.
+const PIECE: usize = 256 << 10;
+
+/// Most batches kept for reuse: the spans of a batch's blocks, for two batches in use.
+const MAX_POOL: usize = 64;
+
 /// Bytes between rows (whitespace) held back at most while looking for the next row; past it
 /// the rest of the file is read from the start of the gap.
 const MAX_GAP: usize = 1 << 20;
@@ -41,6 +50,8 @@ pub(super) struct Raw {
     /// Offset of `text[0]` in the file's text.
     pub(super) base: u64,
     pub(super) after: After,
+    /// Whether `text` is ASCII, found by the reader thread while the bytes are in its cache.
+    pub(super) ascii: bool,
 }
 
 /// What follows a block.
@@ -70,13 +81,19 @@ pub(super) fn run_raw(
             return;
         }
         let mut after = After::More;
+        // What was carried over; then each piece as it is read, in the cache still.
+        let mut ascii = buf.is_ascii();
         while buf.len() < size && !eof {
-            let want = size - buf.len();
+            let want = (size - buf.len()).min(PIECE);
+            let start = buf.len();
             let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 src.read_into(&mut buf, want)
             }));
             match read {
-                Ok(Ok(n)) => eof = n < want,
+                Ok(Ok(n)) => {
+                    eof = n < want;
+                    ascii = ascii && buf[start..start + n].is_ascii();
+                }
                 Ok(Err(e)) => {
                     after = After::Failed(e);
                     break;
@@ -103,6 +120,7 @@ pub(super) fn run_raw(
         buf.truncate(cut);
         let last = !matches!(after, After::More);
         let raw = Raw {
+            ascii,
             text: std::mem::replace(&mut buf, next),
             base,
             after,
@@ -139,21 +157,23 @@ struct Span {
 
 /// Reads the rows of `text[from..to]` into `out`, after its rows, as far as it can alone: commas
 /// and rows of at most `limit` bytes, in an order that may be right (what came before decides).
-/// `out.buf` may hold stale bytes after its rows, before and after.
+/// `out.buf` may hold stale bytes after its rows, before and after. `ascii`: the text is known
+/// to be ASCII.
 fn read_span(
     types: &[DataType],
     text: &[u8],
-    from: usize,
-    to: usize,
+    (from, to): (usize, usize),
     out: &mut Batch,
     scratch: &mut String,
     limit: usize,
+    ascii: bool,
 ) -> Span {
     let mut o = std::mem::take(&mut out.buf);
     let mut pos = out.rows_end();
     let mut span = Span::default();
-    // Strings need no UTF-8 check when the span is ASCII, which one pass tells.
-    let ascii = text[from..to].is_ascii();
+    // Strings need no UTF-8 check when the span is ASCII, which one pass tells if the reader
+    // thread could not.
+    let ascii = ascii || text[from..to].is_ascii();
     let mut row_out = Vec::new();
     let mut i = from;
     loop {
@@ -239,7 +259,8 @@ pub(super) struct Blocks {
     records: u64,
     /// Rows of the last block taken, to judge whether the next fits in the batch.
     pub(super) last_rows: usize,
-    spare: Vec<Batch>,
+    /// Batches for the spans of a block, with the bytes of an earlier use.
+    pool: Vec<Batch>,
     scratch: Vec<String>,
 }
 
@@ -261,7 +282,7 @@ impl Blocks {
             row: 0,
             records,
             last_rows: 0,
-            spare: Vec::new(),
+            pool: Vec::new(),
             scratch: Vec::new(),
         }
     }
@@ -288,17 +309,24 @@ impl Blocks {
         let text = &block.text;
         let bounds = span_bounds(text, from);
         let before = out.len();
-        if self.spare.len() < bounds.len() {
-            self.spare.resize_with(bounds.len(), Batch::default);
+        // The first span is read in place, after the own rows, unless parts follow them.
+        let in_place = out.parts.is_empty();
+        let own = out.ends.len();
+        if self.scratch.len() < bounds.len() {
             self.scratch.resize_with(bounds.len(), String::new);
         }
-        let spans = self.read_spans(types, text, &bounds, out, limit);
+        let (spans, parts) =
+            self.read_spans(types, text, &bounds, out, in_place, limit, block.ascii);
+        let mut parts = parts.into_iter();
 
-        // Take the spans in order while they join up.
+        // Take the spans in order while they join up; each span's rows stay where they were
+        // read, a part of the batch.
         let mut at = self.at;
         let mut last_end = None;
         let mut taken = 0;
+        let mut own_taken = 0;
         let mut exact = false;
+        let mut full = false;
         for (k, span) in spans.iter().enumerate() {
             let joins = match span.first {
                 None => true,
@@ -313,11 +341,15 @@ impl Blocks {
                 .saturating_sub(before + taken)
                 .min(usize::try_from(self.records - self.row).unwrap_or(usize::MAX));
             let n = span.row_ends.len().min(room);
-            if k > 0 {
-                let mut part = std::mem::take(&mut self.spare[k]);
+            if k == 0 && in_place {
+                own_taken = n;
+            } else if let Some(mut part) = parts.next() {
                 part.ends.truncate(n);
-                out.append(&part);
-                self.spare[k] = part;
+                if n > 0 {
+                    out.parts.push(part);
+                } else {
+                    self.pool.push(part);
+                }
             }
             taken += n;
             self.row += n as u64;
@@ -325,22 +357,8 @@ impl Blocks {
                 last_end = Some(span.row_ends[n - 1]);
             }
             if n < span.row_ends.len() {
-                out.ends.truncate(before + taken);
-                out.discard_partial();
-                self.last_rows = taken;
-                if self.row == self.records {
-                    // The row past `records` is the exact reading's error.
-                    return Ok(self.exact(block, from, last_end, limit));
-                }
-                // The batch is full: the rest of the block is for the next.
-                if let Some(end) = last_end {
-                    self.at = At::Row;
-                    self.gap.clear();
-                    self.gap_base = block.base + end as u64;
-                }
-                let resume = last_end.unwrap_or(from);
-                self.pending = Some((block, resume));
-                return Ok(Step::Read);
+                full = true;
+                break;
             }
             if let Some(last) = span.last {
                 at = last;
@@ -350,9 +368,25 @@ impl Blocks {
                 break;
             }
         }
-        out.ends.truncate(before + taken);
+        self.pool.extend(parts);
+        out.ends.truncate(own + own_taken);
         out.discard_partial();
         self.last_rows = taken;
+        if full {
+            if self.row == self.records {
+                // The row past `records` is the exact reading's error.
+                return Ok(self.exact(block, from, last_end, limit));
+            }
+            // The batch is full: the rest of the block is for the next.
+            if let Some(end) = last_end {
+                self.at = At::Row;
+                self.gap.clear();
+                self.gap_base = block.base + end as u64;
+            }
+            let resume = last_end.unwrap_or(from);
+            self.pending = Some((block, resume));
+            return Ok(Step::Read);
+        }
         if exact || !matches!(block.after, After::More) {
             return Ok(self.exact(block, from, last_end, limit));
         }
@@ -394,28 +428,49 @@ impl Blocks {
         }
     }
 
-    /// Reads every span on all cores: the first into `out`, the others into spare batches.
+    /// Reads every span on all cores: the first into `out`, after its own rows, when
+    /// `in_place`, the others (or all) into batches of the pool, returned in span order.
+    #[allow(clippy::too_many_arguments)]
     fn read_spans(
         &mut self,
         types: &[DataType],
         text: &[u8],
         bounds: &[(usize, usize)],
         out: &mut Batch,
+        in_place: bool,
         limit: usize,
-    ) -> Vec<Span> {
+        ascii: bool,
+    ) -> (Vec<Span>, Vec<Batch>) {
         use rayon::prelude::*;
-        let spare = &mut self.spare[1..bounds.len()];
-        for batch in spare.iter_mut() {
-            batch.ends.clear();
-        }
-        let mut outs: Vec<&mut Batch> = std::iter::once(out).chain(spare).collect();
-        outs.par_iter_mut()
+        let pool = &mut self.pool;
+        let mut parts: Vec<Batch> = (usize::from(in_place)..bounds.len())
+            .map(|_| {
+                // Its bytes stay, as stale ones.
+                let mut b = pool.pop().unwrap_or_default();
+                b.ends.clear();
+                b
+            })
+            .collect();
+        let mut outs: Vec<&mut Batch> = if in_place {
+            std::iter::once(out).chain(parts.iter_mut()).collect()
+        } else {
+            parts.iter_mut().collect()
+        };
+        let spans = outs
+            .par_iter_mut()
             .zip(self.scratch[..bounds.len()].par_iter_mut())
             .zip(bounds.par_iter())
-            .map(|((batch, scratch), &(from, to))| {
-                read_span(types, text, from, to, batch, scratch, limit)
+            .map(|((batch, scratch), &span)| {
+                read_span(types, text, span, batch, scratch, limit, ascii)
             })
-            .collect()
+            .collect();
+        (spans, parts)
+    }
+
+    /// Takes back the parts of a batch handed out before, for the spans of later blocks.
+    pub(super) fn reclaim(&mut self, parts: &mut Vec<Batch>) {
+        let room = MAX_POOL.saturating_sub(self.pool.len());
+        self.pool.extend(parts.drain(..).take(room));
     }
 }
 

@@ -589,7 +589,7 @@ mod tests {
             // The good rows through parse_rows, into a buffer of stale bytes.
             let mut batch = Batch {
                 buf: vec![b'#'; 1 << 16],
-                ends: Vec::new(),
+                ..Batch::default()
             };
             parse_rows(&types, &chunk, 0..chunk.len(), &mut batch).unwrap_or_else(|_| panic!());
             assert_eq!(

@@ -423,6 +423,8 @@ impl DatasetJsonSource {
     /// Parses the rows of `chunk` into `batch` on all cores; the first row that fails, in file
     /// order, is the error.
     fn parse(&mut self, chunk: &Chunk, batch: &mut Batch) -> Result<(), IngestError> {
+        // Rows read in blocks before the reading from the start took over (rare: a copy).
+        batch.flatten();
         let types = &self.types;
         let row_bytes = chunk.text.len() / chunk.len().max(1);
         convert_in_parallel(
@@ -484,14 +486,19 @@ impl RowSource for DatasetJsonSource {
     }
 
     fn next_batch(&mut self, batch: &mut Batch) -> Result<bool, IngestError> {
-        // The bytes stay, as stale ones, so that the buffer is not zeroed again as it refills.
+        // The bytes stay, as stale ones, so that the buffer is not zeroed again as it refills;
+        // so do the parts' buffers, taken back.
         batch.ends.clear();
+        match &mut self.mode {
+            Mode::Blocks(blocks) => blocks.reclaim(&mut batch.parts),
+            _ => batch.parts.clear(),
+        }
         while !self.finished {
             if let Mode::Blocks(blocks) = &self.mode {
                 // A block like the last still fits.
                 if !batch.is_empty()
                     && (batch.len() + blocks.last_rows.max(1) > BATCH_ROWS
-                        || batch.buf.len() >= BATCH_BYTES)
+                        || batch.bytes() >= BATCH_BYTES)
                 {
                     break;
                 }
@@ -502,7 +509,7 @@ impl RowSource for DatasetJsonSource {
                 continue;
             }
             if !batch.is_empty()
-                && (batch.len() + CHUNK_ROWS > BATCH_ROWS || batch.buf.len() >= BATCH_BYTES)
+                && (batch.len() + CHUNK_ROWS > BATCH_ROWS || batch.bytes() >= BATCH_BYTES)
             {
                 break;
             }

@@ -61,7 +61,10 @@ fn read_limit(
     let mut rows = String::new();
     let mut batch = Batch::default();
     while source.next_batch(&mut batch)? {
-        rows.push_str(std::str::from_utf8(&batch.buf).unwrap());
+        for i in 0..batch.len() {
+            rows.push_str(std::str::from_utf8(batch.row(i)).unwrap());
+            rows.push('\n');
+        }
     }
     Ok(Out {
         columns: source.columns().to_vec(),
@@ -807,7 +810,12 @@ fn read_with(
         let mut batch = Batch::default();
         loop {
             match source.next_batch(&mut batch) {
-                Ok(true) => rows.extend_from_slice(&batch.buf),
+                Ok(true) => {
+                    for i in 0..batch.len() {
+                        rows.extend_from_slice(batch.row(i));
+                        rows.push(b'\n');
+                    }
+                }
                 Ok(false) => return (rows, None),
                 Err(e) => {
                     return (

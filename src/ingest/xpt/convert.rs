@@ -559,7 +559,7 @@ mod tests {
             }
             // Two ranges appended to a batch holding stale bytes.
             let cut = cut.min(rows);
-            let mut batch = Batch { buf: vec![b'x'; 100], ends: Vec::new() };
+            let mut batch = Batch { buf: vec![b'x'; 100], ends: Vec::new(), parts: Vec::new() };
             let got = write_rows(&data, 0..cut, &layout, &mut batch)
                 .and_then(|()| write_rows(&data, cut..rows, &layout, &mut batch))
                 .err()
