@@ -171,7 +171,7 @@ impl IngestError {
 /// A batch of rows as canonical `values` arrays: its own rows, each followed by a newline in
 /// `buf`, then the rows of its `parts`. A reader that reads parts of its text on several cores
 /// hands over each core's rows where they were written rather than copying them into `buf`.
-/// The methods that write rows ([`Batch::end_row`], [`Batch::append`], ...) are about the own
+/// The methods that write rows ([`Batch::end_row`], [`Batch::discard_partial`]) are about the own
 /// rows and are not for a batch with parts; [`Batch::len`] and [`Batch::row`] count them all.
 #[derive(Debug, Default)]
 pub struct Batch {
@@ -248,24 +248,6 @@ impl Batch {
     pub fn rows_end(&self) -> usize {
         self.ends.last().map_or(0, |&e| e + 1)
     }
-
-    /// Appends the own rows of `other` after these (whatever `buf` holds after the rows is
-    /// dropped).
-    pub fn append(&mut self, other: &Batch) {
-        debug_assert!(self.parts.is_empty() && other.parts.is_empty());
-        self.discard_partial();
-        let shift = self.buf.len();
-        self.buf.extend_from_slice(&other.buf[..other.rows_end()]);
-        self.ends.extend(other.ends.iter().map(|&e| e + shift));
-    }
-
-    /// Copies the parts' rows into the own rows, leaving no parts.
-    pub fn flatten(&mut self) {
-        let parts = std::mem::take(&mut self.parts);
-        for part in &parts {
-            self.append(part);
-        }
-    }
 }
 
 /// Converts `rows` rows on all cores of the current rayon pool, as ranges of consecutive rows
@@ -278,10 +260,11 @@ impl Batch {
 /// first failing row: neither depends on the number of threads. On an error, `out` holds some
 /// of the rows.
 ///
-/// The first range, a thread's share, is written into `out` directly, by the calling thread
-/// (rayon runs the leftmost part of a split where it was called); the rest is cut into four
-/// ranges a thread, written into batches of `spare` (kept for reuse) and appended after it, so
-/// that the copy is of the other threads' rows only, while idle threads still find work.
+/// The first range, a thread's share, is written after the own rows of `out` directly, by the
+/// calling thread (rayon runs the leftmost part of a split where it was called), unless parts
+/// follow them; the rest is cut into four ranges a thread, written into batches of `spare`
+/// (kept for reuse, see [`reclaim`]) and handed over as parts of `out`, uncopied, while idle
+/// threads still find work.
 pub(crate) fn convert_in_parallel<E: Send>(
     rows: usize,
     min_range: usize,
@@ -293,39 +276,55 @@ pub(crate) fn convert_in_parallel<E: Send>(
     let threads = rayon::current_num_threads();
     let first = rows / threads;
     let rest = (4 * (threads - 1)).min((rows - first) / min_range.max(1));
-    if threads == 1 || first < min_range || rest == 0 {
+    let whole = threads == 1 || first < min_range || rest == 0;
+    let in_place = out.parts.is_empty();
+    if whole && in_place {
         return convert(0..rows, out);
     }
     // Range k ends at ends[k].
-    let ends: Vec<usize> = std::iter::once(first)
-        .chain((1..=rest).map(|k| first + (rows - first) * k / rest))
-        .collect();
-    let mut batches: Vec<Batch> = std::iter::once(std::mem::take(out))
-        .chain(ends[1..].iter().map(|_| {
+    let ends: Vec<usize> = if whole {
+        vec![rows]
+    } else {
+        std::iter::once(first)
+            .chain((1..=rest).map(|k| first + (rows - first) * k / rest))
+            .collect()
+    };
+    let mut own = in_place.then(|| std::mem::take(out));
+    let mut parts: Vec<Batch> = (usize::from(in_place)..ends.len())
+        .map(|_| {
             // Its bytes stay, as stale ones.
             let mut b = spare.pop().unwrap_or_default();
             b.ends.clear();
             b
-        }))
+        })
         .collect();
+    let batches: Vec<&mut Batch> = own.iter_mut().chain(parts.iter_mut()).collect();
     let results: Vec<Result<(), E>> = batches
-        .par_iter_mut()
+        .into_par_iter()
         .enumerate()
         .map(|(k, batch)| {
             let start = if k == 0 { 0 } else { ends[k - 1] };
             convert(start..ends[k], batch)
         })
         .collect();
-    let mut batches = batches.into_iter();
-    *out = batches.next().unwrap_or_default();
-    for batch in batches {
-        out.append(&batch);
-        spare.push(batch);
+    if let Some(own) = own {
+        *out = own;
     }
+    out.parts.extend(parts);
     results
         .into_iter()
         .find_map(Result::err)
         .map_or(Ok(()), Err)
+}
+
+/// Most batches a reader keeps for reuse: the parts of two batches in use.
+const MAX_SPARE: usize = 64;
+
+/// Takes the parts of a batch handed out before back into `spare`, for the ranges of later
+/// rows, before the batch is filled again.
+pub(crate) fn reclaim(spare: &mut Vec<Batch>, parts: &mut Vec<Batch>) {
+    let room = MAX_SPARE.saturating_sub(spare.len());
+    spare.extend(parts.drain(..).take(room));
 }
 
 /// A streaming reader of one dataset file.
@@ -867,9 +866,6 @@ mod tests {
             assert_eq!(split.row(i), row.as_bytes(), "row {i}");
         }
         assert!(std::panic::catch_unwind(|| split.row(10)).is_err());
-        split.flatten();
-        assert!(split.parts.is_empty());
-        assert_eq!((&split.buf, &split.ends), (&whole.buf, &whole.ends));
         let empty = Batch {
             parts: vec![Batch::default()],
             ..Batch::default()

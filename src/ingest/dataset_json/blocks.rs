@@ -26,7 +26,7 @@ use super::metadata::DataType;
 use super::row::parse_row;
 use super::scan::value_len;
 use crate::ingest::canonical::F64_MAX;
-use crate::ingest::{BATCH_ROWS, Batch, panic_message};
+use crate::ingest::{BATCH_ROWS, Batch, panic_message, reclaim};
 
 /// Fewest bytes of text a core reads at a time.
 const MIN_SPAN: usize = 32 << 10;
@@ -34,9 +34,6 @@ const MIN_SPAN: usize = 32 << 10;
 /// Bytes the reader thread reads at a time: the piece is still in its cache when it is digested
 /// and checked for bytes above ASCII.
 const PIECE: usize = 256 << 10;
-
-/// Most batches kept for reuse: the spans of a batch's blocks, for two batches in use.
-const MAX_POOL: usize = 64;
 
 /// Bytes between rows (whitespace) held back at most while looking for the next row; past it
 /// the rest of the file is read from the start of the gap.
@@ -107,6 +104,8 @@ pub(super) fn run_raw(
                 }
             }
         }
+        // A failed read may have appended bytes no piece's check saw.
+        ascii = ascii && !matches!(after, After::Failed(_));
         if eof && matches!(after, After::More) {
             after = After::End;
         }
@@ -469,8 +468,7 @@ impl Blocks {
 
     /// Takes back the parts of a batch handed out before, for the spans of later blocks.
     pub(super) fn reclaim(&mut self, parts: &mut Vec<Batch>) {
-        let room = MAX_POOL.saturating_sub(self.pool.len());
-        self.pool.extend(parts.drain(..).take(room));
+        reclaim(&mut self.pool, parts);
     }
 }
 

@@ -164,7 +164,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::thread::JoinHandle;
 
-use super::{BATCH_ROWS, Batch, IngestError, MAX_RECORD_BYTES, RowSource, convert_in_parallel};
+use super::{
+    BATCH_ROWS, Batch, IngestError, MAX_RECORD_BYTES, RowSource, convert_in_parallel, reclaim,
+};
 
 use blocks::{Blocks, Step, run_raw};
 use input::{Counted, Inflate, Input};
@@ -423,8 +425,6 @@ impl DatasetJsonSource {
     /// Parses the rows of `chunk` into `batch` on all cores; the first row that fails, in file
     /// order, is the error.
     fn parse(&mut self, chunk: &Chunk, batch: &mut Batch) -> Result<(), IngestError> {
-        // Rows read in blocks before the reading from the start took over (rare: a copy).
-        batch.flatten();
         let types = &self.types;
         let row_bytes = chunk.text.len() / chunk.len().max(1);
         convert_in_parallel(
@@ -491,7 +491,7 @@ impl RowSource for DatasetJsonSource {
         batch.ends.clear();
         match &mut self.mode {
             Mode::Blocks(blocks) => blocks.reclaim(&mut batch.parts),
-            _ => batch.parts.clear(),
+            _ => reclaim(&mut self.spare, &mut batch.parts),
         }
         while !self.finished {
             if let Mode::Blocks(blocks) = &self.mode {

@@ -132,7 +132,7 @@ pub use ibm::{SasNumber, ibm_to_f64};
 use super::Sequential;
 use std::path::{Path, PathBuf};
 
-use super::{BATCH_ROWS, Batch, IngestError, MAX_COLUMNS, RowSource, convert_in_parallel};
+use super::{BATCH_ROWS, Batch, IngestError, MAX_COLUMNS, RowSource, convert_in_parallel, reclaim};
 
 use convert::{Layout, Problem, write_rows};
 use header::{
@@ -700,8 +700,10 @@ impl RowSource for XptSource {
     fn next_batch(&mut self, batch: &mut Batch) -> Result<bool, IngestError> {
         // Filled in place of the caller's batch, whose allocations it reuses.
         std::mem::swap(&mut self.out, batch);
-        // The bytes stay, as stale ones: write_rows overwrites them without zeroing them again.
+        // The bytes stay, as stale ones: write_rows overwrites them without zeroing them again;
+        // so do those of the parts, taken back.
         self.out.ends.clear();
+        reclaim(&mut self.spare, &mut self.out.parts);
         let filled = self.fill();
         self.out.discard_partial();
         std::mem::swap(&mut self.out, batch);
