@@ -833,9 +833,6 @@ mod tests {
         }
     }
 
-    /// Reading in blocks appended to a buffer gives the file's bytes and its digest, which is
-    /// set only once a block comes back short: not by an empty request, and not by a last
-    /// block that fills its limit exactly (the next, empty one finishes it).
     /// Own rows, an empty part, a part with stale bytes after its rows, another part: the rows
     /// of one batch written in one buffer.
     #[test]
@@ -873,6 +870,9 @@ mod tests {
         assert_eq!((empty.is_empty(), empty.len()), (true, 0));
     }
 
+    /// Reading in blocks appended to a buffer gives the file's bytes and its digest, which is
+    /// set only once a block comes back short: not by an empty request, and not by a last
+    /// block that fills its limit exactly (the next, empty one finishes it).
     #[test]
     fn read_appending_digests_every_block_and_finishes_at_the_end() {
         let bytes: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
