@@ -59,13 +59,14 @@ fn is_hidden(name: &std::ffi::OsStr) -> bool {
 /// Lists a submission: a directory, searched recursively in name order, or one file. Every
 /// regular file is a dataset (by its extension, see [`Format::from_path`]) or a document.
 /// Hidden files and directories are skipped and listed; `store`, the store of the run, is never
-/// read as part of the submission when it lies inside it, and another store there is refused. A symbolic link is refused: what it
-/// points to can lie outside the submission and change without the submission changing.
+/// read as part of the submission when it lies inside it, and another store there is refused.
+/// A symbolic link is refused: what it points to can lie outside the submission and change
+/// without the submission changing.
 ///
 /// # Errors
 /// A missing path, an unreadable directory, a symbolic link, another store, a name that is not
-/// UTF-8, two
-/// files with one dataset name, a dataset and a document of one name, or nothing to notarize.
+/// UTF-8, two files with one dataset name, a dataset and a document of one name, two names that
+/// differ only in letter case, or nothing to notarize.
 pub fn discover(root: &Path, store: Option<&Path>) -> Result<Listing, IngestError> {
     let meta = std::fs::metadata(root)
         .map_err(|e| IngestError::file(root, format!("cannot open submission: {e}")))?;

@@ -314,8 +314,7 @@ impl Blocks {
         if self.scratch.len() < bounds.len() {
             self.scratch.resize_with(bounds.len(), String::new);
         }
-        let (spans, parts) =
-            self.read_spans(types, text, &bounds, out, in_place, limit, block.ascii);
+        let (spans, parts) = self.read_spans(types, text, &bounds, out, limit, block.ascii);
         let mut parts = parts.into_iter();
 
         // Take the spans in order while they join up; each span's rows stay where they were
@@ -427,20 +426,19 @@ impl Blocks {
         }
     }
 
-    /// Reads every span on all cores: the first into `out`, after its own rows, when
-    /// `in_place`, the others (or all) into batches of the pool, returned in span order.
-    #[allow(clippy::too_many_arguments)]
+    /// Reads every span on all cores: the first into `out`, after its own rows, when no parts
+    /// follow them, the others (or all) into batches of the pool, returned in span order.
     fn read_spans(
         &mut self,
         types: &[DataType],
         text: &[u8],
         bounds: &[(usize, usize)],
         out: &mut Batch,
-        in_place: bool,
         limit: usize,
         ascii: bool,
     ) -> (Vec<Span>, Vec<Batch>) {
         use rayon::prelude::*;
+        let in_place = out.parts.is_empty();
         let pool = &mut self.pool;
         let mut parts: Vec<Batch> = (usize::from(in_place)..bounds.len())
             .map(|_| {
